@@ -1,0 +1,44 @@
+// stormkv/memory_backend.h — the embedded store: a hermetic KvBackend.
+//
+// An in-process hash map with Redis 7.0 command semantics, lazy + active expiry driven by an
+// injected Clock, memory accounting that predicts what Redis 7.0 would report (used_memory,
+// used_memory_peak, MEMORY USAGE) from the calibrated model in stormkv/memory_model.h, and
+// maxmemory enforcement with Redis's rule (checked before each deny-oom command, so one write may
+// overshoot) and eviction policies. Scripts run as their native twins under the store's lock.
+//
+// Thread-safety: the whole store is guarded by one mutex; every method may be called from any
+// thread. Eval holds the lock for the whole twin, so scripts are atomic.
+#ifndef STORMKV_MEMORY_BACKEND_H_
+#define STORMKV_MEMORY_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "stormkv/clock.h"
+#include "stormkv/kv_backend.h"
+#include "stormkv/memory_model.h"
+
+namespace stormkv {
+
+struct MemoryBackendOptions {
+  // Time source for expiry and TIME. nullptr = SystemClock::Shared().
+  std::shared_ptr<const Clock> clock;
+  // Which Redis build to imitate: Debian's package (jemalloc quantum 16, the default) or an
+  // upstream build (quantum 8).
+  AllocatorProfile allocator = AllocatorProfile::kDebian;
+  // Initial maxmemory in bytes (0 = unlimited) and policy, as CONFIG SET would take them.
+  int64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  // Seed of the eviction sampler and of active expiry sampling (deterministic runs).
+  uint64_t seed = 1;
+  // Run Redis-like active expiry cycles (every 100 ms of clock time, checked on each command).
+  bool active_expiry = true;
+};
+
+// Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
+std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options = {});
+
+}  // namespace stormkv
+
+#endif  // STORMKV_MEMORY_BACKEND_H_

@@ -1,0 +1,87 @@
+#include "stormkv/key_schema.h"
+
+#include <algorithm>
+
+#include "stormkv/script.h"
+
+namespace stormkv {
+namespace {
+
+bool IsPlain(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '/' || c == '-';
+}
+
+std::string GlobEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+KeySchema::KeySchema(KeySchemaOptions options) : options_(std::move(options)) {
+  options_.max_part_bytes = std::max<std::size_t>(options_.max_part_bytes, 32);
+}
+
+std::string KeySchema::EscapePart(std::string_view raw) const {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(std::min(raw.size(), options_.max_part_bytes));
+  for (unsigned char c : raw) {
+    if (IsPlain(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (out.size() <= options_.max_part_bytes) return out;
+  // Cut at a boundary that does not split a %XX escape, then add a digest of the raw value.
+  const std::size_t suffix = 1 + 16;
+  std::size_t cut = options_.max_part_bytes - suffix;
+  if (cut >= 1 && out[cut - 1] == '%') cut -= 1;
+  else if (cut >= 2 && out[cut - 2] == '%') cut -= 2;
+  out.resize(cut);
+  out += '~';
+  out += Sha256Hex(raw).substr(0, 16);
+  return out;
+}
+
+std::string KeySchema::Key(std::string_view family, std::string_view tag,
+                           std::initializer_list<std::string_view> parts) const {
+  std::string key = options_.prefix;
+  key.append(family);
+  key += ":{";
+  key += EscapePart(tag);
+  key += '}';
+  for (std::string_view p : parts) {
+    key += ':';
+    key += EscapePart(p);
+  }
+  return key;
+}
+
+std::string KeySchema::FamilyPattern(std::string_view family) const {
+  std::string p = GlobEscape(options_.prefix);
+  if (!family.empty()) {
+    p.append(family);
+    p += ":{";
+  }
+  p += '*';
+  return p;
+}
+
+std::string_view KeySchema::FamilyOf(std::string_view key) const {
+  if (key.substr(0, options_.prefix.size()) != options_.prefix) return {};
+  key.remove_prefix(options_.prefix.size());
+  auto pos = key.find(":{");
+  if (pos == std::string_view::npos) return {};
+  return key.substr(0, pos);
+}
+
+}  // namespace stormkv

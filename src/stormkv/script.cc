@@ -1,0 +1,71 @@
+#include "stormkv/script.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace stormkv {
+namespace {
+
+std::string DigestHex(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex(len * 2, '0');
+  for (unsigned int i = 0; i < len; ++i) {
+    hex[2 * i] = kHex[out[i] >> 4];
+    hex[2 * i + 1] = kHex[out[i] & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+std::string Sha1Hex(std::string_view data) { return DigestHex(EVP_sha1(), data); }
+std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
+
+Script::Script(std::string name, std::string lua, NativeTwin twin, bool read_only)
+    : name_(std::move(name)),
+      lua_(std::move(lua)),
+      sha1_(Sha1Hex(lua_)),
+      twin_(std::move(twin)),
+      read_only_(read_only) {}
+
+ScriptRegistry& ScriptRegistry::Global() {
+  static ScriptRegistry* registry = new ScriptRegistry();  // never destroyed: scripts outlive statics
+  return *registry;
+}
+
+const Script& ScriptRegistry::Register(Script script) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = scripts_.find(script.name());
+  if (it != scripts_.end()) {
+    if (it->second->lua() != script.lua()) {
+      std::fprintf(stderr, "stormkv: two different scripts registered as '%s'\n",
+                   script.name().c_str());
+      std::abort();
+    }
+    return *it->second;
+  }
+  auto owned = std::make_unique<Script>(std::move(script));
+  const Script& ref = *owned;
+  scripts_.emplace(ref.name(), std::move(owned));
+  return ref;
+}
+
+const Script* ScriptRegistry::Find(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = scripts_.find(name);
+  return it == scripts_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const Script*> ScriptRegistry::All() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const Script*> out;
+  for (const auto& [name, s] : scripts_) out.push_back(s.get());
+  return out;
+}
+
+}  // namespace stormkv

@@ -1,0 +1,93 @@
+# tools/lib.sh — shared by tools/demo.sh, tools/test.sh and tools/bench.sh. Source it; do not run it.
+# Installs what is missing (Debian 12, as root), configures and builds, starts/stops a private
+# redis-server.
+
+STORMKV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the build, tests and benches need.
+STORMKV_PACKAGES=(cmake g++ make pkg-config ca-certificates
+  libhiredis-dev libcereal-dev libboost-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools)
+
+log() { printf '[stormkv] %s\n' "$*" >&2; }
+die() { printf '[stormkv] error: %s\n' "$*" >&2; exit 1; }
+
+# ensure_packages [extra packages...]: installs only the packages that are missing.
+ensure_packages() {
+  local missing=() p
+  for p in "${STORMKV_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    die "not root: install these packages first: apt-get install ${missing[*]}"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed"
+}
+
+# build_project BUILD_DIR [cmake -D options...]: Release build; binaries in BUILD_DIR/bin.
+build_project() {
+  local dir=$1; shift
+  local jobs
+  jobs=$(nproc 2>/dev/null || echo 2)
+  log "configuring $dir"
+  cmake -S "$STORMKV_ROOT" -B "$STORMKV_ROOT/$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null \
+    || die "cmake configure failed (rerun: cmake -S . -B $dir)"
+  log "building $dir with $jobs jobs"
+  cmake --build "$STORMKV_ROOT/$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || die "build failed"
+}
+
+# free_port: a loopback TCP port nobody listens on (random in 20000-39999).
+free_port() {
+  local p i
+  for i in $(seq 100); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  die "no free loopback port found"
+}
+
+# start_redis [extra redis-server args...]: a private redis-server on a free loopback port, in a
+# temporary directory. Sets REDIS_PORT, REDIS_PID, REDIS_DIR, STORMKV_REDIS_URL.
+start_redis() {
+  local bin attempt
+  bin=$(command -v redis-server) || die "redis-server not found"
+  REDIS_DIR=$(mktemp -d /tmp/stormkv-redis.XXXXXX)
+  for attempt in 1 2 3 4 5; do
+    REDIS_PORT=$(free_port)
+    "$bin" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+      --maxmemory 256mb --maxmemory-policy noeviction --enable-debug-command local "$@" || continue
+    local i
+    for i in $(seq 100); do
+      if [ -s "$REDIS_DIR/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+        REDIS_PID=$(cat "$REDIS_DIR/redis.pid")
+        export STORMKV_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+        log "redis-server $("$bin" --version | awk '{print $3}') pid $REDIS_PID on 127.0.0.1:$REDIS_PORT"
+        return 0
+      fi
+      sleep 0.05
+    done
+    [ -s "$REDIS_DIR/redis.pid" ] && kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null
+  done
+  cat "$REDIS_DIR/redis.log" >&2 2>/dev/null
+  die "could not start redis-server"
+}
+
+# stop_redis: stops the server started by start_redis, by its pid, and removes its directory.
+stop_redis() {
+  if [ -n "${REDIS_PID:-}" ]; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$REDIS_PID" 2>/dev/null || true
+    log "stopped redis-server pid $REDIS_PID"
+    REDIS_PID=
+  fi
+  [ -n "${REDIS_DIR:-}" ] && rm -rf "$REDIS_DIR"
+  REDIS_DIR=
+}
