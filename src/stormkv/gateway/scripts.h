@@ -1,0 +1,53 @@
+// stormkv/gateway/scripts.h — the gateway's atomic scripts: Lua text (lua/<name>.lua, embedded)
+// plus native twins, registered once in ScriptRegistry::Global().
+//
+// Each twin issues the same primitive commands, in the same order and with the same argument
+// bytes, through ScriptContext::Call as its Lua text does through redis.call, and returns the
+// same reply (Lua numbers become truncated integers, false becomes nil). Every script takes
+// `now` (ms since the epoch) as ARGV[1], never TIME, and touches only its KEYS, which share one
+// hash tag. KEYS/ARGV of each script are documented at the top of its .lua file.
+//
+// Services (dedup.h, storm_detector.h, storm_aggregator.h, rate_limiter.h) are the intended
+// callers; tests and benches use GatewayScript() directly.
+#ifndef STORMKV_GATEWAY_SCRIPTS_H_
+#define STORMKV_GATEWAY_SCRIPTS_H_
+
+#include <array>
+#include <string_view>
+
+#include "stormkv/gateway/layouts.h"
+#include "stormkv/script.h"
+#include "stormkv/status.h"
+
+namespace stormkv {
+
+enum class ScriptId {
+  kDedup,               // "dedup"
+  kStormDetect,         // "storm_detect"
+  kStormAggCompact,     // "storm_agg_compact"
+  kStormAggJsonMeta,    // "storm_agg_json_meta"
+  kStormAggFullCrd,     // "storm_agg_full_crd"
+  kRateLimit,           // "rate_limit"
+};
+
+inline constexpr std::array<ScriptId, 6> kAllScriptIds = {
+    ScriptId::kDedup,          ScriptId::kStormDetect,     ScriptId::kStormAggCompact,
+    ScriptId::kStormAggJsonMeta, ScriptId::kStormAggFullCrd, ScriptId::kRateLimit};
+
+// The script's registry name, which is also its Lua file name without ".lua".
+std::string_view ScriptName(ScriptId id);
+
+// The registered script (registers all gateway scripts on first use; thread-safe; the reference
+// stays valid for the process lifetime).
+const Script& GatewayScript(ScriptId id);
+
+// The aggregation script of a layout.
+ScriptId AggregationScript(Layout layout);
+
+// Prefix of the error a script raises (redis.error_reply) when a stored record does not decode;
+// services turn it into Status::Corruption.
+inline constexpr std::string_view kCorruptErrorPrefix = "CORRUPT ";
+
+}  // namespace stormkv
+
+#endif  // STORMKV_GATEWAY_SCRIPTS_H_
