@@ -1,0 +1,174 @@
+#include "backend_url.h"
+
+#include <cctype>
+
+#include "stormkv/memory_backend.h"
+#include "units.h"
+
+namespace stormkv::cli {
+namespace {
+
+constexpr std::string_view kAccepted =
+    "accepted: memory, memory://?allocator=debian|upstream, redis://[user:password@]host:port/db, "
+    "unix:///path/to/redis.sock?db=N, shm://name?size=256mb";
+
+Status Bad(std::string_view url, std::string_view why) {
+  return Status::InvalidArgument("bad backend URL '" + std::string(url) + "': " +
+                                 std::string(why) + " (" + std::string(kAccepted) + ")");
+}
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+std::string MaskPassword(std::string_view url) {
+  std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  std::size_t start = scheme + 3;
+  std::size_t at = url.find('@', start);
+  std::size_t slash = url.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  std::size_t colon = url.find(':', start);
+  std::string out(url.substr(0, start));
+  if (colon != std::string_view::npos && colon < at) {
+    out += std::string(url.substr(start, colon - start)) + ":***";
+  } else {
+    out += "***";
+  }
+  out += std::string(url.substr(at));
+  return out;
+}
+
+// Query "a=b&c=d" -> calls fn(name, value); stops at the first error.
+template <typename Fn>
+Status ForEachParam(std::string_view query, Fn fn) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    std::size_t eq = item.find('=');
+    std::string_view name = item.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+    STORMKV_RETURN_IF_ERROR(fn(name, value));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return Status::Ok();
+}
+
+Status CheckRedisUrl(std::string_view url) {
+  std::string_view rest = url.substr(std::string_view("redis://").size());
+  std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) rest.remove_prefix(at + 1);
+  std::string_view hostport = rest.substr(0, rest.find_first_of("/?"));
+  std::string_view tail = rest.substr(hostport.size());
+  if (hostport.empty()) return Bad(MaskPassword(url), "missing host");
+  std::size_t colon = hostport.rfind(':');
+  if (colon != std::string_view::npos && hostport.front() != '[') {
+    std::string_view port = hostport.substr(colon + 1);
+    if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) == 0 ||
+        std::stoi(std::string(port)) > 65535) {
+      return Bad(MaskPassword(url), "port must be a number from 1 to 65535");
+    }
+    if (colon == 0) return Bad(MaskPassword(url), "missing host");
+  }
+  if (!tail.empty() && tail.front() == '/') {
+    std::string_view db = tail.substr(1, tail.find('?') == std::string_view::npos
+                                             ? std::string_view::npos
+                                             : tail.find('?') - 1);
+    if (!db.empty() && !AllDigits(db)) {
+      return Bad(MaskPassword(url), "database must be a number, e.g. /0");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BackendUrl> ParseBackendUrl(std::string_view text) {
+  BackendUrl out;
+  out.text = std::string(text);
+  out.display = MaskPassword(text);
+  if (text.empty()) return Bad(text, "empty");
+  if (text == "memory" || StartsWith(text, "memory://") || StartsWith(text, "memory?")) {
+    out.kind = BackendKind::kMemory;
+    std::size_t q = text.find('?');
+    std::string_view query = q == std::string_view::npos ? "" : text.substr(q + 1);
+    std::string_view path = text.substr(0, q);
+    if (path != "memory" && path != "memory://") return Bad(text, "memory takes no host or path");
+    STORMKV_RETURN_IF_ERROR(ForEachParam(query, [&](std::string_view n, std::string_view v) {
+      if (n == "allocator" && v == "debian") {
+        out.allocator = AllocatorProfile::kDebian;
+      } else if (n == "allocator" && v == "upstream") {
+        out.allocator = AllocatorProfile::kUpstream;
+      } else if (n == "allocator") {
+        return Bad(text, "allocator must be debian or upstream");
+      } else {
+        return Bad(text, "unknown memory option '" + std::string(n) + "'");
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+  if (StartsWith(text, "redis://")) {
+    out.kind = BackendKind::kRedis;
+    STORMKV_RETURN_IF_ERROR(CheckRedisUrl(text));
+    return out;
+  }
+  if (StartsWith(text, "unix://")) {
+    out.kind = BackendKind::kRedis;
+    if (text.size() <= 7 || text[7] != '/') {
+      return Bad(text, "a unix socket URL needs an absolute path: unix:///path/to/redis.sock");
+    }
+    return out;
+  }
+  if (StartsWith(text, "shm://")) {
+    out.kind = BackendKind::kShm;
+    std::string_view rest = text.substr(6);
+    std::size_t q = rest.find('?');
+    out.shm_name = std::string(rest.substr(0, q));
+    if (out.shm_name.empty()) return Bad(text, "shm needs a segment name: shm://name?size=256mb");
+    std::string_view query = q == std::string_view::npos ? "" : rest.substr(q + 1);
+    STORMKV_RETURN_IF_ERROR(ForEachParam(query, [&](std::string_view n, std::string_view v) {
+      if (n != "size") return Bad(text, "unknown shm option '" + std::string(n) + "'");
+      Result<int64_t> size = ParseByteSize(v);
+      if (!size.ok()) return Bad(text, size.status().message());
+      out.shm_size_bytes = *size;
+      return Status::Ok();
+    }));
+    return out;
+  }
+  if (StartsWith(text, "rediss://")) return Bad(text, "TLS (rediss://) is not supported");
+  return Bad(out.display, "unknown scheme");
+}
+
+Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
+                                               const OpenBackendOptions& options) {
+  switch (url.kind) {
+    case BackendKind::kMemory: {
+      MemoryBackendOptions mo;
+      mo.clock = options.clock;
+      mo.allocator = url.allocator;
+      mo.seed = options.seed;
+      std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo);
+      if (!kv) return Status::Internal("the embedded store is not built into this binary yet");
+      return kv;
+    }
+    case BackendKind::kShm:
+      return Status::InvalidArgument("shm:// backends are not supported yet (issue 8: one "
+                                     "embedded store shared by several processes); use memory "
+                                     "or a redis:// URL");
+    case BackendKind::kRedis:
+      return Status::Internal("the Redis backend is not built into this binary yet");
+  }
+  return Status::Internal("unknown backend kind");
+}
+
+}  // namespace stormkv::cli
