@@ -1,0 +1,261 @@
+#include "stormkv/gateway/k8s_event.h"
+
+#include <exception>
+#include <map>
+#include <new>
+
+#include <nlohmann/json.hpp>
+
+#include "stormkv/gateway/fingerprint.h"
+
+namespace stormkv::gateway {
+namespace {
+
+using nlohmann::json;
+
+Status WrongType(const std::string& path, const char* expected, const json& got) {
+  return Status::InvalidArgument(path + ": expected " + expected + ", got " + got.type_name());
+}
+
+std::string Join(const std::string& path, const char* key) {
+  return path.empty() ? std::string(key) : path + "." + key;
+}
+
+const json* Member(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Status OptionalString(const json& obj, const char* key, const std::string& path,
+                      std::size_t max_bytes, std::string* out) {
+  const json* v = Member(obj, key);
+  if (!v) return Status::Ok();
+  if (!v->is_string()) return WrongType(Join(path, key), "a string", *v);
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.size() > max_bytes) {
+    return Status::InvalidArgument(Join(path, key) + ": " + std::to_string(s.size()) +
+                                   " bytes, limit " + std::to_string(max_bytes));
+  }
+  *out = s;
+  return Status::Ok();
+}
+
+Status OptionalObject(const json& obj, const char* key, const std::string& path,
+                      const json** out) {
+  const json* v = Member(obj, key);
+  if (v && !v->is_object()) return WrongType(Join(path, key), "an object", *v);
+  *out = v;
+  return Status::Ok();
+}
+
+Status OptionalCount(const json& obj, const char* key, const std::string& path,
+                     std::optional<int64_t>* out) {
+  const json* v = Member(obj, key);
+  if (!v) return Status::Ok();
+  if (!v->is_number_integer() || v->get<int64_t>() < 0) {
+    return WrongType(Join(path, key), "a non-negative integer", *v);
+  }
+  *out = v->get<int64_t>();
+  return Status::Ok();
+}
+
+Status StringMap(const json* v, const std::string& field, const AdapterLimits& limits,
+                 std::size_t max_value_bytes, std::map<std::string, std::string>* out) {
+  if (!v) return Status::Ok();
+  if (!v->is_object()) return WrongType(field, "an object", *v);
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    if (!it.value().is_string()) {
+      return WrongType(field + "." + it.key().substr(0, 64), "a string", it.value());
+    }
+    out->emplace(it.key(), it.value().get_ref<const std::string&>());
+  }
+  return CheckStringMap(*out, field, limits, max_value_bytes);
+}
+
+Status FirstTime(const json& obj, std::initializer_list<const char*> keys, const std::string& path,
+                 std::optional<int64_t>* out) {
+  for (const char* key : keys) {
+    std::string text;
+    STORMKV_RETURN_IF_ERROR(OptionalString(obj, key, path, 64, &text));
+    if (text.empty()) continue;
+    Result<std::optional<int64_t>> t = ParseRfc3339Ms(text);
+    if (!t.ok()) return t.status().WithContext(Join(path, key));
+    if (t->has_value()) {
+      *out = *t;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_ms,
+                  const AdapterLimits& limits, KubernetesEventItem* item) {
+  if (!ev.is_object()) return WrongType(path.empty() ? "payload" : path, "an object", ev);
+  const std::size_t vmax = limits.max_label_value_bytes;
+  std::string api_version;
+  STORMKV_RETURN_IF_ERROR(OptionalString(ev, "apiVersion", path, vmax, &api_version));
+  const json* involved = nullptr;
+  const json* regarding = nullptr;
+  STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "involvedObject", path, &involved));
+  STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "regarding", path, &regarding));
+  bool new_shape;
+  if (api_version.rfind("events.k8s.io/", 0) == 0) new_shape = true;
+  else if (api_version == "v1") new_shape = false;
+  else if (!api_version.empty())
+    return Status::InvalidArgument(Join(path, "apiVersion") + ": unsupported \"" +
+                                   api_version.substr(0, 64) +
+                                   "\" (expected \"v1\" or \"events.k8s.io/v1\")");
+  else if (regarding) new_shape = true;
+  else if (involved) new_shape = false;
+  else
+    return Status::InvalidArgument(
+        (path.empty() ? std::string("payload") : path) +
+        ": not a Kubernetes Event (neither involvedObject nor regarding)");
+  const json* object = new_shape ? regarding : involved;
+  const std::string object_path = Join(path, new_shape ? "regarding" : "involvedObject");
+
+  std::string type, reason, message, kind, name, object_ns, component, host;
+  const json* metadata = nullptr;
+  STORMKV_RETURN_IF_ERROR(OptionalString(ev, "type", path, vmax, &type));
+  STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reason", path, vmax, &reason));
+  STORMKV_RETURN_IF_ERROR(OptionalString(ev, new_shape ? "note" : "message", path,
+                                         limits.max_annotation_value_bytes, &message));
+  STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "metadata", path, &metadata));
+  if (object) {
+    STORMKV_RETURN_IF_ERROR(OptionalString(*object, "kind", object_path, vmax, &kind));
+    STORMKV_RETURN_IF_ERROR(OptionalString(*object, "name", object_path, vmax, &name));
+    STORMKV_RETURN_IF_ERROR(OptionalString(*object, "namespace", object_path, vmax, &object_ns));
+  }
+  std::optional<int64_t> count;
+  if (new_shape) {
+    const json* series = nullptr;
+    STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "series", path, &series));
+    if (series) STORMKV_RETURN_IF_ERROR(OptionalCount(*series, "count", Join(path, "series"), &count));
+    if (!count) STORMKV_RETURN_IF_ERROR(OptionalCount(ev, "deprecatedCount", path, &count));
+    STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reportingController", path, vmax, &component));
+    STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reportingInstance", path, vmax, &host));
+  } else {
+    STORMKV_RETURN_IF_ERROR(OptionalCount(ev, "count", path, &count));
+    const json* source = nullptr;
+    STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "source", path, &source));
+    if (source) {
+      STORMKV_RETURN_IF_ERROR(OptionalString(*source, "component", Join(path, "source"), vmax, &component));
+      STORMKV_RETURN_IF_ERROR(OptionalString(*source, "host", Join(path, "source"), vmax, &host));
+    }
+  }
+  std::optional<int64_t> starts;
+  if (new_shape) {
+    STORMKV_RETURN_IF_ERROR(FirstTime(ev, {"eventTime", "deprecatedFirstTimestamp"}, path, &starts));
+  } else {
+    STORMKV_RETURN_IF_ERROR(FirstTime(ev, {"firstTimestamp", "eventTime"}, path, &starts));
+  }
+  NormalizedSignal s;
+  std::string meta_ns, uid;
+  if (metadata) {
+    const std::string meta_path = Join(path, "metadata");
+    STORMKV_RETURN_IF_ERROR(OptionalString(*metadata, "namespace", meta_path, vmax, &meta_ns));
+    STORMKV_RETURN_IF_ERROR(OptionalString(*metadata, "uid", meta_path, vmax, &uid));
+    if (!starts) STORMKV_RETURN_IF_ERROR(FirstTime(*metadata, {"creationTimestamp"}, meta_path, &starts));
+    STORMKV_RETURN_IF_ERROR(StringMap(Member(*metadata, "labels"), Join(meta_path, "labels"),
+                                      limits, vmax, &s.labels));
+    STORMKV_RETURN_IF_ERROR(StringMap(Member(*metadata, "annotations"),
+                                      Join(meta_path, "annotations"), limits,
+                                      limits.max_annotation_value_bytes, &s.annotations));
+  }
+
+  if (type != "Warning") {
+    item->ignored_reason = type.empty()
+                               ? "event has no type: only Warning events become signals"
+                               : "event type \"" + type.substr(0, 64) +
+                                     "\": only Warning events become signals";
+    return Status::Ok();
+  }
+  if (reason.empty()) return Status::InvalidArgument(Join(path, "reason") + ": missing");
+  if (!object) return Status::InvalidArgument(object_path + ": missing");
+  if (kind.empty()) return Status::InvalidArgument(object_path + ".kind: missing");
+  if (name.empty()) return Status::InvalidArgument(object_path + ".name: missing");
+
+  s.source = SignalSource::kKubernetesEvent;
+  s.name = reason;
+  s.severity = "warning";
+  s.namespace_name = object_ns.empty() ? meta_ns : object_ns;
+  s.resource = ResourceRef{kind, name};
+  s.message = message;
+  s.source_count = count.value_or(1);
+  s.received_at_ms = received_at_ms;
+  s.starts_at_ms = starts.value_or(received_at_ms);
+  s.source_fingerprint = uid;
+  s.fingerprint = ComputeFingerprint(s.name, s.namespace_name, s.resource);
+  s.labels["reason"] = reason;
+  s.labels["type"] = type;
+  if (!s.namespace_name.empty()) s.labels["namespace"] = s.namespace_name;
+  s.labels["kind"] = kind;
+  s.labels["name"] = name;
+  if (!component.empty()) s.labels["component"] = component;
+  if (!host.empty()) s.labels["host"] = host;
+  if (!message.empty()) s.annotations["message"] = message;
+  STORMKV_RETURN_IF_ERROR(CheckStringMap(s.labels, Join(path, "labels"), limits, vmax));
+  STORMKV_RETURN_IF_ERROR(CheckStringMap(s.annotations, Join(path, "annotations"), limits,
+                                         limits.max_annotation_value_bytes));
+  item->signal = std::move(s);
+  return Status::Ok();
+}
+
+Result<std::vector<KubernetesEventItem>> Parse(std::string_view payload, int64_t received_at_ms,
+                                               const AdapterLimits& limits) {
+  STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
+  json doc;
+  try {
+    doc = json::parse(payload.begin(), payload.end());
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    if (pos != std::string::npos) what = what.substr(pos + 2);
+    return Status::InvalidArgument("payload: invalid JSON: " + what);
+  }
+  if (!doc.is_object()) return WrongType("payload", "a JSON object", doc);
+  const json* root = &doc;
+  std::string root_path;
+  if (const json* wrapped = Member(doc, "object")) {
+    if (!wrapped->is_object()) return WrongType("object", "an object", *wrapped);
+    root = wrapped;
+    root_path = "object";
+  }
+  std::vector<KubernetesEventItem> out;
+  if (const json* items = Member(*root, "items")) {
+    const std::string items_path = Join(root_path, "items");
+    if (!items->is_array()) return WrongType(items_path, "an array", *items);
+    if (items->empty()) return Status::InvalidArgument(items_path + ": empty event list");
+    if (items->size() > limits.max_items) {
+      return Status::InvalidArgument(items_path + ": " + std::to_string(items->size()) +
+                                     " events exceed the limit of " +
+                                     std::to_string(limits.max_items));
+    }
+    out.resize(items->size());
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      STORMKV_RETURN_IF_ERROR(ParseEvent((*items)[i], items_path + "[" + std::to_string(i) + "]",
+                                         received_at_ms, limits, &out[i]));
+    }
+    return out;
+  }
+  out.resize(1);
+  STORMKV_RETURN_IF_ERROR(ParseEvent(*root, root_path, received_at_ms, limits, &out[0]));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view payload,
+                                                               int64_t received_at_ms,
+                                                               const AdapterLimits& limits) {
+  try {
+    return Parse(payload, received_at_ms, limits);
+  } catch (const std::bad_alloc&) {
+    return Status::InvalidArgument("payload: out of memory while parsing");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("kubernetes event adapter: ") + e.what());
+  }
+}
+
+}  // namespace stormkv::gateway

@@ -1,0 +1,103 @@
+#include "stormkv/gateway/signal.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/test_util.h"
+
+namespace stormkv::gateway {
+namespace {
+
+int64_t Ms(std::string_view text) {
+  Result<std::optional<int64_t>> r = ParseRfc3339Ms(text);
+  EXPECT_TRUE(r.ok()) << text << " -> " << r.status();
+  if (!r.ok() || !r->has_value()) return -1;
+  return **r;
+}
+
+TEST(Rfc3339Test, ParsesUtcAndFractions) {
+  EXPECT_EQ(Ms("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(Ms("2024-05-01T12:00:00Z"), 1714564800000);
+  EXPECT_EQ(Ms("2024-05-01T12:00:00.5Z"), 1714564800500);
+  EXPECT_EQ(Ms("2024-05-01T12:00:00.123456789Z"), 1714564800123);
+  EXPECT_EQ(Ms("2024-05-01t12:00:00z"), 1714564800000);
+  EXPECT_EQ(Ms("2024-02-29T00:00:00Z"), 1709164800000);
+}
+
+TEST(Rfc3339Test, AppliesOffsets) {
+  EXPECT_EQ(Ms("2024-05-01T14:00:00+02:00"), 1714564800000);
+  EXPECT_EQ(Ms("2024-05-01T07:30:00-04:30"), 1714564800000);
+}
+
+TEST(Rfc3339Test, GoZeroTimeIsUnset) {
+  ASSERT_OK_AND_ASSIGN(auto t, ParseRfc3339Ms("0001-01-01T00:00:00Z"));
+  EXPECT_FALSE(t.has_value());
+}
+
+TEST(Rfc3339Test, RejectsMalformed) {
+  for (const char* bad : {"", "2024-05-01", "2024-05-01T12:00:00", "2024-13-01T00:00:00Z",
+                          "2023-02-29T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T12:00Z",
+                          "2024-05-01T12:00:00.Z", "2024-05-01T12:00:00+0200", "yesterday",
+                          "2024-05-01T12:00:00Zjunk", "2024-05-01T12:00:00.1234567891Z"}) {
+    Result<std::optional<int64_t>> r = ParseRfc3339Ms(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(r.status().IsInvalidArgument());
+    EXPECT_NE(r.status().message().find("RFC 3339"), std::string::npos);
+  }
+}
+
+TEST(Rfc3339Test, FormatsRoundTrip) {
+  EXPECT_EQ(FormatRfc3339Ms(1714564800000), "2024-05-01T12:00:00Z");
+  EXPECT_EQ(FormatRfc3339Ms(1714564800042), "2024-05-01T12:00:00.042Z");
+  EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00Z");
+  for (int64_t ms : {int64_t{1}, int64_t{951782400000}, int64_t{4102444799999}}) {
+    EXPECT_EQ(Ms(FormatRfc3339Ms(ms)), ms);
+  }
+}
+
+TEST(SignalSourceTest, NamesRoundTrip) {
+  for (SignalSource s : {SignalSource::kAlertmanager, SignalSource::kKubernetesEvent}) {
+    EXPECT_EQ(ParseSignalSource(SignalSourceName(s)), s);
+  }
+  EXPECT_EQ(SignalSourceName(SignalSource::kKubernetesEvent), "kubernetes-event");
+  EXPECT_FALSE(ParseSignalSource("prometheus").has_value());
+}
+
+TEST(EnvelopeTest, SizeCap) {
+  AdapterLimits limits;
+  limits.max_payload_bytes = 10;
+  EXPECT_OK(CheckPayloadEnvelope("0123456789", limits));
+  Status s = CheckPayloadEnvelope("0123456789A", limits);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("11 bytes exceed the limit of 10"), std::string::npos) << s;
+}
+
+TEST(EnvelopeTest, DepthCapIgnoresBracketsInStrings) {
+  AdapterLimits limits;
+  limits.max_json_depth = 3;
+  EXPECT_OK(CheckPayloadEnvelope(R"({"a":[{"b":"[[[[{{{{\"[["}]})", limits));
+  Status s = CheckPayloadEnvelope(R"({"a":[{"b":[1]}]})", limits);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("nesting deeper than 3"), std::string::npos) << s;
+}
+
+TEST(StringMapTest, Caps) {
+  AdapterLimits limits;
+  limits.max_labels = 2;
+  limits.max_label_name_bytes = 4;
+  EXPECT_OK(CheckStringMap({{"a", "1"}, {"b", "2"}}, "x", limits, 3));
+  EXPECT_TRUE(CheckStringMap({{"a", "1"}, {"b", "2"}, {"c", "3"}}, "x", limits, 3)
+                  .IsInvalidArgument());
+  Status name = CheckStringMap({{"abcde", "1"}}, "alerts[0].labels", limits, 3);
+  EXPECT_NE(name.message().find("alerts[0].labels: name \"abcde\" is 5 bytes"), std::string::npos)
+      << name;
+  Status value = CheckStringMap({{"pod", "1234"}}, "alerts[0].labels", limits, 3);
+  EXPECT_NE(value.message().find("alerts[0].labels.pod: value is 4 bytes, limit 3"),
+            std::string::npos)
+      << value;
+  EXPECT_TRUE(CheckStringMap({{"", "1"}}, "x", limits, 3).IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace stormkv::gateway
