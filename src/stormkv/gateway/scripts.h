@@ -13,9 +13,11 @@
 #define STORMKV_GATEWAY_SCRIPTS_H_
 
 #include <array>
+#include <cstddef>
 #include <string_view>
 
 #include "stormkv/gateway/layouts.h"
+#include "stormkv/reply.h"
 #include "stormkv/script.h"
 #include "stormkv/status.h"
 
@@ -47,6 +49,15 @@ ScriptId AggregationScript(Layout layout);
 // Prefix of the error a script raises (redis.error_reply) when a stored record does not decode;
 // services turn it into Status::Corruption.
 inline constexpr std::string_view kCorruptErrorPrefix = "CORRUPT ";
+
+// How services report a failed Eval: a "CORRUPT ..." error becomes Status::Corruption; every
+// other Status keeps its code. The message is prefixed with `context` ("dedup: ...").
+Status ScriptFailure(const Status& status, std::string_view context);
+
+// Checks a script reply's shape: an array of `size` elements whose first `integers` elements
+// are integers. Internal (naming `context`) otherwise.
+Status CheckReplyShape(const Reply& reply, std::size_t size, std::size_t integers,
+                       std::string_view context);
 
 }  // namespace stormkv
 

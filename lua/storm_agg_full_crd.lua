@@ -1,0 +1,130 @@
+-- storm_agg_full_crd: adds one alert to its storm in the full-crd layout (the legacy), atomically.
+-- KEYS[1]  the storm's whole RemediationRequest-like JSON document (a string). Storm state lives
+--          in spec: stormAlertCount, stormOverflowCount, affectedResources [...], stormType,
+--          isStorm, deduplication {firstSeen, lastSeen (ms), occurrenceCount}.
+-- ARGV[1]  now (ms)   ARGV[2]  inactivity window (ms)   ARGV[3]  hard cap (ms)
+-- ARGV[4]  max resources   ARGV[5]  resource   ARGV[6]  pattern
+-- ARGV[7]  the document of a new storm (JSON object with a "spec" object), used when one opens
+-- Decodes and re-encodes the whole document per alert. A document that does not decode raises
+-- "CORRUPT ..." and is left unchanged. A storm over its inactivity window or hard cap is replaced.
+-- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
+-- Canonical JSON (stormkv/gateway/layouts.h): keys in byte order, '%d' integers, "[]" for every
+-- empty table, control bytes as \u00xx.
+local function byte_less(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function escape_byte(c)
+  if c == '"' then return '\\"' end
+  if c == '\\' then return '\\\\' end
+  return string.format('\\u%04x', string.byte(c))
+end
+local function encode_into(v, out)
+  local t = type(v)
+  if t == 'string' then
+    out[#out + 1] = '"' .. string.gsub(v, '[%z\1-\31"\\\127]', escape_byte) .. '"'
+  elseif t == 'number' then
+    if v == math.floor(v) and v >= -9007199254740992 and v <= 9007199254740992 then
+      out[#out + 1] = string.format('%d', v)
+    else
+      out[#out + 1] = string.format('%.14g', v)
+    end
+  elseif t == 'boolean' then
+    out[#out + 1] = v and 'true' or 'false'
+  elseif t == 'table' then
+    if next(v) == nil then
+      out[#out + 1] = '[]'
+    elseif #v > 0 then
+      out[#out + 1] = '['
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = ',' end
+        encode_into(v[i], out)
+      end
+      out[#out + 1] = ']'
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys, byte_less)
+      out[#out + 1] = '{'
+      for i = 1, #keys do
+        if i > 1 then out[#out + 1] = ',' end
+        encode_into(keys[i], out)
+        out[#out + 1] = ':'
+        encode_into(v[keys[i]], out)
+      end
+      out[#out + 1] = '}'
+    end
+  else
+    out[#out + 1] = 'null'
+  end
+end
+local function encode(v)
+  local out = {}
+  encode_into(v, out)
+  return table.concat(out)
+end
+local function is_list(v)
+  return type(v) == 'table' and (next(v) == nil or #v > 0)
+end
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local inactivity = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local resource = ARGV[5]
+local doc, spec, dedup
+local raw = redis.call('GET', key)
+if raw then
+  local ok, v = pcall(cjson.decode, raw)
+  local s = ok and type(v) == 'table' and v.spec
+  local d = type(s) == 'table' and s.deduplication
+  if type(d) ~= 'table' or type(s.stormAlertCount) ~= 'number' or
+      type(s.stormOverflowCount) ~= 'number' or not is_list(s.affectedResources) or
+      type(d.firstSeen) ~= 'number' or type(d.lastSeen) ~= 'number' then
+    return redis.error_reply('CORRUPT full-crd storm document does not decode')
+  end
+  if now < d.lastSeen + inactivity and now < d.firstSeen + cap then
+    doc, spec, dedup = v, s, d
+  end
+end
+local is_new = 0
+if not doc then
+  is_new = 1
+  local ok, v = pcall(cjson.decode, ARGV[7])
+  if not ok or type(v) ~= 'table' or type(v.spec) ~= 'table' then
+    return redis.error_reply('ERR full-crd template is not a JSON object with a spec')
+  end
+  doc, spec = v, v.spec
+  dedup = {firstSeen = now, lastSeen = now, occurrenceCount = 0}
+  spec.deduplication = dedup
+  spec.isStorm = true
+  spec.stormType = ARGV[6]
+  spec.stormAlertCount = 0
+  spec.stormOverflowCount = 0
+  spec.affectedResources = {}
+end
+local list = spec.affectedResources
+local found = false
+for i = 1, #list do
+  if list[i] == resource then
+    found = true
+    break
+  end
+end
+if not found then
+  if #list < tonumber(ARGV[4]) then
+    list[#list + 1] = resource
+  else
+    spec.stormOverflowCount = spec.stormOverflowCount + 1
+  end
+end
+spec.stormAlertCount = spec.stormAlertCount + 1
+dedup.occurrenceCount = spec.stormAlertCount
+if now > dedup.lastSeen then dedup.lastSeen = now end
+local ttl = math.min(dedup.lastSeen + inactivity, dedup.firstSeen + cap) - now
+redis.call('SET', key, encode(doc), 'PX', string.format('%d', ttl))
+return {is_new, spec.stormAlertCount, #list, spec.stormOverflowCount, dedup.firstSeen,
+        dedup.lastSeen}

@@ -1,0 +1,113 @@
+-- storm_agg_json_meta: adds one alert to its storm in the json-meta layout, atomically.
+-- KEYS[1]  the storm's JSON record {"alert_count","first_seen","last_seen","overflow","pattern",
+--          "resources":[...]} (a string; the triage note's lightweight record)
+-- ARGV[1]  now (ms)   ARGV[2]  inactivity window (ms)   ARGV[3]  hard cap (ms)
+-- ARGV[4]  max resources   ARGV[5]  resource   ARGV[6]  pattern
+-- Decodes, scans, appends and re-encodes the record: O(resources) per alert. A record that does
+-- not decode raises "CORRUPT ..." and is left unchanged. A storm over its inactivity window or
+-- hard cap is replaced by a new one.
+-- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
+-- Canonical JSON (stormkv/gateway/layouts.h): keys in byte order, '%d' integers, "[]" for every
+-- empty table, control bytes as \u00xx.
+local function byte_less(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function escape_byte(c)
+  if c == '"' then return '\\"' end
+  if c == '\\' then return '\\\\' end
+  return string.format('\\u%04x', string.byte(c))
+end
+local function encode_into(v, out)
+  local t = type(v)
+  if t == 'string' then
+    out[#out + 1] = '"' .. string.gsub(v, '[%z\1-\31"\\\127]', escape_byte) .. '"'
+  elseif t == 'number' then
+    if v == math.floor(v) and v >= -9007199254740992 and v <= 9007199254740992 then
+      out[#out + 1] = string.format('%d', v)
+    else
+      out[#out + 1] = string.format('%.14g', v)
+    end
+  elseif t == 'boolean' then
+    out[#out + 1] = v and 'true' or 'false'
+  elseif t == 'table' then
+    if next(v) == nil then
+      out[#out + 1] = '[]'
+    elseif #v > 0 then
+      out[#out + 1] = '['
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = ',' end
+        encode_into(v[i], out)
+      end
+      out[#out + 1] = ']'
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys, byte_less)
+      out[#out + 1] = '{'
+      for i = 1, #keys do
+        if i > 1 then out[#out + 1] = ',' end
+        encode_into(keys[i], out)
+        out[#out + 1] = ':'
+        encode_into(v[keys[i]], out)
+      end
+      out[#out + 1] = '}'
+    end
+  else
+    out[#out + 1] = 'null'
+  end
+end
+local function encode(v)
+  local out = {}
+  encode_into(v, out)
+  return table.concat(out)
+end
+local function is_list(v)
+  return type(v) == 'table' and (next(v) == nil or #v > 0)
+end
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local inactivity = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local resource = ARGV[5]
+local rec
+local raw = redis.call('GET', key)
+if raw then
+  local ok, v = pcall(cjson.decode, raw)
+  if not ok or type(v) ~= 'table' or type(v.alert_count) ~= 'number' or
+      type(v.first_seen) ~= 'number' or type(v.last_seen) ~= 'number' or
+      type(v.overflow) ~= 'number' or not is_list(v.resources) then
+    return redis.error_reply('CORRUPT json-meta storm record does not decode')
+  end
+  if now < v.last_seen + inactivity and now < v.first_seen + cap then rec = v end
+end
+local is_new = 0
+if not rec then
+  is_new = 1
+  rec = {alert_count = 0, first_seen = now, last_seen = now, overflow = 0, pattern = ARGV[6],
+         resources = {}}
+end
+local list = rec.resources
+local found = false
+for i = 1, #list do
+  if list[i] == resource then
+    found = true
+    break
+  end
+end
+if not found then
+  if #list < tonumber(ARGV[4]) then
+    list[#list + 1] = resource
+  else
+    rec.overflow = rec.overflow + 1
+  end
+end
+rec.alert_count = rec.alert_count + 1
+if now > rec.last_seen then rec.last_seen = now end
+local ttl = math.min(rec.last_seen + inactivity, rec.first_seen + cap) - now
+redis.call('SET', key, encode(rec), 'PX', string.format('%d', ttl))
+return {is_new, rec.alert_count, #list, rec.overflow, rec.first_seen, rec.last_seen}

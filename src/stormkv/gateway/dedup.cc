@@ -1,0 +1,69 @@
+#include "stormkv/gateway/dedup.h"
+
+#include <utility>
+
+#include "stormkv/gateway/scripts.h"
+
+namespace stormkv {
+
+Deduplicator::Deduplicator(KvBackend& kv, std::shared_ptr<const Clock> clock, KeySchema schema,
+                           DedupOptions options)
+    : kv_(kv), clock_(std::move(clock)), schema_(std::move(schema)), options_(options) {}
+
+std::string Deduplicator::KeyFor(std::string_view fingerprint) const {
+  return schema_.Key(family::kDedup, fingerprint);
+}
+
+Result<DedupResult> Deduplicator::Record(std::string_view fingerprint, std::string_view rr_name) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
+  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedup), {KeyFor(fingerprint)},
+                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
+                         std::string(rr_name)});
+  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup");
+  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 5, 4, "dedup"));
+  const auto& e = reply->elements();
+  if (!e[4].is_bulk()) return Status::Internal("dedup: reply without ref: " + reply->ToString());
+  DedupResult out;
+  out.is_duplicate = e[0].integer() != 0;
+  out.count = e[1].integer();
+  out.first_seen_ms = e[2].integer();
+  out.last_seen_ms = e[3].integer();
+  out.rr_name = e[4].str();
+  return out;
+}
+
+Result<std::optional<DedupResult>> Deduplicator::Lookup(std::string_view fingerprint) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  auto reply = kv_.Run({"HMGET", KeyFor(fingerprint), "count", "first", "last", "ref"});
+  if (!reply.ok()) return reply.status().WithContext("dedup");
+  if (!reply->is_array() || reply->elements().size() != 4) {
+    return Status::Internal("dedup: unexpected HMGET reply " + reply->ToString());
+  }
+  const auto& e = reply->elements();
+  bool any = false, all = true;
+  for (const Reply& r : e) {
+    any = any || !r.is_nil();
+    all = all && r.is_bulk();
+  }
+  if (!any) return std::optional<DedupResult>();
+  DedupResult out;
+  out.is_duplicate = true;
+  auto parse = [](const Reply& r, int64_t* v) {
+    try {
+      std::size_t pos = 0;
+      *v = std::stoll(r.str(), &pos);
+      return pos == r.str().size();
+    } catch (...) {
+      return false;
+    }
+  };
+  if (!all || !parse(e[0], &out.count) || !parse(e[1], &out.first_seen_ms) ||
+      !parse(e[2], &out.last_seen_ms)) {
+    return Status::Corruption("dedup: record " + KeyFor(fingerprint) + " lacks its fields");
+  }
+  out.rr_name = e[3].str();
+  return std::optional<DedupResult>(std::move(out));
+}
+
+}  // namespace stormkv

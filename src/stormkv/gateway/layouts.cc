@@ -1,0 +1,126 @@
+#include "stormkv/gateway/layouts.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "stormkv/gateway/json_text.h"
+
+namespace stormkv {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
+void AppendString(const std::string& s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+void AppendNumber(double v, std::string& out) {
+  char buf[64];
+  if (v == std::floor(v) && v >= -kMaxExactInteger && v <= kMaxExactInteger) {
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.14g", v);
+  }
+  out += buf;
+}
+
+void Append(const json& v, std::string& out) {
+  switch (v.type()) {
+    case json::value_t::string:
+      AppendString(v.get_ref<const std::string&>(), out);
+      return;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      AppendNumber(v.get<double>(), out);
+      return;
+    case json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return;
+    case json::value_t::array:
+    case json::value_t::object:
+      if (v.empty()) {
+        out += "[]";
+      } else if (v.is_array()) {
+        out += '[';
+        bool first = true;
+        for (const json& item : v) {
+          if (!first) out += ',';
+          first = false;
+          Append(item, out);
+        }
+        out += ']';
+      } else {
+        out += '{';
+        bool first = true;
+        for (const auto& [k, item] : v.items()) {
+          if (!first) out += ',';
+          first = false;
+          AppendString(k, out);
+          out += ':';
+          Append(item, out);
+        }
+        out += '}';
+      }
+      return;
+    default:
+      out += "null";
+      return;
+  }
+}
+
+}  // namespace
+
+std::string_view LayoutName(Layout layout) {
+  switch (layout) {
+    case Layout::kFullCrd:
+      return "full-crd";
+    case Layout::kJsonMeta:
+      return "json-meta";
+    case Layout::kCompact:
+      break;
+  }
+  return "compact";
+}
+
+Result<Layout> ParseLayout(std::string_view name) {
+  std::string n(name);
+  for (char& c : n) {
+    if (c == '_') c = '-';
+  }
+  for (Layout l : kAllLayouts) {
+    if (LayoutName(l) == n) return l;
+  }
+  return Status::InvalidArgument("unknown storm layout '" + std::string(name) +
+                                 "' (expected full-crd, json-meta or compact)");
+}
+
+std::string CanonicalJsonText(const json& value) {
+  std::string out;
+  Append(value, out);
+  return out;
+}
+
+Result<std::string> CanonicalJson(std::string_view text) {
+  json v = json::parse(text, nullptr, false);
+  if (v.is_discarded()) return Status::Corruption("not valid JSON");
+  return CanonicalJsonText(v);
+}
+
+}  // namespace stormkv

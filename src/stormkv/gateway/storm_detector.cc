@@ -1,0 +1,66 @@
+#include "stormkv/gateway/storm_detector.h"
+
+#include <utility>
+
+#include "stormkv/gateway/scripts.h"
+
+namespace stormkv {
+
+std::string_view StormTypeName(StormType type) {
+  return type == StormType::kPattern ? "pattern" : "rate";
+}
+
+Result<StormType> ParseStormType(std::string_view name) {
+  if (name == "rate") return StormType::kRate;
+  if (name == "pattern") return StormType::kPattern;
+  return Status::InvalidArgument("unknown storm type '" + std::string(name) +
+                                 "' (expected rate or pattern)");
+}
+
+std::optional<StormType> StormCheck::type() const {
+  if (rate_storm) return StormType::kRate;
+  if (pattern_storm) return StormType::kPattern;
+  return std::nullopt;
+}
+
+StormDetector::StormDetector(KvBackend& kv, std::shared_ptr<const Clock> clock, KeySchema schema,
+                             StormDetectionOptions options)
+    : kv_(kv), clock_(std::move(clock)), schema_(std::move(schema)), options_(options) {}
+
+std::string StormDetector::RateKey(std::string_view ns, std::string_view alertname) const {
+  return schema_.Key(family::kStormRate, ns, {alertname});
+}
+
+std::string StormDetector::PatternKey(std::string_view ns, std::string_view alertname) const {
+  return schema_.Key(family::kStormPattern, ns, {alertname});
+}
+
+Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view alertname,
+                                          std::string_view resource) {
+  if (ns.empty() || alertname.empty()) {
+    return Status::InvalidArgument("storm detection: empty namespace or alert name");
+  }
+  const StormDetectionOptions& o = options_;
+  if (o.rate_window.count() <= 0 || o.pattern_window.count() <= 0 ||
+      o.max_tracked_resources < 1) {
+    return Status::InvalidArgument(
+        "storm detection: windows must be > 0 and max_tracked_resources >= 1");
+  }
+  auto reply = kv_.Eval(
+      GatewayScript(ScriptId::kStormDetect), {RateKey(ns, alertname), PatternKey(ns, alertname)},
+      {std::to_string(clock_->NowMs()), std::to_string(o.rate_window.count()),
+       std::to_string(o.pattern_window.count()), schema_.EscapePart(resource),
+       std::to_string(o.max_tracked_resources), std::to_string(o.rate_threshold),
+       std::to_string(o.pattern_threshold)});
+  if (!reply.ok()) return ScriptFailure(reply.status(), "storm detection");
+  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 4, 4, "storm detection"));
+  const auto& e = reply->elements();
+  StormCheck out;
+  out.rate_count = e[0].integer();
+  out.distinct_resources = e[1].integer();
+  out.rate_storm = e[2].integer() != 0;
+  out.pattern_storm = e[3].integer() != 0;
+  return out;
+}
+
+}  // namespace stormkv
