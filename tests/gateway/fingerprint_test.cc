@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 // Expected digests computed with: printf '%s' 'HighMemoryUsage:production:Pod:api-server-7d9f' |
@@ -59,4 +59,4 @@ TEST(FingerprintTest, RemediationRequestName) {
 }
 
 }  // namespace
-}  // namespace stormkv::gateway
+}  // namespace stormkv

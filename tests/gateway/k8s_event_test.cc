@@ -7,7 +7,7 @@
 #include "common/test_util.h"
 #include "stormkv/gateway/fingerprint.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 constexpr int64_t kNow = 1714564800000;  // 2024-05-01T12:00:00Z
@@ -244,4 +244,4 @@ TEST(KubernetesEventTest, HostileBytesNeverCrash) {
 }
 
 }  // namespace
-}  // namespace stormkv::gateway
+}  // namespace stormkv

@@ -6,7 +6,7 @@
 
 #include "stormkv/gateway/fingerprint.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 using nlohmann::json;
@@ -142,4 +142,4 @@ TEST(FormatDurationTest, GoStyle) {
 }
 
 }  // namespace
-}  // namespace stormkv::gateway
+}  // namespace stormkv

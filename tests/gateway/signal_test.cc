@@ -6,7 +6,7 @@
 
 #include "common/test_util.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 int64_t Ms(std::string_view text) {
@@ -100,4 +100,4 @@ TEST(StringMapTest, Caps) {
 }
 
 }  // namespace
-}  // namespace stormkv::gateway
+}  // namespace stormkv

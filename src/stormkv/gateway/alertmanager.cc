@@ -10,7 +10,7 @@
 
 #include "stormkv/gateway/fingerprint.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 using nlohmann::json;
@@ -172,4 +172,4 @@ Result<std::vector<NormalizedSignal>> ParseAlertmanagerWebhook(std::string_view 
   }
 }
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv

@@ -19,7 +19,7 @@
 #include "stormkv/gateway/signal.h"
 #include "stormkv/status.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 // Parses one webhook body received at `received_at_ms` (ms since the epoch).
 //
@@ -34,6 +34,6 @@ Result<std::vector<NormalizedSignal>> ParseAlertmanagerWebhook(std::string_view 
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits = {});
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv
 
 #endif  // STORMKV_GATEWAY_ALERTMANAGER_H_

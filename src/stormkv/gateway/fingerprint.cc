@@ -5,7 +5,7 @@
 
 #include "stormkv/script.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 ResourceRef ExtractAlertResource(const std::map<std::string, std::string>& labels) {
   static const std::array<std::pair<const char*, const char*>, 6> kOrder = {{
@@ -42,4 +42,4 @@ std::string RemediationRequestName(std::string_view fingerprint) {
   return "rr-" + std::string(fingerprint.substr(0, 16));
 }
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv

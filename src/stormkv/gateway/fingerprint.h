@@ -14,7 +14,7 @@
 
 #include "stormkv/gateway/signal.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 // The resource an Alertmanager alert is about: the first label among pod, deployment,
 // statefulset, daemonset, node, service that is present with a non-empty value, as
@@ -31,6 +31,6 @@ std::string ComputeFingerprint(std::string_view name, std::string_view namespace
 // REQUIRES: fingerprint.size() >= 16.
 std::string RemediationRequestName(std::string_view fingerprint);
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv
 
 #endif  // STORMKV_GATEWAY_FINGERPRINT_H_

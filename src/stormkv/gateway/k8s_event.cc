@@ -8,7 +8,7 @@
 
 #include "stormkv/gateway/fingerprint.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 using nlohmann::json;
@@ -258,4 +258,4 @@ Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view 
   }
 }
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv

@@ -25,7 +25,7 @@
 #include "stormkv/gateway/signal.h"
 #include "stormkv/status.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 // One event of a payload: a signal, or why it produced none.
 struct KubernetesEventItem {
@@ -49,6 +49,6 @@ Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view 
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits = {});
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv
 
 #endif  // STORMKV_GATEWAY_K8S_EVENT_H_

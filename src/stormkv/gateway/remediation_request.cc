@@ -10,7 +10,7 @@
 
 #include "stormkv/gateway/fingerprint.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 using cereal::make_nvp;
@@ -183,4 +183,4 @@ std::string RemediationRequestToJson(const RemediationRequest& rr, bool pretty) 
   }
 }
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv

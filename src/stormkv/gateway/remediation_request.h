@@ -18,7 +18,7 @@
 
 #include "stormkv/gateway/signal.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 inline constexpr std::string_view kRemediationRequestApiVersion =
     "remediation.kubernaut.io/v1alpha1";
@@ -94,6 +94,6 @@ std::string FormatDuration(std::chrono::milliseconds d);
 // (memory exhausted).
 std::string RemediationRequestToJson(const RemediationRequest& rr, bool pretty = false);
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv
 
 #endif  // STORMKV_GATEWAY_REMEDIATION_REQUEST_H_

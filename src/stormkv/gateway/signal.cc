@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace stormkv::gateway {
+namespace stormkv {
 namespace {
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -225,4 +225,4 @@ std::string FormatRfc3339Ms(int64_t ms) {
   return buf;
 }
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv

@@ -16,7 +16,7 @@
 
 #include "stormkv/status.h"
 
-namespace stormkv::gateway {
+namespace stormkv {
 
 enum class SignalSource {
   kAlertmanager,     // Prometheus Alertmanager webhook (version 4)
@@ -106,6 +106,6 @@ Result<std::optional<int64_t>> ParseRfc3339Ms(std::string_view text);
 // ".123Z" when the millisecond part is not zero.
 std::string FormatRfc3339Ms(int64_t ms);
 
-}  // namespace stormkv::gateway
+}  // namespace stormkv
 
 #endif  // STORMKV_GATEWAY_SIGNAL_H_
