@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# tools/bench.sh — the benchmarks, published in one command: installs what is missing, builds
+# Release into build-bench/, starts a private redis-server, runs every bench executable and
+# redis-benchmark against that same server, and writes RESULTS.md plus SVG charts.
+#
+#   tools/bench.sh             # full run (under 10 min on 2 cores): writes bench/RESULTS.md, bench/*.svg
+#   tools/bench.sh --quick     # short run (under 2 min), smaller grids: writes build-bench/results/
+#   tools/bench.sh --out DIR   # write RESULTS.md and the charts into DIR instead
+#
+# Raw outputs (Google Benchmark JSON, redis-benchmark CSV, stderr logs) stay in
+# build-bench/results/raw/. A bench executable that does not exist yet, fails to run, or reports
+# errors is named as such in RESULTS.md; nothing is silently left out.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$STORMKV_ROOT"
+
+quick=0
+out_dir=
+args=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) [ $# -ge 2 ] || die "--out needs a directory"; out_dir=$2; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (see tools/bench.sh --help)" ;;
+  esac
+  shift
+done
+
+build_dir=build-bench
+results=$build_dir/results
+raw=$results/raw
+if [ -z "$out_dir" ]; then
+  if [ $quick -eq 1 ]; then out_dir=$results; else out_dir=bench; fi
+fi
+
+# bench executable -> its source directory.
+benches=(kv_bench redis_bench scripts_bench memory_entities_bench)
+declare -A bench_dir=([kv_bench]=bench/kv [redis_bench]=bench/redis [scripts_bench]=bench/scripts
+  [memory_entities_bench]=bench/memory_entities)
+
+# Per-bench arguments. Quick: short minimum time per case and trimmed grids.
+declare -A bench_args
+if [ $quick -eq 1 ]; then
+  min_time=(--benchmark_min_time=0.05)
+  rb_n=10000 rb_np=100000
+else
+  min_time=(--benchmark_min_time=0.3)
+  rb_n=50000 rb_np=500000
+fi
+bench_args[memory_entities_bench]=""
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+running() { cut -d' ' -f4 /proc/loadavg | cut -d/ -f1; }
+
+ensure_packages gnuplot-nox
+build_project "$build_dir" -DSTORMKV_BUILD_TESTS=OFF -DSTORMKV_BUILD_TOOLS=OFF
+[ -x "$build_dir/bin/bench_report" ] || die "bench_report was not built (bench/report/)"
+
+rm -rf "$raw"
+mkdir -p "$raw" "$out_dir"
+
+start_redis
+trap stop_redis EXIT
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+load_before=$(load1)
+if awk -v l="$load_before" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
+  log "WARNING: load average $load_before on $(nproc) CPUs: the machine is busy, numbers will be low"
+fi
+started=$(date +%s)
+
+report_args=()
+missing() {  # missing NAME REASON
+  log "$1: $2"
+  report_args+=(--missing "$1=$2")
+}
+
+run_bench() {  # run_bench NAME
+  local name=$1 bin=$build_dir/bin/$1 rc=0
+  if [ ! -x "$bin" ]; then
+    if [ -f "${bench_dir[$name]}/CMakeLists.txt" ]; then
+      missing "$name" "${bench_dir[$name]}/ exists but $bin was not built"
+    else
+      missing "$name" "not written yet (no ${bench_dir[$name]}/CMakeLists.txt)"
+    fi
+    return 0
+  fi
+  rcli flushall >/dev/null
+  log "running $name"
+  # shellcheck disable=SC2086  # bench_args entries are word lists
+  "$bin" --benchmark_format=json "${min_time[@]}" ${bench_args[$name]:-} \
+    >"$raw/$name.json" 2>"$raw/$name.stderr" || rc=$?
+  if [ $rc -ne 0 ]; then
+    missing "$name" "exited with status $rc: $(tail -n 1 "$raw/$name.stderr" | tr -d '`|')"
+    return 0
+  fi
+  local errors
+  errors=$(grep -c '"error_occurred": true' "$raw/$name.json" || true)
+  [ "$errors" -eq 0 ] || log "$name: $errors case(s) reported an error (listed in RESULTS.md)"
+  report_args+=(--bench "$name=$raw/$name.json")
+}
+
+run_redis_benchmark() {  # run_redis_benchmark LABEL N [extra args]
+  local label=$1 n=$2; shift 2
+  local cmd=(redis-benchmark -p "$REDIS_PORT" -c 1 -n "$n" "$@" -t set,get,incr,hset,sadd --csv)
+  rcli flushall >/dev/null
+  log "running ${cmd[*]}"
+  if "${cmd[@]}" >"$raw/redis-benchmark-$label.csv" 2>"$raw/redis-benchmark-$label.stderr"; then
+    report_args+=(--redis-benchmark "$label=$raw/redis-benchmark-$label.csv")
+  else
+    log "redis-benchmark ($label) failed: $(tail -n 1 "$raw/redis-benchmark-$label.stderr")"
+  fi
+  echo "rb_${label}_cmd=redis-benchmark -c 1 -n $n${*:+ $*} -t set,get,incr,hset,sadd --csv" \
+    >>"$raw/meta.txt"
+}
+
+: >"$raw/meta.txt"
+run_bench memory_entities_bench
+run_bench kv_bench
+run_redis_benchmark plain "$rb_n"
+run_bench redis_bench
+run_redis_benchmark pipelined "$rb_np" -P 64
+run_bench scripts_bench
+
+finished=$(date +%s)
+load_after=$(load1)
+
+# used_memory of the empty server, after the benches (scripts loaded), read on a fresh connection.
+rcli flushall >/dev/null
+sleep 0.5
+used_empty=$(rcli info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+
+cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
+{
+  echo "command=tools/bench.sh${args[*]:+ ${args[*]}}"
+  echo "mode=$([ $quick -eq 1 ] && echo quick || echo full)"
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "duration_s=$((finished - started))"
+  echo "load_before=$load_before"
+  echo "load_after=$load_after"
+  echo "nproc=$(nproc)"
+  echo "cpu_model=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "ram=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "kernel=$(uname -sr)"
+  echo "gxx=$("${cxx:-g++}" --version | head -n 1)"
+  echo "redis_server=$(redis-server --version | sed -E 's/.*v=([^ ]+).*malloc=([^ ]+).*/\1 (\2)/')"
+  echo "hiredis=$(pkg-config --modversion hiredis 2>/dev/null || echo unknown)"
+  echo "benchmark=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"
+  echo "stormkv=$(git describe --always --dirty --tags 2>/dev/null || echo unknown)"
+  echo "build_dir=$build_dir"
+  echo "redis_maxmemory=$(rcli config get maxmemory | tail -n 1)"
+  echo "redis_maxmemory_policy=$(rcli config get maxmemory-policy | tail -n 1)"
+  echo "redis_used_memory_empty=$used_empty"
+} >>"$raw/meta.txt"
+
+charts=$("$build_dir/bin/bench_report" --out "$out_dir/RESULTS.md" --data-dir "$raw" \
+  --meta "$raw/meta.txt" "${report_args[@]}") || die "bench_report failed"
+for c in storm_scaling bytes_per_storm; do
+  if grep -qx "$c" <<<"$charts"; then
+    gnuplot -e "data='$raw/$c.dat'; out='$out_dir/$c.svg'" bench/report/$c.gp \
+      2> >(grep -v 'Skipping data file with no valid points' >&2) || die "gnuplot failed on $c"
+  else
+    rm -f "$out_dir/$c.svg"
+  fi
+done
+
+elapsed=$(($(date +%s) - started))
+limit=$([ $quick -eq 1 ] && echo 120 || echo 600)
+log "benches took ${elapsed}s (limit ${limit}s); load average before/after: $load_before/$load_after"
+[ "$elapsed" -le "$limit" ] || log "WARNING: over the ${limit}s budget"
+log "wrote $out_dir/RESULTS.md$(for c in $charts; do printf ' %s' "$out_dir/$c.svg"; done)"
