@@ -11,6 +11,33 @@ std::string_view AllocatorProfileName(AllocatorProfile p) {
 
 namespace model {
 
+EmptyServerFigures EmptyServer(AllocatorProfile p) {
+  if (p == AllocatorProfile::kDebian) return {1433168, 876312, 876512};
+  return {1415840, 859048, 859232};
+}
+
+std::size_t DictExpandSlots(std::size_t n) {
+  std::size_t s = 4;
+  while (s < n) s <<= 1;
+  return s;
+}
+
+std::size_t StringValueCost(std::string_view v, AllocatorProfile p, bool shared_integers) {
+  int64_t iv = 0;
+  if (IsIntString(v, &iv)) {
+    if (shared_integers && iv >= 0 && iv < kSharedIntegers) return 0;
+    return JeSize(kRobj, p);
+  }
+  if (v.size() <= kEmbstrLimit) return JeSize(kRobj + 3 + v.size() + 1, p);
+  return JeSize(kRobj, p) + SdsAlloc(v.size(), p);
+}
+
+std::size_t StringValueUsage(std::string_view v, AllocatorProfile p) {
+  if (IsIntString(v)) return kRobj;
+  if (v.size() <= kEmbstrLimit) return JeSize(kRobj + 3 + v.size() + 1, p);
+  return kRobj + SdsAlloc(v.size(), p);
+}
+
 std::size_t Quantum(AllocatorProfile p) { return p == AllocatorProfile::kDebian ? 16 : 8; }
 
 std::size_t JeSize(std::size_t n, AllocatorProfile p) {

@@ -29,12 +29,37 @@ inline constexpr std::size_t kRobj = 16;        // sizeof(robj)
 inline constexpr std::size_t kDictStruct = 56;  // sizeof(dict) in 7.0
 inline constexpr std::size_t kEmbstrLimit = 44;
 inline constexpr int64_t kSharedIntegers = 10000;
-// Redis 7.0 default conversion thresholds.
-inline constexpr std::size_t kHashMaxListpackEntries = 128;
+// Redis 7.0 default conversion thresholds, as `CONFIG GET` reports them on redis-server 7.0.15
+// (Debian package, with or without its redis.conf): hash-max-listpack-entries is 512 in 7.0
+// (config.c and the shipped redis.conf agree), not 128.
+inline constexpr std::size_t kHashMaxListpackEntries = 512;
 inline constexpr std::size_t kHashMaxListpackValue = 64;
 inline constexpr std::size_t kSetMaxIntsetEntries = 512;
 inline constexpr std::size_t kZsetMaxListpackEntries = 128;
 inline constexpr std::size_t kZsetMaxListpackValue = 64;
+
+// Sorted-set skiplist sizes (t_zset.c, 64-bit): sizeof(zset), sizeof(zskiplist), a node of
+// `level` levels is kZslNodeBase + level * kZslLevel bytes (zslCreateNode), the header node has
+// kZslMaxLevel levels, and levels are drawn with P = 1/4 (zslRandomLevel).
+inline constexpr std::size_t kZsetStruct = 16;
+inline constexpr std::size_t kZskiplistStruct = 32;
+inline constexpr std::size_t kZslNodeBase = 24;
+inline constexpr std::size_t kZslLevel = 16;
+inline constexpr int kZslMaxLevel = 32;
+// sizeof(intset) header and the listpack header + terminator.
+inline constexpr std::size_t kIntsetHeader = 8;
+inline constexpr std::size_t kListpackOverhead = 7;
+
+// used_memory figures of an empty server, from the calibration (results-*.json,
+// "empty_after_warmup_fresh_conn": an empty server after every command has run once, so the
+// per-command latency histograms are allocated, with one idle connection). The memory backend
+// starts at used_memory = EmptyServer(p).used_memory.
+struct EmptyServerFigures {
+  int64_t used_memory;
+  int64_t used_memory_startup;
+  int64_t used_memory_overhead;  // of the empty server (startup + the one client, scripts dicts)
+};
+EmptyServerFigures EmptyServer(AllocatorProfile p);
 
 // jemalloc quantum of a profile (16 or 8).
 std::size_t Quantum(AllocatorProfile p);
@@ -46,6 +71,14 @@ std::size_t SdsHeader(std::size_t n);
 std::size_t SdsAlloc(std::size_t n, AllocatorProfile p);
 // Bucket count of a dict grown from empty by n inserts (0 for n == 0, else next pow2 >= 4).
 std::size_t DictSlots(std::size_t n);
+// Bucket count after dictExpand(d, n) on an empty dict: next power of two >= n, at least 4.
+std::size_t DictExpandSlots(std::size_t n);
+// Bytes of a string value's robj (+ sds) as Redis 7.0 allocates it: 0 for a shared integer
+// (0..9999, when `shared_integers` — i.e. not maxmemory with an LRU/LFU policy), jesize(robj) for
+// other integers (OBJ_ENCODING_INT), one block for embstr (<= 44 bytes), robj + sds for raw.
+std::size_t StringValueCost(std::string_view v, AllocatorProfile p, bool shared_integers);
+// What MEMORY USAGE reports for a string value (sizeof-based robj, size classes for sds/embstr).
+std::size_t StringValueUsage(std::string_view v, AllocatorProfile p);
 // True when Redis would store `s` as an integer (string2ll round-trips, <= 20 chars).
 bool IsIntString(std::string_view s, int64_t* value = nullptr);
 // Bytes of one listpack entry holding `s` (encoding + backlen).

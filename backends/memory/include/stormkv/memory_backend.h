@@ -34,9 +34,18 @@ struct MemoryBackendOptions {
   uint64_t seed = 1;
   // Run Redis-like active expiry cycles (every 100 ms of clock time, checked on each command).
   bool active_expiry = true;
+  // used_memory of the empty store. -1 = the calibrated empty-server figure of `allocator`
+  // (model::EmptyServer: an empty Redis 7.0 after every command ran once, 1,433,168 bytes for
+  // Debian). Set it to imitate another starting point, e.g. a brand-new server (964,160).
+  int64_t baseline_used_memory = -1;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
+// Besides the Redis INFO sections, INFO stormkv reports stormkv_real_bytes: the store's own heap
+// footprint, estimated by walking its structures (O(keys)).
+// Scripts (Eval): the OOM state is computed once before the twin runs (like Redis); deny-oom
+// commands called by a non-read-only twin then fail with the plain OOM text (Redis appends
+// " script: <sha>, on @user_script:<line>." — the twin cannot know the line).
 std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options = {});
 
 }  // namespace stormkv

@@ -1,0 +1,286 @@
+// backends/memory/store.h — Store<A>: the embedded store's state and command engine.
+//
+// One Store is one Redis-like database (db0) plus server-wide state (config, stats, accounting).
+// It is templated on an allocator of char so the whole object graph can later be placed in a
+// Boost.Interprocess segment; memory_backend.cc instantiates Store<std::allocator<char>>.
+// Time is passed in with every command (no Clock pointer inside), the RNG is a plain integer.
+//
+// Not thread-safe: the owner (MemoryBackend) holds one mutex around every Execute/Eval call.
+#ifndef STORMKV_BACKENDS_MEMORY_STORE_H_
+#define STORMKV_BACKENDS_MEMORY_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "objects.h"
+#include "stormkv/kv_backend.h"
+#include "stormkv/memory_model.h"
+#include "stormkv/reply.h"
+
+namespace stormkv::memstore {
+
+enum class Policy : uint8_t {
+  kNoEviction,
+  kAllkeysLru,
+  kVolatileLru,
+  kAllkeysLfu,
+  kVolatileLfu,
+  kAllkeysRandom,
+  kVolatileRandom,
+  kVolatileTtl,
+};
+
+// "allkeys-lru" -> kAllkeysLru (case-insensitive); false when unknown.
+bool ParsePolicy(std::string_view name, Policy* out);
+std::string_view PolicyName(Policy p);
+
+// Static configuration of a store (CONFIG SET can change some of it later).
+struct StoreConfig {
+  AllocatorProfile allocator = AllocatorProfile::kDebian;
+  uint64_t maxmemory = 0;
+  Policy policy = Policy::kNoEviction;
+  uint64_t seed = 1;
+  bool active_expiry = true;
+  int64_t baseline_used_memory = -1;  // -1: model::EmptyServer(allocator).used_memory
+};
+
+// Where a command runs: directly from a client, or through ScriptContext::Call.
+enum class CallMode : uint8_t { kClient, kScript };
+
+// Command flags (Redis command table).
+enum CmdFlag : uint32_t {
+  kWrite = 1,
+  kDenyOom = 2,
+  kNoScript = 4,
+};
+
+template <class A>
+class Store {
+ public:
+  explicit Store(const StoreConfig& cfg, const A& alloc = A());
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Runs one command at time `now_us` (microseconds since the epoch; earlier times are
+  // ignored). Error replies come back as Reply::Error with Redis's exact text.
+  Reply Execute(const Command& argv, int64_t now_us);
+
+  // Script support: BeginScript() does the pre-command work of EVAL (clock, cron, eviction) and
+  // records the OOM state once; Call() runs a command inside the script; EndScript() counts
+  // the script's final error (if it did not come from a Call).
+  void BeginScript(int64_t now_us, bool read_only);
+  Reply Call(const Command& argv);
+  void EndScript(const Status& result);
+
+  // Modelled used_memory (bytes) and peak.
+  int64_t UsedMemory() const { return baseline_ + dataset_; }
+  int64_t PeakMemory() const { return peak_; }
+  // The store's own heap footprint, estimated by walking its structures (O(keys)).
+  int64_t RealBytes() const;
+  size_t KeyCount() const { return live_; }
+
+ private:
+  using String = BasicString<A>;
+  using EntryT = Entry<A>;
+  using HashT = HashObj<A>;
+  using SetT = SetObj<A>;
+  using ZsetT = ZsetObj<A>;
+  using Handler = Reply (Store::*)(const Command&);
+
+  struct CmdSpec {
+    const char* name;
+    int arity;  // Redis convention: > 0 exact, < 0 at least -arity
+    uint32_t flags;
+    Handler handler;
+  };
+  struct PoolEntry {
+    uint64_t idle = 0;
+    uint32_t slot = kNoPos;
+    uint32_t gen = 0;
+  };
+
+  static const CmdSpec* LookupCommand(std::string_view name);
+
+  Reply Dispatch(const Command& argv, CallMode mode);
+  void Tick(int64_t now_us);
+  void Cron();
+  void ActiveExpire(int64_t cycles);
+  void CountError(std::string_view text);
+  void UpdatePeak() {
+    if (UsedMemory() > peak_) peak_ = UsedMemory();
+  }
+
+  // ---- keyspace ----
+  uint32_t FindSlot(std::string_view key) const;
+  bool IsExpired(const EntryT& e) const { return e.expire_ms != kNoExpire && now_ms_ > e.expire_ms; }
+  // Lookup with lazy expiry. `read`: counts hits/misses; `touch`: updates LRU/LFU.
+  EntryT* Lookup(std::string_view key, bool read, bool touch);
+  EntryT* LookupRead(std::string_view key) { return Lookup(key, true, true); }
+  EntryT* LookupWrite(std::string_view key) { return Lookup(key, false, true); }
+  EntryT& AddKey(std::string_view key, ObjType type);
+  void DeleteSlot(uint32_t slot);
+  void DeleteEntry(EntryT& e) { DeleteSlot(SlotOf(e)); }
+  uint32_t SlotOf(const EntryT& e) const { return static_cast<uint32_t>(&e - entries_.data()); }
+  void ExpireSlot(uint32_t slot);  // deletes an expired key, counting expired_keys
+  void SetExpire(EntryT& e, int64_t when_ms);
+  bool RemoveExpire(EntryT& e);
+  void Touch(EntryT& e);
+  void FlushAll();
+  void FreeValue(EntryT& e);
+  void SetValueCost(EntryT& e, uint64_t cost) {
+    dataset_ += static_cast<int64_t>(cost) - static_cast<int64_t>(e.value_cost);
+    e.value_cost = cost;
+  }
+  void GrowDict(uint64_t* slots, uint64_t used_before);
+  bool SharedIntegersAllowed() const;
+  uint64_t Je(uint64_t n) const { return model::JeSize(n, cfg_.allocator); }
+  uint64_t Sds(uint64_t n) const { return model::SdsAlloc(n, cfg_.allocator); }
+  uint64_t KeyCost(size_t klen) const { return Je(model::kDictEntry) + Sds(klen); }
+  uint64_t NextRandom();
+
+  // ---- values ----
+  void SetString(EntryT& e, std::string_view v);
+  uint64_t HashCost(const HashT& h) const;
+  uint64_t SetCost(const SetT& s) const;
+  uint64_t ZsetCost(const ZsetT& z) const;
+  HashT& NewHash(EntryT& e);
+  SetT& NewSet(EntryT& e, bool intset);
+  ZsetT& NewZset(EntryT& e, bool skiplist);
+  bool HashSetField(EntryT& e, std::string_view f, std::string_view v);  // true when added
+  bool HashDelField(HashT& h, std::string_view f);
+  void HashConvert(HashT& h);
+  bool SetAddMember(EntryT& e, std::string_view m);
+  bool SetRemMember(SetT& s, std::string_view m);
+  void SetConvert(SetT& s);
+  void ZsetInsert(ZsetT& z, std::string_view m, double score);
+  void ZsetRemoveAt(ZsetT& z, uint32_t mpos);
+  void ZsetConvert(ZsetT& z);
+  size_t ZRankFind(const ZsetT& z, double score, std::string_view m) const;
+  uint8_t RandomZslLevel();
+  int64_t MemoryUsage(const EntryT& e, int64_t samples) const;
+  uint64_t EntryRealBytes(const EntryT& e) const;
+
+  // ---- eviction ----
+  // Frees memory until used <= maxmemory. false when that is impossible (no candidate left).
+  bool PerformEvictions();
+  uint32_t PickEvictionVictim();
+  void PoolPopulate(bool volatile_only);
+  uint64_t EvictionScore(const EntryT& e) const;
+  void UpdateLfu(EntryT& e);
+  uint8_t LfuDecayed(const EntryT& e) const;
+
+  // ---- commands ----
+  Reply CmdGet(const Command& a);
+  Reply CmdSet(const Command& a);
+  Reply CmdDel(const Command& a);
+  Reply CmdExists(const Command& a);
+  Reply CmdType(const Command& a);
+  Reply CmdIncr(const Command& a);
+  Reply CmdDecr(const Command& a);
+  Reply CmdIncrBy(const Command& a);
+  Reply CmdDecrBy(const Command& a);
+  Reply IncrDecr(const Command& a, int64_t by);
+  Reply CmdExpire(const Command& a);
+  Reply CmdPExpire(const Command& a);
+  Reply CmdExpireAt(const Command& a);
+  Reply CmdPExpireAt(const Command& a);
+  Reply ExpireGeneric(const Command& a, int64_t basetime, bool seconds);
+  Reply CmdTtl(const Command& a);
+  Reply CmdPttl(const Command& a);
+  Reply TtlGeneric(const Command& a, bool ms);
+  Reply CmdPersist(const Command& a);
+  Reply CmdHSet(const Command& a);
+  Reply CmdHSetNx(const Command& a);
+  Reply CmdHGet(const Command& a);
+  Reply CmdHMGet(const Command& a);
+  Reply CmdHGetAll(const Command& a);
+  Reply CmdHIncrBy(const Command& a);
+  Reply CmdHDel(const Command& a);
+  Reply CmdHLen(const Command& a);
+  Reply CmdHExists(const Command& a);
+  Reply CmdSAdd(const Command& a);
+  Reply CmdSRem(const Command& a);
+  Reply CmdSIsMember(const Command& a);
+  Reply CmdSCard(const Command& a);
+  Reply CmdSMembers(const Command& a);
+  Reply CmdZAdd(const Command& a);
+  Reply CmdZRem(const Command& a);
+  Reply CmdZCard(const Command& a);
+  Reply CmdZScore(const Command& a);
+  Reply CmdZRangeByScore(const Command& a);
+  Reply CmdZRemRangeByScore(const Command& a);
+  Reply CmdScan(const Command& a);
+  Reply CmdDbSize(const Command& a);
+  Reply CmdFlushDb(const Command& a);
+  Reply CmdTime(const Command& a);
+  Reply CmdPing(const Command& a);
+  Reply CmdEcho(const Command& a);
+  Reply CmdMemory(const Command& a);
+  Reply CmdInfo(const Command& a);
+  Reply CmdConfig(const Command& a);
+  Reply ConfigGet(const Command& a);
+  Reply ConfigSet(const Command& a);
+  std::string InfoSection(std::string_view name) const;
+
+  static const std::vector<CmdSpec>& Commands();
+
+  StoreConfig cfg_;
+  A alloc_;
+  Vec<A, EntryT> entries_;
+  Vec<A, uint32_t> free_slots_;
+  Vec<A, uint32_t> volatile_;  // slots of keys with an expiry
+  HashIndex<A> index_;
+  size_t live_ = 0;
+
+  // Modelled memory.
+  int64_t baseline_ = 0;
+  int64_t dataset_ = 0;  // bytes above the empty-server baseline
+  int64_t peak_ = 0;
+  uint64_t main_slots_ = 0;
+  uint64_t expire_slots_ = 0;
+  __int128 expire_sum_ = 0;  // sum of expire_ms over volatile keys (avg_ttl)
+
+  // Config beyond StoreConfig.
+  uint64_t maxmemory_samples_ = 5;
+  uint64_t hash_max_listpack_entries_ = model::kHashMaxListpackEntries;
+  uint64_t hash_max_listpack_value_ = model::kHashMaxListpackValue;
+  uint64_t set_max_intset_entries_ = model::kSetMaxIntsetEntries;
+  uint64_t zset_max_listpack_entries_ = model::kZsetMaxListpackEntries;
+  uint64_t zset_max_listpack_value_ = model::kZsetMaxListpackValue;
+  uint64_t lfu_log_factor_ = 10;
+  uint64_t lfu_decay_time_ = 1;
+
+  // Clock and cron.
+  int64_t now_ms_ = 0;
+  int64_t now_us_ = 0;
+  int64_t last_cron_ms_ = -1;
+  uint32_t expire_cursor_ = 0;
+  uint64_t rng_ = 0;
+
+  // Scripts.
+  bool in_script_ = false;
+  bool script_oom_ = false;
+  bool script_read_only_ = false;
+  bool script_error_counted_ = false;
+
+  // Eviction pool (Redis's EVPOOL_SIZE = 16), sorted by ascending idle score.
+  std::array<PoolEntry, 16> pool_{};
+  size_t pool_size_ = 0;
+
+  // Stats.
+  uint64_t stat_commands_ = 0;
+  uint64_t stat_expired_ = 0;
+  uint64_t stat_evicted_ = 0;
+  uint64_t stat_hits_ = 0;
+  uint64_t stat_misses_ = 0;
+  uint64_t stat_error_replies_ = 0;
+  uint64_t err_oom_ = 0, err_wrongtype_ = 0, err_err_ = 0, err_other_ = 0;
+};
+
+}  // namespace stormkv::memstore
+
+#endif  // STORMKV_BACKENDS_MEMORY_STORE_H_
