@@ -241,6 +241,22 @@ std::string Ratio(double r) {
   return Fixed(r, r < 10 ? 2 : (r < 100 ? 1 : 0)) + "×";
 }
 
+// Bucket slots of a Redis 7.0 dict holding n keys: 0 when empty, else the smallest power of two
+// >= max(n, 4) (a dict grows when it holds as many keys as slots).
+double DictSlots(double n) {
+  if (std::isnan(n) || n < 0.5) return 0;
+  double slots = 4;
+  while (slots < std::round(n)) slots *= 2;
+  return slots;
+}
+
+// Rounded down to 3 significant digits.
+double Round3(double v) {
+  if (std::isnan(v) || v < 1000) return v;
+  double scale = std::pow(10, std::floor(std::log10(v)) - 2);
+  return std::floor(v / scale) * scale;
+}
+
 double Div(double a, double b) { return (std::isnan(a) || std::isnan(b) || b == 0) ? kNaN : a / b; }
 
 std::string Lower(std::string s) {
@@ -306,6 +322,21 @@ std::optional<int64_t> ResourcesOf(const std::string& name) {
       return std::stoll(part);
   }
   return std::nullopt;
+}
+
+// `name` without the parts Google Benchmark appends: iterations:N, repeats:N, min_time:X,
+// threads:N, real_time, manual_time, process_time.
+std::string BaseName(const std::string& name) {
+  std::stringstream ss(name);
+  std::string part, out;
+  while (std::getline(ss, part, '/')) {
+    if (part.rfind("iterations:", 0) == 0 || part.rfind("repeats:", 0) == 0 ||
+        part.rfind("min_time:", 0) == 0 || part.rfind("threads:", 0) == 0 ||
+        part == "real_time" || part == "manual_time" || part == "process_time")
+      continue;
+    out += (out.empty() ? "" : "/") + part;
+  }
+  return out;
 }
 
 const Bench* Find(const std::vector<Bench>& benches, const std::string& name) {
@@ -375,8 +406,12 @@ void Report::Header() {
      << " B (" << M("redis_maxmemory_policy") << "), `--save '' --appendonly no` |\n\n";
   for (const Bench& b : benches) {
     if (!b.present() || b.context.is_null()) continue;
-    if (b.context.value("library_build_type", "") == "debug")
-      md << "> Warning: " << b.name << " reports a debug build of Google Benchmark.\n\n";
+    if (b.context.value("library_build_type", "") == "debug") {
+      md << "Note: the Google Benchmark library reports `library_build_type: debug` (Debian's "
+            "libbenchmark is built without NDEBUG). That concerns the harness only; stormkv "
+            "itself is a CMake Release build.\n\n";
+      break;
+    }
   }
   md << "Times are wall-clock (`real_time`); ops/s are the benches' `items_per_second`. Benches run "
         "one at a time, on the same server, with nothing else scheduled by the script.\n\n";
@@ -496,7 +531,7 @@ double Report::Entity(const std::string& name, const std::string& counter) const
   const Bench* me = Find(benches, "memory_entities_bench");
   if (!me) return kNaN;
   for (const Run& r : me->runs)
-    if (r.name == name && !r.error) return r.Counter(counter);
+    if (BaseName(r.name) == name && !r.error) return r.Counter(counter);
   return kNaN;
 }
 
@@ -652,17 +687,41 @@ void Report::Capacity() {
   }
   double room = maxmemory - empty;
   md << "How many entities of one kind fit under `maxmemory " << Grouped(maxmemory)
-     << "` (256 MB; `noeviction` refuses writes beyond it): (maxmemory − used_memory of the empty "
-        "server, "
-     << Grouped(empty) << " B) ÷ bytes per entity measured on Redis in this run (used_memory "
-                          "growth per entity, TTL entries included). The main and expires dicts' bucket arrays "
-                          "are amortised at the measured size; at millions of keys they cost 8-16 B per key and "
-                          "dict, so treat the figures as ±5%.\n\n"
-     << "| entity | layout | bytes per entity (Redis) | fit in 256 MB |\n|---|---|---:|---:|\n";
+     << "` (256 MB; `noeviction` refuses writes beyond it), from the bytes per entity measured on "
+        "Redis in this run (used_memory growth per entity, TTL entries included) and the empty "
+        "server's used_memory ("
+     << Grouped(empty)
+     << " B, scripts loaded). The measured growth includes the main and expires dicts' bucket "
+        "arrays at the measured size; the capacity replaces them by the arrays Redis 7.0 holds at "
+        "the capacity itself (8 B per slot, slots = the power of two >= keys): the largest N with "
+        "N × (bytes per entity without buckets) + buckets(N) <= maxmemory − empty. Redis refuses "
+        "to grow a dict past maxmemory, so a real server can hold a little more. Rounded down to 3 "
+        "significant digits.\n\n"
+     << "| entity | layout | bytes per entity (Redis) | of which buckets | fit in 256 MB |\n"
+        "|---|---|---:|---:|---:|\n";
   auto row = [&](const std::string& what, const std::string& layout, const std::string& name) {
     double b = Entity(name, "bytes_per_entity");
-    double n = std::isnan(b) || b <= 0 ? kNaN : std::floor(room / b);
-    md << "| " << what << " | " << layout << " | " << Grouped(b) << " | " << Grouped(n) << " |\n";
+    double e = Entity(name, "entities");
+    double k = Entity(name, "keys_per_entity");
+    double t = Entity(name, "ttl_keys_per_entity");
+    if (std::isnan(t)) t = 0;
+    double buckets = Div(8 * (DictSlots(e * k) + DictSlots(e * t)), e);
+    double net = b - buckets;
+    double n = kNaN;
+    if (!std::isnan(net) && net > 0) {
+      double lo = 0, hi = std::floor(room / net);
+      while (lo < hi) {  // largest N that fits
+        double mid = std::floor((lo + hi + 1) / 2);
+        if (mid * net + 8 * (DictSlots(mid * k) + DictSlots(mid * t)) <= room) {
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      n = Round3(lo);
+    }
+    md << "| " << what << " | " << layout << " | " << Grouped(b) << " | " << Fixed(buckets, 1)
+       << " | " << Grouped(n) << " |\n";
     return n;
   };
   double fp = row("fingerprint (dedup record)", "—", "fingerprint/redis");
