@@ -38,6 +38,17 @@ std::string ComputeFingerprint(std::string_view name, std::string_view namespace
   return Sha256Hex(input);
 }
 
+std::string ComputeStormFingerprint(std::string_view name, std::string_view namespace_name,
+                                    int64_t first_seen_ms) {
+  std::string input = "storm:";
+  input.append(name);
+  input += ':';
+  input.append(namespace_name);
+  input += ':';
+  input += std::to_string(first_seen_ms);
+  return Sha256Hex(input);
+}
+
 std::string RemediationRequestName(std::string_view fingerprint) {
   return "rr-" + std::string(fingerprint.substr(0, 16));
 }

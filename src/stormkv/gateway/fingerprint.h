@@ -8,6 +8,7 @@
 #ifndef STORMKV_GATEWAY_FINGERPRINT_H_
 #define STORMKV_GATEWAY_FINGERPRINT_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -26,6 +27,12 @@ ResourceRef ExtractAlertResource(const std::map<std::string, std::string>& label
 // `name` is the alertname for alerts and the reason for Kubernetes Events.
 std::string ComputeFingerprint(std::string_view name, std::string_view namespace_name,
                                const ResourceRef& resource);
+
+// The fingerprint of one storm (one aggregation of alert `name` in `namespace_name` that started
+// at `first_seen_ms`): SHA-256 hex of "storm:<name>:<namespace>:<first_seen_ms>". Every alert
+// aggregated into the storm can compute it from the aggregation's first_seen.
+std::string ComputeStormFingerprint(std::string_view name, std::string_view namespace_name,
+                                    int64_t first_seen_ms);
 
 // The RemediationRequest name for a fingerprint: "rr-" + its first 16 hex digits.
 // REQUIRES: fingerprint.size() >= 16.

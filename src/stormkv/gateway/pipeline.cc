@@ -1,0 +1,362 @@
+#include "stormkv/gateway/pipeline.h"
+
+#include <exception>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "stormkv/gateway/alertmanager.h"
+#include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/k8s_event.h"
+
+namespace stormkv {
+namespace {
+
+// One item of a validated payload: a signal, or why it produces none.
+struct Item {
+  std::optional<NormalizedSignal> signal;
+  std::string ignored_reason;
+};
+
+Result<std::vector<Item>> Adapt(std::string_view payload, SignalSource source, int64_t now_ms,
+                                const AdapterLimits& limits) {
+  std::vector<Item> items;
+  if (source == SignalSource::kAlertmanager) {
+    auto signals = ParseAlertmanagerWebhook(payload, now_ms, limits);
+    if (!signals.ok()) return signals.status();
+    items.reserve(signals->size());
+    for (NormalizedSignal& s : *signals) {
+      Item item;
+      if (s.resolved) item.ignored_reason = "resolved alert: nothing to remediate";
+      item.signal = std::move(s);
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+  auto events = ParseKubernetesEvents(payload, now_ms, limits);
+  if (!events.ok()) return events.status();
+  items.reserve(events->size());
+  for (KubernetesEventItem& e : *events) {
+    items.push_back(Item{std::move(e.signal), std::move(e.ignored_reason)});
+  }
+  return items;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Reverses KeySchema::EscapePart's %XX escapes (a digest-shortened part stays as stored).
+std::string Unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void FillSignal(const NormalizedSignal& s, AlertDecision* d) {
+  d->fingerprint = s.fingerprint;
+  d->signal_name = s.name;
+  d->namespace_name = s.namespace_name;
+  d->resource = s.resource;
+}
+
+}  // namespace
+
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kCreated: return "created";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kStormAggregated: return "storm-aggregated";
+    case Outcome::kRateLimited: return "rate-limited";
+    case Outcome::kRejected: return "rejected";
+    case Outcome::kIgnored: return "ignored";
+    case Outcome::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+std::size_t IngestResult::Count(Outcome outcome) const {
+  std::size_t n = 0;
+  for (const AlertDecision& d : decisions) n += d.outcome == outcome;
+  return n;
+}
+
+Pipeline::Pipeline(KvBackend& kv, std::shared_ptr<const Clock> clock, PipelineOptions options)
+    : kv_(kv),
+      clock_(std::move(clock)),
+      options_(std::move(options)),
+      schema_(options_.keys),
+      dedup_(kv, clock_, schema_, options_.dedup),
+      detector_(kv, clock_, schema_, options_.storm),
+      aggregator_(kv, clock_, schema_, options_.aggregation),
+      limiter_(kv, clock_, schema_, options_.rate_limit) {}
+
+std::string Pipeline::StormNamespaceFor(const NormalizedSignal& signal) {
+  return signal.namespace_name.empty() ? "_cluster" : signal.namespace_name;
+}
+
+std::string Pipeline::StormResourceFor(const NormalizedSignal& signal) {
+  if (signal.resource.empty()) return "-";
+  return signal.resource.kind + "/" + signal.resource.name;
+}
+
+RemediationRequest Pipeline::MakeStormRequest(const NormalizedSignal& opening, StormType type,
+                                              int64_t alert_count, int64_t first_seen_ms,
+                                              int64_t last_seen_ms) const {
+  DeduplicationInfo d;
+  d.first_seen_ms = first_seen_ms;
+  d.last_seen_ms = last_seen_ms;
+  d.occurrence_count = alert_count;
+  RemediationRequest rr = MakeRemediationRequest(opening, d);
+  rr.signal_fingerprint =
+      ComputeStormFingerprint(opening.name, opening.namespace_name, first_seen_ms);
+  rr.name = RemediationRequestName(rr.signal_fingerprint);
+  rr.is_storm = true;
+  rr.storm_type = std::string(StormTypeName(type));
+  rr.storm_window = FormatDuration(options_.aggregation.inactivity_window);
+  rr.storm_alert_count = alert_count;
+  return rr;
+}
+
+bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
+                             std::vector<RemediationRequest>* requests) {
+  const std::string rr_name = RemediationRequestName(signal.fingerprint);
+  auto fail = [&](const Status& status, bool rollback_dedup) {
+    d->outcome = Outcome::kFailed;
+    d->status = status;
+    d->reason = status.ToString();
+    if (rollback_dedup) {
+      Result<int64_t> del = kv_.Del({dedup_.KeyFor(signal.fingerprint)});
+      if (!del.ok()) {
+        d->reason += "; rollback of the new dedup record failed too: " + del.status().ToString();
+      }
+    }
+    return false;
+  };
+
+  Result<DedupResult> rec = dedup_.Record(signal.fingerprint, rr_name);
+  if (!rec.ok()) return fail(rec.status(), false);
+  d->occurrence_count = rec->count;
+  d->first_seen_ms = rec->first_seen_ms;
+  d->last_seen_ms = rec->last_seen_ms;
+  if (rec->is_duplicate) {
+    d->outcome = Outcome::kDuplicate;
+    d->remediation_request = rec->rr_name;
+    return true;
+  }
+
+  const std::string ns = StormNamespaceFor(signal);
+  const std::string resource = StormResourceFor(signal);
+  Result<StormCheck> check = detector_.Observe(ns, signal.name, resource);
+  if (!check.ok()) return fail(check.status(), true);
+
+  if (std::optional<StormType> type = check->type()) {
+    StormAlert alert;
+    alert.ns = ns;
+    alert.alertname = signal.name;
+    alert.storm_type = *type;
+    alert.resource = resource;
+    alert.fingerprint = signal.fingerprint;
+    alert.severity = signal.severity;
+    if (options_.aggregation.layout == Layout::kFullCrd) {
+      alert.labels = signal.labels;
+      alert.annotations = signal.annotations;
+    }
+    Result<AggregateResult> agg = aggregator_.Add(alert);
+    if (!agg.ok()) return fail(agg.status(), true);
+    d->outcome = Outcome::kStormAggregated;
+    d->storm_type = type;
+    d->storm_opened = agg->is_new;
+    d->storm_alert_count = agg->alert_count;
+    d->storm_resource_count = agg->resource_count;
+    d->storm_overflow = agg->overflow;
+    d->remediation_request = RemediationRequestName(
+        ComputeStormFingerprint(signal.name, signal.namespace_name, agg->first_seen_ms));
+    if (agg->is_new) {
+      RemediationRequest rr = MakeStormRequest(signal, *type, agg->alert_count,
+                                               agg->first_seen_ms, agg->last_seen_ms);
+      rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
+      requests->push_back(std::move(rr));
+    }
+    return true;
+  }
+
+  DeduplicationInfo info;
+  info.first_seen_ms = rec->first_seen_ms;
+  info.last_seen_ms = rec->last_seen_ms;
+  info.occurrence_count = rec->count;
+  RemediationRequest rr = MakeRemediationRequest(signal, info);
+  d->outcome = Outcome::kCreated;
+  d->remediation_request = rr.name;
+  requests->push_back(std::move(rr));
+  return true;
+}
+
+IngestResult Pipeline::Ingest(std::string_view payload, SignalSource source,
+                              std::string_view client_id) {
+  IngestResult result;
+  try {
+    const int64_t now_ms = clock_->NowMs();
+    Result<std::vector<Item>> items = Adapt(payload, source, now_ms, options_.limits);
+    if (!items.ok()) {
+      result.status = items.status();
+      result.http_status = 400;
+      AlertDecision d;
+      d.outcome = Outcome::kRejected;
+      d.reason = items.status().message();
+      result.decisions.push_back(std::move(d));
+      return result;
+    }
+    result.decisions.resize(items->size());
+    std::size_t signals = 0;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      AlertDecision& d = result.decisions[i];
+      d.index = i;
+      const Item& item = (*items)[i];
+      if (item.signal) FillSignal(*item.signal, &d);
+      if (!item.ignored_reason.empty()) {
+        d.outcome = Outcome::kIgnored;
+        d.reason = item.ignored_reason;
+      } else {
+        ++signals;
+      }
+    }
+    if (signals == 0) return result;
+
+    if (options_.rate_limit_enabled) {
+      const std::string client =
+          client_id.empty() ? options_.default_client : std::string(client_id);
+      const int64_t cost = options_.rate_limit_per_signal
+                               ? std::min<int64_t>(static_cast<int64_t>(signals),
+                                                   options_.rate_limit.burst)
+                               : 1;
+      Result<RateDecision> rate = limiter_.Allow(client, cost);
+      if (!rate.ok() || !rate->allowed) {
+        const bool limited = rate.ok();
+        if (limited) {
+          const int64_t secs = std::max<int64_t>(1, (rate->retry_after_ms + 999) / 1000);
+          result.status = Status::Unavailable("rate limited: client '" + client +
+                                              "' must retry after " + std::to_string(secs) + "s");
+          result.http_status = source == SignalSource::kAlertmanager ? 503 : 429;
+          result.retry_after_seconds = secs;
+        } else {
+          result.status = rate.status();
+          result.http_status = 503;
+        }
+        for (AlertDecision& d : result.decisions) {
+          if (d.outcome == Outcome::kIgnored) continue;
+          if (limited) {
+            d.outcome = Outcome::kRateLimited;
+            d.retry_after_ms = rate->retry_after_ms;
+            d.reason = result.status.message();
+          } else {
+            d.outcome = Outcome::kFailed;
+            d.status = rate.status();
+            d.reason = "not attempted: the rate limiter failed: " + rate.status().ToString();
+          }
+        }
+        return result;
+      }
+    }
+
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      AlertDecision& d = result.decisions[i];
+      if (d.outcome == Outcome::kIgnored) continue;
+      if (!result.status.ok()) {
+        d.outcome = Outcome::kFailed;
+        d.status = result.status;
+        d.reason = "not attempted after an earlier backend error: " + result.status.ToString();
+        continue;
+      }
+      if (!ProcessSignal(*(*items)[i].signal, &d, &result.requests)) {
+        result.status = d.status.WithContext("alert " + std::to_string(i));
+        result.http_status = 503;
+      }
+    }
+  } catch (const std::exception& e) {
+    result.status = Status::Internal(std::string("ingest: ") + e.what());
+    result.http_status = 500;
+  }
+  return result;
+}
+
+Result<std::optional<RemediationRequest>> Pipeline::StormRequest(
+    const NormalizedSignal& opening) {
+  Result<std::optional<StormRecord>> rec =
+      aggregator_.Get(StormNamespaceFor(opening), opening.name);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return std::optional<RemediationRequest>();
+  const StormRecord& r = **rec;
+  Result<StormType> type = ParseStormType(r.pattern);
+  RemediationRequest rr = MakeStormRequest(opening, type.ok() ? *type : StormType::kRate,
+                                           r.alert_count, r.first_seen_ms, r.last_seen_ms);
+  if (!type.ok()) rr.storm_type = r.pattern;
+  rr.affected_resources_overflow = r.overflow;
+  rr.affected_resources.reserve(r.resources.size());
+  for (const StormResource& res : r.resources) {
+    const std::string name = Unescape(res.name);
+    const std::size_t slash = name.find('/');
+    ResourceRef ref = slash == std::string::npos
+                          ? ResourceRef{"", name}
+                          : ResourceRef{name.substr(0, slash), name.substr(slash + 1)};
+    rr.affected_resources.push_back(AffectedResourceId(opening.namespace_name, ref));
+  }
+  return std::optional<RemediationRequest>(std::move(rr));
+}
+
+std::optional<SignalSource> DetectSignalSource(std::string_view payload) {
+  if (!CheckPayloadEnvelope(payload, AdapterLimits{}).ok()) return std::nullopt;
+  nlohmann::json doc = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  if (doc.contains("alerts")) return SignalSource::kAlertmanager;
+  for (const char* key : {"involvedObject", "regarding", "items", "object"}) {
+    if (doc.contains(key)) return SignalSource::kKubernetesEvent;
+  }
+  return std::nullopt;
+}
+
+std::string AlertDecisionToJson(const AlertDecision& d) {
+  try {
+    nlohmann::json j;
+    j["index"] = d.index;
+    j["outcome"] = OutcomeName(d.outcome);
+    if (!d.reason.empty()) j["reason"] = d.reason;
+    if (!d.status.ok()) j["error"] = StatusCodeName(d.status.code());
+    if (!d.fingerprint.empty()) {
+      j["fingerprint"] = d.fingerprint;
+      j["signalName"] = d.signal_name;
+      j["namespace"] = d.namespace_name;
+      if (!d.resource.empty()) j["resource"] = {{"kind", d.resource.kind}, {"name", d.resource.name}};
+    }
+    if (!d.remediation_request.empty()) j["remediationRequest"] = d.remediation_request;
+    if (d.occurrence_count > 0) {
+      j["occurrenceCount"] = d.occurrence_count;
+      j["firstSeen"] = FormatRfc3339Ms(d.first_seen_ms);
+      j["lastSeen"] = FormatRfc3339Ms(d.last_seen_ms);
+    }
+    if (d.outcome == Outcome::kStormAggregated) {
+      if (d.storm_type) j["stormType"] = StormTypeName(*d.storm_type);
+      j["stormOpened"] = d.storm_opened;
+      j["stormAlertCount"] = d.storm_alert_count;
+      j["stormResourceCount"] = d.storm_resource_count;
+      if (d.storm_overflow > 0) j["stormOverflow"] = d.storm_overflow;
+    }
+    if (d.outcome == Outcome::kRateLimited) j["retryAfterMs"] = d.retry_after_ms;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } catch (const std::exception&) {
+    return "{}";
+  }
+}
+
+}  // namespace stormkv

@@ -1,0 +1,190 @@
+// stormkv/gateway/pipeline.h — the ingest pipeline: payload bytes in, decisions and
+// RemediationRequests out.
+//
+// Ingest() runs, in order:
+//  1. adapt: the whole payload is parsed and validated (alertmanager.h / k8s_event.h). An
+//     invalid payload is rejected as a whole and NOTHING is written (not even a rate-limit
+//     bucket);
+//  2. rate limit: one RateLimiter::Allow(client) per payload (cost 1, or the number of signals
+//     with `rate_limit_per_signal`). Denied: every signal is kRateLimited with retry_after;
+//     Alertmanager callers get HTTP 503 + Retry-After (Alertmanager retries only 5xx), others 429;
+//  3. per signal, in payload order: resolved alerts and non-Warning events are kIgnored (no
+//     write); otherwise
+//       a. Deduplicator::Record(fingerprint, rr-name) — a duplicate stops here (kDuplicate);
+//       b. StormDetector::Observe(namespace, name, "Kind/name");
+//       c. in a storm: StormAggregator::Add — kStormAggregated; the alert that opens the storm
+//          emits one storm RemediationRequest (isStorm; signalFingerprint =
+//          ComputeStormFingerprint(name, namespace, storm first_seen), so every alert of the storm
+//          names the same request). The dedup record of an aggregated alert keeps the alert's
+//          own request name (never emitted): a later duplicate of it reports that name;
+//       d. otherwise kCreated and the alert's RemediationRequest is emitted.
+//     Cluster-scoped signals (no namespace) use the namespace "_cluster" for storm keys (no
+//     Kubernetes namespace can start with '_'); signals without a resource use "-" as resource.
+//  4. a backend error (Unavailable, Timeout, OutOfMemory, ...) fails that signal (kFailed with
+//     the Status) and every later signal of the payload (not attempted), and the result's status
+//     is that error (HTTP 503, so Alertmanager retries). When a new fingerprint's dedup record
+//     was written before the failure, it is deleted again (best effort; a failed rollback is
+//     named in the decision), so a retry is not mistaken for a duplicate and nothing is
+//     half-written. Storm counters may have counted the failed alert.
+//
+// Thread-safety: a Pipeline is immutable after construction; Ingest may be called concurrently
+// (the services' scripts are atomic). The backend and clock must outlive the pipeline.
+#ifndef STORMKV_GATEWAY_PIPELINE_H_
+#define STORMKV_GATEWAY_PIPELINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stormkv/clock.h"
+#include "stormkv/gateway/dedup.h"
+#include "stormkv/gateway/rate_limiter.h"
+#include "stormkv/gateway/remediation_request.h"
+#include "stormkv/gateway/signal.h"
+#include "stormkv/gateway/storm_aggregator.h"
+#include "stormkv/gateway/storm_detector.h"
+#include "stormkv/key_schema.h"
+#include "stormkv/kv_backend.h"
+#include "stormkv/status.h"
+
+namespace stormkv {
+
+struct PipelineOptions {
+  KeySchemaOptions keys;
+  AdapterLimits limits;
+  DedupOptions dedup;
+  StormDetectionOptions storm;
+  AggregationOptions aggregation;
+  RateLimitOptions rate_limit;
+  // When false, no rate limiting at all (no bucket is written).
+  bool rate_limit_enabled = true;
+  // Cost of a payload: 1 (false) or its number of signals (true).
+  bool rate_limit_per_signal = false;
+  // Client id used when Ingest() gets an empty client_id.
+  std::string default_client = "anonymous";
+};
+
+enum class Outcome {
+  kCreated,          // new fingerprint, no storm: its RemediationRequest is emitted
+  kDuplicate,        // fingerprint seen within the dedup TTL: count/last seen updated
+  kStormAggregated,  // part of a storm: added to the storm's aggregation
+  kRateLimited,      // the client is over its rate: nothing processed; retry after
+  kRejected,         // invalid payload: nothing processed or stored
+  kIgnored,          // resolved alert or non-Warning event: nothing to do
+  kFailed,           // backend error while processing (or not attempted after one)
+};
+
+// "created", "duplicate", "storm-aggregated", "rate-limited", "rejected", "ignored", "failed".
+std::string_view OutcomeName(Outcome outcome);
+
+struct AlertDecision {
+  std::size_t index = 0;  // position of the alert/event in the payload (0 for a rejected payload)
+  Outcome outcome = Outcome::kRejected;
+  // rejected/ignored/failed/rate-limited: why, in plain words. Empty otherwise.
+  std::string reason;
+  // kFailed: the backend's error (ok otherwise).
+  Status status;
+  // The signal (empty for a rejected payload or an ignored event without a signal).
+  std::string fingerprint;
+  std::string signal_name;
+  std::string namespace_name;
+  ResourceRef resource;
+  // created: the emitted request; duplicate: the name recorded by the fingerprint's first
+  // occurrence; storm-aggregated: the storm's request.
+  std::string remediation_request;
+  // created/duplicate/storm-aggregated: the dedup record after this alert.
+  int64_t occurrence_count = 0;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  // storm-aggregated.
+  std::optional<StormType> storm_type;
+  bool storm_opened = false;   // this alert opened the storm (its request is emitted)
+  int64_t storm_alert_count = 0;
+  int64_t storm_resource_count = 0;
+  int64_t storm_overflow = 0;
+  // rate-limited: when the same payload would be allowed.
+  int64_t retry_after_ms = 0;
+};
+
+struct IngestResult {
+  // ok; InvalidArgument for a rejected payload; the backend's error when a signal failed
+  // (also when the rate limiter could not be reached).
+  Status status;
+  // What an HTTP front end answers: 200 (processed, some maybe duplicates/ignored), 400
+  // (rejected), 429 (rate-limited, non-Alertmanager), 503 (rate-limited Alertmanager caller, or a
+  // backend error: the caller should retry).
+  int http_status = 200;
+  // 429/503 because of rate limiting: seconds for a Retry-After header (ceil of ms; >= 1).
+  int64_t retry_after_seconds = 0;
+  std::vector<AlertDecision> decisions;
+  // RemediationRequests to emit, in decision order.
+  std::vector<RemediationRequest> requests;
+
+  // Number of decisions with `outcome`.
+  std::size_t Count(Outcome outcome) const;
+};
+
+class Pipeline {
+ public:
+  // `clock` supplies the receipt time and every service's `now`.
+  Pipeline(KvBackend& kv, std::shared_ptr<const Clock> clock, PipelineOptions options = {});
+
+  // Processes one payload — the raw body of one request from `source`, not retained — for
+  // rate-limit bucket `client_id` ("" = options.default_client); see the file comment. The
+  // receipt time is the clock's now. Never throws; every failure is in the result.
+  IngestResult Ingest(std::string_view payload, SignalSource source = SignalSource::kAlertmanager,
+                      std::string_view client_id = {});
+
+  // The storm (namespace, signal name) as a RemediationRequest built from its stored record:
+  // stormAlertCount, affectedResources ("namespace:Kind:name") and overflow as stored now, with
+  // `opening` supplying the signal fields (name, severity, labels...). nullopt when no storm is
+  // stored. Errors: as StormAggregator::Get.
+  Result<std::optional<RemediationRequest>> StormRequest(const NormalizedSignal& opening);
+
+  // The storm namespace used for a signal ("_cluster" when it has none).
+  static std::string StormNamespaceFor(const NormalizedSignal& signal);
+  // The storm resource of a signal: "Kind/name", or "-" when it names none.
+  static std::string StormResourceFor(const NormalizedSignal& signal);
+
+  const PipelineOptions& options() const { return options_; }
+  const KeySchema& schema() const { return schema_; }
+  Deduplicator& dedup() { return dedup_; }
+  StormDetector& detector() { return detector_; }
+  StormAggregator& aggregator() { return aggregator_; }
+  RateLimiter& rate_limiter() { return limiter_; }
+
+ private:
+  // Processes one signal; returns false after a backend failure.
+  bool ProcessSignal(const NormalizedSignal& signal, AlertDecision* decision,
+                     std::vector<RemediationRequest>* requests);
+  RemediationRequest MakeStormRequest(const NormalizedSignal& opening, StormType type,
+                                      int64_t alert_count, int64_t first_seen_ms,
+                                      int64_t last_seen_ms) const;
+
+  KvBackend& kv_;
+  std::shared_ptr<const Clock> clock_;
+  PipelineOptions options_;
+  KeySchema schema_;
+  Deduplicator dedup_;
+  StormDetector detector_;
+  StormAggregator aggregator_;
+  RateLimiter limiter_;
+};
+
+// Guesses the source of a payload: "alertmanager" when it is a JSON object with an "alerts"
+// member, "kubernetes-event" when it has involvedObject, regarding, items or object. nullopt
+// otherwise (including invalid JSON). Reads at most AdapterLimits{}.max_payload_bytes.
+std::optional<SignalSource> DetectSignalSource(std::string_view payload);
+
+// One decision as a single-line JSON object (for `stormkv ingest` output and logs):
+// {"index":0,"outcome":"created","fingerprint":...,"remediationRequest":...,...}; fields that
+// do not apply to the outcome are omitted.
+std::string AlertDecisionToJson(const AlertDecision& decision);
+
+}  // namespace stormkv
+
+#endif  // STORMKV_GATEWAY_PIPELINE_H_
