@@ -59,6 +59,7 @@ const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
       {"ping", -1, 0, &S::CmdPing},
       {"echo", 2, 0, &S::CmdEcho},
       {"memory", -2, 0, &S::CmdMemory},
+      {"object", -2, 0, &S::CmdObject},
       {"info", -1, 0, &S::CmdInfo},
       {"config", -2, kNoScript, &S::CmdConfig},
   };
@@ -66,6 +67,22 @@ const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
 }
 
 // ---------------------------------------------------------------- strings
+
+// One incremental-rehash step on the value's dict (what dictFind does in Redis).
+template <class A>
+void Store<A>::StepDict(EntryT& e) {
+  DictModel* d = nullptr;
+  if (e.type == ObjType::kHash && e.hash->enc == Enc::kHashtable) d = &e.hash->dict;
+  if (e.type == ObjType::kSet && e.set->enc == Enc::kHashtable) d = &e.set->dict;
+  if (e.type == ObjType::kZset && e.zset->enc == Enc::kSkiplist) d = &e.zset->dict;
+  if (d == nullptr || d->old_slots == 0) return;
+  d->Step();
+  if (d->old_slots == 0) {
+    if (e.type == ObjType::kHash) SetValueCost(e, HashCost(*e.hash));
+    if (e.type == ObjType::kSet) SetValueCost(e, SetCost(*e.set));
+    if (e.type == ObjType::kZset) SetValueCost(e, ZsetCost(*e.zset));
+  }
+}
 
 template <class A>
 Reply Store<A>::CmdGet(const Command& a) {
@@ -373,6 +390,7 @@ Reply Store<A>::CmdHGet(const Command& a) {
   EntryT* e = LookupRead(a[1]);
   if (e == nullptr) return Reply::Nil();
   if (e->type != ObjType::kHash) return Err(kErrWrongType);
+  StepDict(*e);
   uint32_t pos = e->hash->fields.Find(a[2]);
   if (pos == kNoPos) return Reply::Nil();
   return Reply::Bulk(std::string(View(e->hash->fields[pos].value)));
@@ -385,6 +403,7 @@ Reply Store<A>::CmdHMGet(const Command& a) {
   std::vector<Reply> out;
   out.reserve(a.size() - 2);
   for (size_t j = 2; j < a.size(); ++j) {
+    if (e) StepDict(*e);
     uint32_t pos = e ? e->hash->fields.Find(a[j]) : kNoPos;
     out.push_back(pos == kNoPos ? Reply::Nil()
                                 : Reply::Bulk(std::string(View(e->hash->fields[pos].value))));
@@ -467,6 +486,7 @@ Reply Store<A>::CmdHExists(const Command& a) {
   EntryT* e = LookupRead(a[1]);
   if (e == nullptr) return Reply::Integer(0);
   if (e->type != ObjType::kHash) return Err(kErrWrongType);
+  StepDict(*e);
   return Reply::Integer(e->hash->fields.Find(a[2]) != kNoPos ? 1 : 0);
 }
 
@@ -512,6 +532,7 @@ Reply Store<A>::CmdSIsMember(const Command& a) {
   EntryT* e = LookupRead(a[1]);
   if (e == nullptr) return Reply::Integer(0);
   if (e->type != ObjType::kSet) return Err(kErrWrongType);
+  StepDict(*e);
   return Reply::Integer(e->set->members.Find(a[2]) != kNoPos ? 1 : 0);
 }
 
@@ -670,6 +691,7 @@ Reply Store<A>::CmdZScore(const Command& a) {
   EntryT* e = LookupRead(a[1]);
   if (e == nullptr) return Reply::Nil();
   if (e->type != ObjType::kZset) return Err(kErrWrongType);
+  StepDict(*e);
   uint32_t pos = e->zset->members.Find(a[2]);
   if (pos == kNoPos) return Reply::Nil();
   return Reply::Bulk(FormatDouble(e->zset->members[pos].score));
@@ -764,7 +786,7 @@ Reply Store<A>::CmdZRemRangeByScore(const Command& a) {
   names.reserve(victims.size());
   for (uint32_t p : victims) names.emplace_back(View(z.members[p].key));
   for (const std::string& m : names) ZsetRemoveAt(z, z.members.Find(m));
-  if (z.enc == Enc::kSkiplist) z.dict_slots = ShrunkSlots(z.dict_slots, z.members.size());
+  if (z.enc == Enc::kSkiplist) z.dict.Resize(z.members.size());
   int64_t n = static_cast<int64_t>(names.size());
   if (z.members.empty()) {
     DeleteEntry(*e);
@@ -884,6 +906,31 @@ Reply Store<A>::CmdMemory(const Command& a) {
   }
   return Reply::Error("ERR unknown subcommand '" + std::string(a[1].c_str()).substr(0, 128) +
                       "'. Try MEMORY HELP.");
+}
+
+inline const char* EncodingName(Enc e) {
+  switch (e) {
+    case Enc::kInt: return "int";
+    case Enc::kEmbstr: return "embstr";
+    case Enc::kRaw: return "raw";
+    case Enc::kListpack: return "listpack";
+    case Enc::kHashtable: return "hashtable";
+    case Enc::kIntset: return "intset";
+    case Enc::kSkiplist: return "skiplist";
+  }
+  return "unknown";
+}
+
+template <class A>
+Reply Store<A>::CmdObject(const Command& a) {
+  if (EqNoCase(a[1], "encoding")) {
+    if (a.size() != 3) return Err("ERR wrong number of arguments for 'object|encoding' command");
+    uint32_t slot = FindSlot(a[2]);
+    if (slot == kNoPos || IsExpired(entries_[slot])) return Reply::Nil();
+    return Reply::Bulk(EncodingName(entries_[slot].enc));
+  }
+  return Reply::Error("ERR unknown subcommand '" + std::string(a[1].c_str()).substr(0, 128) +
+                      "'. Try OBJECT HELP.");
 }
 
 inline std::string BytesToHuman(uint64_t n) {

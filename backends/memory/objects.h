@@ -9,6 +9,7 @@
 
 #include <boost/container/string.hpp>
 #include <boost/container/vector.hpp>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -136,6 +137,58 @@ struct ZMember {
   uint8_t level = 1;  // skiplist node level (modelled)
 };
 
+// The modelled bucket arrays of one Redis dict (of a hash, set or sorted set), including the
+// incremental rehash: after an expand the old table stays allocated until enough rehash steps
+// (one per add/find/delete on the dict) have moved its non-empty buckets — the expected number
+// of non-empty buckets, as in ../shared/redis-memory/model.py rehash_leftover().
+struct DictModel {
+  uint64_t slots = 0;      // the current (new) table
+  uint64_t old_slots = 0;  // the table being rehashed away; 0 = not rehashing
+  uint32_t rehash_left = 0;
+
+  uint64_t total_slots() const { return slots + old_slots; }
+  void Step() {
+    if (old_slots != 0 && --rehash_left == 0) old_slots = 0;
+  }
+  // dictAdd of a new element when the dict held `used` elements.
+  void Add(uint64_t used) {
+    Step();
+    if (old_slots != 0) return;  // Redis does not expand while rehashing
+    if (slots == 0) {
+      slots = 4;
+    } else if (used >= slots) {
+      uint64_t n = slots * 2;
+      while (n < used + 1) n *= 2;
+      old_slots = slots;
+      double o = static_cast<double>(slots);
+      double nonempty = o * (1.0 - std::pow(1.0 - 1.0 / o, o));
+      rehash_left = static_cast<uint32_t>(std::ceil(nonempty));
+      slots = n;
+    }
+  }
+  // dictDelete leaving `used` elements; dictResize when below 10% fill.
+  void Delete(uint64_t used) {
+    Step();
+    Resize(used);
+  }
+  // dictResize (htNeedsResize): shrink below 10% fill, not while rehashing.
+  void Resize(uint64_t used) {
+    if (old_slots == 0 && slots > 4 && used * 100 / slots < 10) {
+      uint64_t n = 4;
+      while (n < used) n *= 2;
+      slots = n;
+    }
+  }
+  // dictExpand(n) of a fresh dict (encoding conversions).
+  void ExpandFresh(uint64_t n) {
+    uint64_t s = 4;
+    while (s < n) s *= 2;
+    slots = s;
+    old_slots = 0;
+    rehash_left = 0;
+  }
+};
+
 // A sorted-set rank entry: score + position of the member in ZsetObj::members.
 struct ZRank {
   double score;
@@ -148,7 +201,7 @@ struct HashObj {
   explicit HashObj(const A& a) : fields(a) {}
   IndexedItems<A, FieldValue<A>> fields;
   Enc enc = Enc::kListpack;
-  uint64_t dict_slots = 0;   // modelled bucket count (hashtable)
+  DictModel dict;            // modelled buckets (hashtable)
   uint64_t lp_bytes = 7;     // modelled listpack size in bytes
   uint64_t ht_bytes = 0;     // sum of jesize(dictEntry) + sds(field) + sds(value)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(field) + sds(value)
@@ -160,7 +213,7 @@ struct SetObj {
   IndexedItems<A, Member<A>> members;
   Enc enc = Enc::kIntset;
   uint8_t intset_width = 2;
-  uint64_t dict_slots = 0;
+  DictModel dict;
   uint64_t ht_bytes = 0;     // sum of jesize(dictEntry) + sds(member)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(member)
 };
@@ -171,7 +224,7 @@ struct ZsetObj {
   IndexedItems<A, ZMember<A>> members;
   Vec<A, ZRank> ranks;  // sorted by (score, member)
   Enc enc = Enc::kListpack;
-  uint64_t dict_slots = 0;
+  DictModel dict;
   uint64_t lp_bytes = 7;
   uint64_t sl_bytes = 0;     // sum of jesize(node) + sds(member) + jesize(dictEntry)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(member) + jesize(node)

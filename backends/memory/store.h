@@ -108,6 +108,7 @@ class Store {
   Reply Dispatch(const Command& argv, CallMode mode);
   void Tick(int64_t now_us);
   void Cron();
+  void ShrinkDbDicts();
   void ActiveExpire(int64_t cycles);
   void CountError(std::string_view text);
   void UpdatePeak() {
@@ -144,6 +145,7 @@ class Store {
 
   // ---- values ----
   void SetString(EntryT& e, std::string_view v);
+  uint64_t DictBytes(const DictModel& d) const;
   uint64_t HashCost(const HashT& h) const;
   uint64_t SetCost(const SetT& s) const;
   uint64_t ZsetCost(const ZsetT& z) const;
@@ -161,6 +163,7 @@ class Store {
   void ZsetConvert(ZsetT& z);
   size_t ZRankFind(const ZsetT& z, double score, std::string_view m) const;
   uint8_t RandomZslLevel();
+  void StepDict(EntryT& e);
   int64_t MemoryUsage(const EntryT& e, int64_t samples) const;
   uint64_t EntryRealBytes(const EntryT& e) const;
 
@@ -220,6 +223,7 @@ class Store {
   Reply CmdPing(const Command& a);
   Reply CmdEcho(const Command& a);
   Reply CmdMemory(const Command& a);
+  Reply CmdObject(const Command& a);
   Reply CmdInfo(const Command& a);
   Reply CmdConfig(const Command& a);
   Reply ConfigGet(const Command& a);

@@ -196,8 +196,9 @@ void Store<A>::Tick(int64_t now_us) {
 }
 
 template <class A>
-void Store<A>::Cron() {
-  // tryResizeHashTables: shrink the main and expires dicts below 10% fill.
+void Store<A>::ShrinkDbDicts() {
+  // tryResizeHashTables (serverCron, 10 times a second): shrink the main and expires dicts
+  // below 10% fill.
   auto shrink = [&](uint64_t* slots, uint64_t used) {
     if (*slots > 4 && used * 100 / *slots < 10) {
       uint64_t n = model::DictExpandSlots(std::max<uint64_t>(used, 4));
@@ -207,6 +208,11 @@ void Store<A>::Cron() {
   };
   shrink(&main_slots_, live_);
   shrink(&expire_slots_, volatile_.size());
+}
+
+template <class A>
+void Store<A>::Cron() {
+  ShrinkDbDicts();
   UpdatePeak();
 }
 
@@ -538,8 +544,7 @@ void Store<A>::SetString(EntryT& e, std::string_view v) {
 template <class A>
 uint64_t Store<A>::HashCost(const HashT& h) const {
   if (h.enc == Enc::kListpack) return Je(model::kRobj) + Je(h.lp_bytes);
-  return Je(model::kRobj) + Je(model::kDictStruct) + (h.dict_slots ? Je(8 * h.dict_slots) : 0) +
-         h.ht_bytes;
+  return Je(model::kRobj) + Je(model::kDictStruct) + DictBytes(h.dict) + h.ht_bytes;
 }
 
 template <class A>
@@ -547,16 +552,20 @@ uint64_t Store<A>::SetCost(const SetT& s) const {
   if (s.enc == Enc::kIntset) {
     return Je(model::kRobj) + Je(model::kIntsetHeader + s.intset_width * s.members.size());
   }
-  return Je(model::kRobj) + Je(model::kDictStruct) + (s.dict_slots ? Je(8 * s.dict_slots) : 0) +
-         s.ht_bytes;
+  return Je(model::kRobj) + Je(model::kDictStruct) + DictBytes(s.dict) + s.ht_bytes;
 }
 
 template <class A>
 uint64_t Store<A>::ZsetCost(const ZsetT& z) const {
   if (z.enc == Enc::kListpack) return Je(model::kRobj) + Je(z.lp_bytes);
   return Je(model::kRobj) + Je(model::kZsetStruct) + Je(model::kDictStruct) +
-         (z.dict_slots ? Je(8 * z.dict_slots) : 0) + Je(model::kZskiplistStruct) +
+         DictBytes(z.dict) + Je(model::kZskiplistStruct) +
          Je(model::kZslNodeBase + model::kZslLevel * model::kZslMaxLevel) + z.sl_bytes;
+}
+
+template <class A>
+uint64_t Store<A>::DictBytes(const DictModel& d) const {
+  return (d.slots ? Je(8 * d.slots) : 0) + (d.old_slots ? Je(8 * d.old_slots) : 0);
 }
 
 template <class A>
@@ -594,21 +603,11 @@ ZsetObj<A>& Store<A>::NewZset(EntryT& e, bool skiplist) {
   return *p;
 }
 
-inline uint64_t GrownSlots(uint64_t slots, uint64_t used_before) {
-  if (slots == 0) return 4;
-  if (used_before >= slots) return model::DictExpandSlots(used_before + 1);
-  return slots;
-}
-
-inline uint64_t ShrunkSlots(uint64_t slots, uint64_t used) {
-  if (slots > 4 && used * 100 / slots < 10) return model::DictExpandSlots(std::max<uint64_t>(used, 4));
-  return slots;
-}
 
 template <class A>
 void Store<A>::HashConvert(HashT& h) {
   h.enc = Enc::kHashtable;
-  h.dict_slots = model::DictExpandSlots(h.fields.size());
+  h.dict.ExpandFresh(h.fields.size());
 }
 
 template <class A>
@@ -618,6 +617,7 @@ bool Store<A>::HashSetField(EntryT& e, std::string_view f, std::string_view v) {
   bool added = false;
   if (pos != kNoPos) {
     FieldValue<A>& item = h.fields[pos];
+    if (h.enc == Enc::kHashtable) h.dict.Step();
     h.lp_bytes += model::ListpackEntryBytes(v);
     h.lp_bytes -= model::ListpackEntryBytes(View(item.value));
     h.ht_bytes += Sds(v.size());
@@ -626,7 +626,7 @@ bool Store<A>::HashSetField(EntryT& e, std::string_view f, std::string_view v) {
     h.usage_bytes -= Sds(item.value.size());
     item.value.assign(v.data(), v.size());
   } else {
-    if (h.enc == Enc::kHashtable) h.dict_slots = GrownSlots(h.dict_slots, h.fields.size());
+    if (h.enc == Enc::kHashtable) h.dict.Add(h.fields.size());
     FieldValue<A> item{String(f.data(), f.size(), alloc_), String(v.data(), v.size(), alloc_)};
     h.fields.Append(std::move(item));
     h.lp_bytes += model::ListpackEntryBytes(f) + model::ListpackEntryBytes(v);
@@ -652,7 +652,7 @@ bool Store<A>::HashDelField(HashT& h, std::string_view f) {
     h.fields.EraseOrdered(pos);
   } else {
     h.fields.EraseSwap(pos);
-    h.dict_slots = ShrunkSlots(h.dict_slots, h.fields.size());
+    h.dict.Delete(h.fields.size());
   }
   return true;
 }
@@ -666,13 +666,19 @@ inline uint8_t IntsetWidth(int64_t v) {
 template <class A>
 void Store<A>::SetConvert(SetT& s) {
   s.enc = Enc::kHashtable;
-  s.dict_slots = model::DictExpandSlots(s.members.size());
+  s.dict.ExpandFresh(s.members.size());
 }
 
 template <class A>
 bool Store<A>::SetAddMember(EntryT& e, std::string_view m) {
   SetT& s = *e.set;
-  if (s.members.Find(m) != kNoPos) return false;
+  if (s.members.Find(m) != kNoPos) {
+    if (s.enc == Enc::kHashtable) {
+      s.dict.Step();
+      SetValueCost(e, SetCost(s));
+    }
+    return false;
+  }
   if (s.enc == Enc::kIntset) {
     int64_t v = 0;
     if (model::IsIntString(m, &v)) {
@@ -681,7 +687,7 @@ bool Store<A>::SetAddMember(EntryT& e, std::string_view m) {
       SetConvert(s);
     }
   }
-  if (s.enc == Enc::kHashtable) s.dict_slots = GrownSlots(s.dict_slots, s.members.size());
+  if (s.enc == Enc::kHashtable) s.dict.Add(s.members.size());
   s.members.Append(Member<A>{String(m.data(), m.size(), alloc_)});
   s.ht_bytes += Je(model::kDictEntry) + Sds(m.size());
   s.usage_bytes += model::kDictEntry + Sds(m.size());
@@ -694,11 +700,14 @@ bool Store<A>::SetAddMember(EntryT& e, std::string_view m) {
 template <class A>
 bool Store<A>::SetRemMember(SetT& s, std::string_view m) {
   uint32_t pos = s.members.Find(m);
-  if (pos == kNoPos) return false;
+  if (pos == kNoPos) {
+    if (s.enc == Enc::kHashtable) s.dict.Step();
+    return false;
+  }
   s.ht_bytes -= Je(model::kDictEntry) + Sds(m.size());
   s.usage_bytes -= model::kDictEntry + Sds(m.size());
   s.members.EraseSwap(pos);
-  if (s.enc == Enc::kHashtable) s.dict_slots = ShrunkSlots(s.dict_slots, s.members.size());
+  if (s.enc == Enc::kHashtable) s.dict.Delete(s.members.size());
   return true;
 }
 
@@ -723,7 +732,8 @@ void Store<A>::ZsetInsert(ZsetT& z, std::string_view m, double score) {
   uint8_t level = 0;
   if (z.enc == Enc::kSkiplist) {
     level = RandomZslLevel();
-    z.dict_slots = GrownSlots(z.dict_slots, z.members.size());
+    z.dict.Step();  // the dictFind before the insert
+    z.dict.Add(z.members.size());
     uint64_t node = model::kZslNodeBase + model::kZslLevel * level;
     z.sl_bytes += Je(node) + Sds(m.size()) + Je(model::kDictEntry);
     z.usage_bytes += Je(node) + Sds(m.size()) + model::kDictEntry;
@@ -739,6 +749,7 @@ template <class A>
 void Store<A>::ZsetRemoveAt(ZsetT& z, uint32_t mpos) {
   const ZMember<A>& zm = z.members[mpos];
   if (z.enc == Enc::kSkiplist) {
+    z.dict.Step();
     uint64_t node = model::kZslNodeBase + model::kZslLevel * zm.level;
     z.sl_bytes -= Je(node) + Sds(zm.key.size()) + Je(model::kDictEntry);
     z.usage_bytes -= Je(node) + Sds(zm.key.size()) + model::kDictEntry;
@@ -758,10 +769,12 @@ void Store<A>::ZsetRemoveAt(ZsetT& z, uint32_t mpos) {
 template <class A>
 void Store<A>::ZsetConvert(ZsetT& z) {
   z.enc = Enc::kSkiplist;
-  z.dict_slots = model::DictSlots(z.members.size());
+  z.dict = DictModel();
   z.sl_bytes = 0;
   z.usage_bytes = 0;
+  uint64_t added = 0;
   for (const ZRank& r : z.ranks) {
+    z.dict.Add(added++);
     ZMember<A>& zm = z.members[r.mpos];
     zm.level = RandomZslLevel();
     uint64_t node = model::kZslNodeBase + model::kZslLevel * zm.level;
@@ -790,7 +803,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
       if (h.enc == Enc::kListpack) {
         usage += static_cast<int64_t>(model::kRobj + Je(h.lp_bytes));
       } else {
-        usage += sampled(model::kRobj + model::kDictStruct + 8 * h.dict_slots, h.fields.size(),
+        usage += sampled(model::kRobj + model::kDictStruct + 8 * h.dict.total_slots(), h.fields.size(),
                          [&](size_t i) {
                            return model::kDictEntry + Sds(h.fields[i].key.size()) +
                                   Sds(h.fields[i].value.size());
@@ -804,7 +817,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
         usage += static_cast<int64_t>(model::kRobj +
                                       Je(model::kIntsetHeader + s.intset_width * s.members.size()));
       } else {
-        usage += sampled(model::kRobj + model::kDictStruct + 8 * s.dict_slots, s.members.size(),
+        usage += sampled(model::kRobj + model::kDictStruct + 8 * s.dict.total_slots(), s.members.size(),
                          [&](size_t i) { return model::kDictEntry + Sds(s.members[i].key.size()); });
       }
       break;
@@ -815,7 +828,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
         usage += static_cast<int64_t>(model::kRobj + Je(z.lp_bytes));
       } else {
         uint64_t fixed = model::kRobj + model::kZsetStruct + model::kZskiplistStruct +
-                         model::kDictStruct + 8 * z.dict_slots +
+                         model::kDictStruct + 8 * z.dict.total_slots() +
                          Je(model::kZslNodeBase + model::kZslLevel * model::kZslMaxLevel);
         usage += sampled(fixed, z.ranks.size(), [&](size_t i) {
           const ZMember<A>& zm = z.members[z.ranks[i].mpos];

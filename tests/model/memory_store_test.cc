@@ -1,0 +1,310 @@
+// The embedded store's own behaviour: expiry on a virtual clock, eviction determinism by seed,
+// script atomicity, thread safety, encodings and accounting invariants, the real footprint.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/test_util.h"
+#include "stormkv/memory_backend.h"
+#include "stormkv/script.h"
+
+namespace stormkv {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+
+struct Store {
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::unique_ptr<KvBackend> kv;
+  explicit Store(MemoryBackendOptions o = {}) {
+    o.clock = clock;
+    kv = NewMemoryBackend(o);
+  }
+  Reply Run(const Command& c) {
+    auto r = kv->Run(c);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : Reply::Error(r.status().message());
+  }
+  int64_t Stat(const std::string& section, const std::string& name) {
+    auto info = kv->Info(section);
+    if (!info.ok() || !info->count(name)) return -1;
+    return std::stoll(info->at(name));
+  }
+};
+
+TEST(MemoryStoreExpiry, LazyExpiryOnAccessWithoutSleeping) {
+  MemoryBackendOptions o;
+  o.active_expiry = false;
+  Store s(o);
+  s.Run({"SET", "k", "v", "PX", "1500"});
+  s.clock->Advance(milliseconds(1500));
+  EXPECT_EQ(s.Run({"PTTL", "k"}).integer(), 0);  // expires when now > when, like Redis
+  s.clock->Advance(milliseconds(1));
+  EXPECT_TRUE(s.Run({"GET", "k"}).is_nil());
+  EXPECT_EQ(s.Stat("stats", "expired_keys"), 1);
+  EXPECT_EQ(s.Run({"DBSIZE"}).integer(), 0);
+}
+
+TEST(MemoryStoreExpiry, ActiveExpiryReclaimsKeysNobodyTouches) {
+  Store s;
+  ASSERT_OK_AND_ASSIGN(int64_t empty, s.kv->UsedMemory());
+  for (int i = 0; i < 5000; ++i) {
+    s.Run({"SET", "ttl:" + std::to_string(i), std::string(100, 'x'), "EX", "60"});
+    s.Run({"SET", "keep:" + std::to_string(i), "v"});
+  }
+  EXPECT_EQ(s.Run({"DBSIZE"}).integer(), 10000);
+  s.clock->Advance(hours(2));
+  s.Run({"PING"});  // any command runs the due cron cycles
+  EXPECT_EQ(s.Run({"DBSIZE"}).integer(), 5000);
+  EXPECT_EQ(s.Stat("stats", "expired_keys"), 5000);
+  auto ks = s.kv->Info("keyspace");
+  ASSERT_OK(ks);
+  EXPECT_EQ(ks->at("db0"), "keys=5000,expires=0,avg_ttl=0");
+  s.Run({"FLUSHDB"});
+  ASSERT_OK_AND_ASSIGN(int64_t after, s.kv->UsedMemory());
+  EXPECT_EQ(after, empty);
+}
+
+TEST(MemoryStoreExpiry, AvgTtlAndTtlRounding) {
+  Store s;
+  s.Run({"SET", "a", "1", "EX", "100"});
+  s.Run({"SET", "b", "1", "EX", "300"});
+  auto ks = s.kv->Info("keyspace");
+  ASSERT_OK(ks);
+  EXPECT_EQ(ks->at("db0"), "keys=2,expires=2,avg_ttl=200000");
+  s.clock->Advance(milliseconds(99501));
+  EXPECT_EQ(s.Run({"TTL", "a"}).integer(), 0);  // (499 + 500) / 1000
+  EXPECT_EQ(s.Run({"PTTL", "a"}).integer(), 499);
+}
+
+TEST(MemoryStoreAccounting, UsedMemoryReturnsToBaselineAfterEveryKindOfKeyIsDeleted) {
+  for (AllocatorProfile p : {AllocatorProfile::kDebian, AllocatorProfile::kUpstream}) {
+    MemoryBackendOptions o;
+    o.allocator = p;
+    Store s(o);
+    ASSERT_OK_AND_ASSIGN(int64_t empty, s.kv->UsedMemory());
+    EXPECT_EQ(empty, model::EmptyServer(p).used_memory);
+    for (int i = 0; i < 300; ++i) {
+      std::string n = std::to_string(i);
+      s.Run({"SET", "s" + n, std::string(static_cast<size_t>(i), 'v'), "EX", "100"});
+      s.Run({"HSET", "h", "f" + n, std::string(static_cast<size_t>(i % 90), 'x')});
+      s.Run({"SADD", "i", n});
+      s.Run({"SADD", "t", "m" + n});
+      s.Run({"ZADD", "z", n, "m" + n});
+      s.Run({"INCRBY", "c" + n, n});
+    }
+    ASSERT_OK_AND_ASSIGN(Reply enc, s.kv->Run({"OBJECT", "ENCODING", "h"}));
+    EXPECT_EQ(enc.str(), "hashtable");  // a value > 64 bytes converted it
+    EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "i"}).str(), "intset");
+    EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "t"}).str(), "hashtable");
+    EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "z"}).str(), "skiplist");
+    ASSERT_OK_AND_ASSIGN(int64_t full, s.kv->UsedMemory());
+    EXPECT_GT(full, empty + 100000);
+    for (int i = 0; i < 300; ++i) {
+      std::string n = std::to_string(i);
+      s.Run({"DEL", "s" + n, "c" + n});
+      s.Run({"HDEL", "h", "f" + n});
+      s.Run({"SREM", "i", n});
+      s.Run({"SREM", "t", "m" + n});
+      s.Run({"ZREM", "z", "m" + n});
+    }
+    EXPECT_EQ(s.Run({"DBSIZE"}).integer(), 0);
+    // The main dict keeps its buckets until the cron shrinks it (10 times a second).
+    s.clock->Advance(milliseconds(100));
+    s.Run({"PING"});
+    ASSERT_OK_AND_ASSIGN(int64_t after, s.kv->UsedMemory());
+    EXPECT_EQ(after, empty + 8 * 4 + 8 * 4) << "only the minimal main/expires bucket arrays remain";
+    ASSERT_OK_AND_ASSIGN(auto info, s.kv->Info("memory"));
+    EXPECT_GE(std::stoll(info.at("used_memory_peak")), full);
+  }
+}
+
+TEST(MemoryStoreAccounting, HashConvertsAtThe512EntryDefault) {
+  Store s;
+  EXPECT_EQ(s.Run({"CONFIG", "GET", "hash-max-listpack-entries"}).elements()[1].str(), "512");
+  for (int i = 0; i < 512; ++i) s.Run({"HSET", "h", "f" + std::to_string(i), "v"});
+  EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "h"}).str(), "listpack");
+  s.Run({"HSET", "h", "one-more", "v"});
+  EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "h"}).str(), "hashtable");
+}
+
+Result<int64_t> FillWithEviction(uint64_t seed, std::vector<std::string>* survivors) {
+  auto clock = std::make_shared<ManualClock>();
+  MemoryBackendOptions o;
+  o.clock = clock;
+  o.seed = seed;
+  o.maxmemory = model::EmptyServer(AllocatorProfile::kDebian).used_memory + 200000;
+  o.maxmemory_policy = "allkeys-lru";
+  auto kv = NewMemoryBackend(o);
+  for (int i = 0; i < 5000; ++i) {
+    clock->Advance(milliseconds(i % 7 == 0 ? 1000 : 0));
+    auto r = kv->Run({"SET", "k" + std::to_string(i), std::string(50, 'v')});
+    if (!r.ok()) return r.status();
+    if (i % 3 == 0) (void)kv->Run({"GET", "k" + std::to_string(i / 2)});
+  }
+  STORMKV_RETURN_IF_ERROR(kv->ScanAll("", [&](const std::string& k) {
+    survivors->push_back(k);
+    return Status::Ok();
+  }));
+  std::sort(survivors->begin(), survivors->end());
+  auto info = kv->Info("stats");
+  if (!info.ok()) return info.status();
+  return std::stoll(info->at("evicted_keys"));
+}
+
+TEST(MemoryStoreEviction, SameSeedSameVictimsOtherSeedOtherVictims) {
+  std::vector<std::string> a, b, c;
+  ASSERT_OK_AND_ASSIGN(int64_t ea, FillWithEviction(7, &a));
+  ASSERT_OK_AND_ASSIGN(int64_t eb, FillWithEviction(7, &b));
+  ASSERT_OK_AND_ASSIGN(int64_t ec, FillWithEviction(8, &c));
+  EXPECT_GT(ea, 1000);
+  EXPECT_EQ(ea, eb);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NEAR(static_cast<double>(ec), static_cast<double>(ea), 0.05 * static_cast<double>(ea));
+  // Recently written keys survive LRU eviction.
+  EXPECT_TRUE(std::binary_search(a.begin(), a.end(), "k4999"));
+}
+
+TEST(MemoryStoreEviction, PoliciesPickTheRightVictims) {
+  auto run = [](const std::string& policy) {
+    Store s;
+    for (int i = 0; i < 2000; ++i) {
+      std::string k = "k" + std::to_string(i);
+      if (i % 2 == 0) {
+        s.Run({"SET", k, std::string(60, 'v'), "EX", std::to_string(1000 + i)});
+      } else {
+        s.Run({"SET", k, std::string(60, 'v')});
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(int64_t used, s.kv->UsedMemory());
+    ASSERT_OK(s.kv->ConfigSet("maxmemory-policy", policy));
+    ASSERT_OK(s.kv->ConfigSet("maxmemory", std::to_string(used - 50000)));
+    s.Run({"PING"});
+    ASSERT_OK_AND_ASSIGN(int64_t now_used, s.kv->UsedMemory());
+    EXPECT_LE(now_used, used - 50000) << policy;
+    int64_t evicted = s.Stat("stats", "evicted_keys");
+    EXPECT_GT(evicted, 200) << policy;
+    bool volatile_only = policy.rfind("volatile", 0) == 0;
+    int odd_left = 0, even_left = 0;
+    for (int i = 0; i < 2000; ++i) {
+      bool exists = s.Run({"EXISTS", "k" + std::to_string(i)}).integer() == 1;
+      (i % 2 ? odd_left : even_left) += exists;
+    }
+    if (volatile_only) {
+      EXPECT_EQ(odd_left, 1000) << policy << " evicted a key without TTL";
+    }
+    if (policy == "volatile-ttl") {
+      // Shortest TTLs go first: k0 (TTL 1000s) is gone, k1998 (TTL 2998s) survives.
+      EXPECT_EQ(s.Run({"EXISTS", "k0"}).integer(), 0);
+      EXPECT_EQ(s.Run({"EXISTS", "k1998"}).integer(), 1);
+    }
+  };
+  for (const char* p : {"allkeys-lru", "volatile-lru", "allkeys-random", "volatile-random",
+                        "volatile-ttl", "allkeys-lfu", "volatile-lfu"}) {
+    run(p);
+  }
+}
+
+TEST(MemoryStoreEviction, NoevictionRefusesDenyOomButAllowsReadsAndDeletes) {
+  MemoryBackendOptions o;
+  o.maxmemory = 1048576;  // below the empty baseline
+  Store s(o);
+  auto r = s.kv->Run({"SET", "k", "v"});
+  EXPECT_TRUE(r.status().IsOutOfMemory());
+  EXPECT_EQ(r.status().message(), "OOM command not allowed when used memory > 'maxmemory'.");
+  EXPECT_OK(s.kv->Run({"GET", "k"}));
+  EXPECT_OK(s.kv->Run({"DEL", "k"}));
+  EXPECT_OK(s.kv->Run({"EXPIRE", "k", "10"}));
+  ASSERT_OK_AND_ASSIGN(auto info, s.kv->Info("errorstats"));
+  EXPECT_EQ(info.at("errorstat_OOM"), "count=1");
+}
+
+const Script& IncrExpireTwin() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "memory_store_test_incr_pexpire",
+      "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n",
+      [](ScriptContext& ctx, const std::vector<std::string>& keys,
+         const std::vector<std::string>& args) -> Result<Reply> {
+        Result<Reply> n = ctx.Call({"INCR", keys[0]});
+        if (!n.ok()) return n;
+        Result<Reply> e = ctx.Call({"PEXPIRE", keys[0], args[0]});
+        if (!e.ok()) return e.status();
+        return n;
+      }));
+  return s;
+}
+
+TEST(MemoryStoreScripts, TwinsAreAtomicAcrossThreads) {
+  Store s;
+  constexpr int kThreads = 4, kPerThread = 2000;
+  std::atomic<bool> bad{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = s.kv->Eval(IncrExpireTwin(), {"ctr"}, {"60000"});
+        if (!r.ok()) bad = true;
+        auto g = s.kv->Run({"PTTL", "ctr"});
+        if (!g.ok() || g->integer() < 0) bad = true;  // never observed between INCR and PEXPIRE
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(bad);
+  EXPECT_EQ(s.Run({"GET", "ctr"}).str(), std::to_string(kThreads * kPerThread));
+}
+
+TEST(MemoryStoreScripts, ErrorsInsideTwinsKeepTheirCodeAndCountOnce) {
+  Store s;
+  s.Run({"HSET", "h", "a", "b"});
+  auto r = s.kv->Eval(IncrExpireTwin(), {"h"}, {"1000"});
+  EXPECT_TRUE(r.status().IsWrongType()) << r.status();
+  ASSERT_OK_AND_ASSIGN(auto info, s.kv->Info("errorstats"));
+  EXPECT_EQ(info.at("errorstat_WRONGTYPE"), "count=1");
+}
+
+TEST(MemoryStoreScan, EveryKeyPresentThroughoutIsReturnedDespiteChurn) {
+  Store s;
+  for (int i = 0; i < 3000; ++i) s.Run({"SET", "stable:" + std::to_string(i), "v"});
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int churn = 0;
+  do {
+    ASSERT_OK_AND_ASSIGN(ScanPage page, s.kv->Scan(cursor, "stable:*", 97));
+    seen.insert(page.keys.begin(), page.keys.end());
+    cursor = page.cursor;
+    for (int j = 0; j < 40; ++j, ++churn) {
+      s.Run({"SET", "churn:" + std::to_string(churn), "v"});
+      if (churn >= 20) s.Run({"DEL", "churn:" + std::to_string(churn - 20)});
+    }
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 3000u);
+}
+
+TEST(MemoryStoreFootprint, RealBytesIsReportedAndTracksTheData) {
+  Store s;
+  auto real = [&] {
+    auto info = s.kv->Info("stormkv");
+    EXPECT_OK(info);
+    return std::stoll(info->at("stormkv_real_bytes"));
+  };
+  int64_t empty = real();
+  EXPECT_GT(empty, 0);
+  for (int i = 0; i < 10000; ++i) s.Run({"SET", "key:" + std::to_string(i), std::string(100, 'v')});
+  int64_t full = real();
+  // At least the payload (10000 x (100 + 9) bytes), at most a few times the Redis figure.
+  EXPECT_GT(full - empty, 10000 * 109);
+  ASSERT_OK_AND_ASSIGN(int64_t used, s.kv->UsedMemory());
+  EXPECT_LT(full - empty, 3 * (used - model::EmptyServer(AllocatorProfile::kDebian).used_memory));
+  s.Run({"FLUSHDB"});
+  EXPECT_LT(real(), empty + 4096);
+}
+
+}  // namespace
+}  // namespace stormkv
