@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "stormkv/memory_backend.h"
+#include "stormkv/redis_backend.h"
 #include "units.h"
 
 namespace stormkv::cli {
@@ -18,14 +19,6 @@ Status Bad(std::string_view url, std::string_view why) {
 }
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 std::string MaskPassword(std::string_view url) {
   std::size_t scheme = url.find("://");
@@ -63,33 +56,6 @@ Status ForEachParam(std::string_view query, Fn fn) {
   return Status::Ok();
 }
 
-Status CheckRedisUrl(std::string_view url) {
-  std::string_view rest = url.substr(std::string_view("redis://").size());
-  std::size_t at = rest.rfind('@');
-  if (at != std::string_view::npos) rest.remove_prefix(at + 1);
-  std::string_view hostport = rest.substr(0, rest.find_first_of("/?"));
-  std::string_view tail = rest.substr(hostport.size());
-  if (hostport.empty()) return Bad(MaskPassword(url), "missing host");
-  std::size_t colon = hostport.rfind(':');
-  if (colon != std::string_view::npos && hostport.front() != '[') {
-    std::string_view port = hostport.substr(colon + 1);
-    if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) == 0 ||
-        std::stoi(std::string(port)) > 65535) {
-      return Bad(MaskPassword(url), "port must be a number from 1 to 65535");
-    }
-    if (colon == 0) return Bad(MaskPassword(url), "missing host");
-  }
-  if (!tail.empty() && tail.front() == '/') {
-    std::string_view db = tail.substr(1, tail.find('?') == std::string_view::npos
-                                             ? std::string_view::npos
-                                             : tail.find('?') - 1);
-    if (!db.empty() && !AllDigits(db)) {
-      return Bad(MaskPassword(url), "database must be a number, e.g. /0");
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<BackendUrl> ParseBackendUrl(std::string_view text) {
@@ -119,14 +85,14 @@ Result<BackendUrl> ParseBackendUrl(std::string_view text) {
   }
   if (StartsWith(text, "redis://")) {
     out.kind = BackendKind::kRedis;
-    STORMKV_RETURN_IF_ERROR(CheckRedisUrl(text));
+    Result<RedisEndpoint> ep = ParseRedisUrl(text);
+    if (!ep.ok()) return ep.status();
     return out;
   }
   if (StartsWith(text, "unix://")) {
     out.kind = BackendKind::kRedis;
-    if (text.size() <= 7 || text[7] != '/') {
-      return Bad(text, "a unix socket URL needs an absolute path: unix:///path/to/redis.sock");
-    }
+    Result<RedisEndpoint> ep = ParseRedisUrl(text);
+    if (!ep.ok()) return ep.status();
     return out;
   }
   if (StartsWith(text, "shm://")) {
@@ -145,7 +111,7 @@ Result<BackendUrl> ParseBackendUrl(std::string_view text) {
     }));
     return out;
   }
-  if (StartsWith(text, "rediss://")) return Bad(text, "TLS (rediss://) is not supported");
+  if (StartsWith(text, "rediss://")) return Bad(out.display, "TLS (rediss://) is not supported");
   return Bad(out.display, "unknown scheme");
 }
 
@@ -165,8 +131,12 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       return Status::InvalidArgument("shm:// backends are not supported yet (issue 8: one "
                                      "embedded store shared by several processes); use memory "
                                      "or a redis:// URL");
-    case BackendKind::kRedis:
-      return Status::Internal("the Redis backend is not built into this binary yet");
+    case BackendKind::kRedis: {
+      RedisOptions ro;
+      ro.url = url.text;
+      ro.connect_eagerly = true;
+      return NewRedisBackend(ro);
+    }
   }
   return Status::Internal("unknown backend kind");
 }

@@ -8,6 +8,7 @@
 #include "backend_url.h"
 #include "exit_codes.h"
 #include "progress.h"
+#include "simulate.h"
 #include "triage.h"
 #include "units.h"
 
@@ -16,8 +17,8 @@ namespace {
 
 void PrintError(const Status& s) { std::cerr << "stormkv: error: " << s.message() << "\n"; }
 
-void PrintJson(const nlohmann::json& j) {
-  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+void PrintJson(const nlohmann::ordered_json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 // Opens a URL for a command; prints the error and sets *exit_code on failure.
@@ -69,6 +70,83 @@ int RunTriageCommand(TriageArgs& a) {
     std::cout << RenderTriageText(*report, a.options);
   }
   return HasErrors(*report) ? kExitFailed : kExitOk;
+}
+
+struct SimulateArgs {
+  std::string scenario = "integration";
+  std::string backend = "memory";
+  std::string layout = "compact";
+  bool compare = false;
+  std::string budget = "256mb";
+  bool json = false;
+  bool no_progress = false;
+  SimulateOptions options;
+};
+
+int RunSimulateCommand(SimulateArgs& a, const std::vector<const CLI::Option*>& production_only,
+                       const std::vector<const CLI::Option*>& storm_only) {
+  Result<Scenario> scenario = ParseScenario(a.scenario);
+  if (!scenario.ok()) {
+    PrintError(scenario.status().WithContext("--scenario"));
+    return kExitUsage;
+  }
+  a.options.scenario = *scenario;
+  auto misplaced = [&](const std::vector<const CLI::Option*>& opts, Scenario wanted) {
+    for (const CLI::Option* o : opts) {
+      if (o->count() > 0 && a.options.scenario != wanted) {
+        PrintError(Status::InvalidArgument(o->get_name() + " only applies to --scenario " +
+                                           ScenarioName(wanted)));
+        return true;
+      }
+    }
+    return false;
+  };
+  if (misplaced(production_only, Scenario::kProduction) || misplaced(storm_only, Scenario::kStorm)) {
+    return kExitUsage;
+  }
+  Result<int64_t> budget = ParseByteSize(a.budget);
+  if (!budget.ok() || *budget <= 0) {
+    PrintError(budget.ok() ? Status::InvalidArgument("--budget: must be more than 0 bytes")
+                           : budget.status().WithContext("--budget"));
+    return kExitUsage;
+  }
+  a.options.budget_bytes = *budget;
+  if (a.compare) {
+    a.options.layouts.assign(kAllLayouts.begin(), kAllLayouts.end());
+  } else {
+    Result<Layout> layout = ParseLayout(a.layout);
+    if (!layout.ok()) {
+      PrintError(layout.status().WithContext("--layout"));
+      return kExitUsage;
+    }
+    a.options.layouts = {*layout};
+  }
+  Result<BackendUrl> url = ParseBackendUrl(a.backend);
+  if (!url.ok()) {
+    PrintError(url.status());
+    return kExitUsage;
+  }
+  a.options.backend = *url;
+  a.options.progress = !a.no_progress;
+  Result<std::vector<SimulationResult>> results = RunSimulations(a.options);
+  if (!results.ok()) {
+    PrintError(results.status());
+    return ExitCodeFor(results.status());
+  }
+  bool fits = true;
+  for (const SimulationResult& r : *results) fits = fits && r.fits;
+  if (a.json) {
+    if (results->size() == 1) {
+      PrintJson(SimulationJson(results->front()));
+    } else {
+      nlohmann::ordered_json all = nlohmann::ordered_json::array();
+      for (const SimulationResult& r : *results) all.push_back(SimulationJson(r));
+      PrintJson(all);
+    }
+  } else {
+    std::cout << RenderSimulationText(*results);
+  }
+  return fits ? kExitOk : kExitFailed;
 }
 
 constexpr const char* kFooter =
@@ -123,11 +201,90 @@ int Main(int argc, char** argv) {
   tri->add_flag("--no-progress", triage.no_progress, "Never draw the progress bar on stderr");
   tri->footer(std::string(tri->get_footer()) + "\n\n" + kFooter);
 
+  SimulateArgs simulate;
   CLI::App* sim = app.add_subcommand(
-      "simulate", "Estimate the Redis memory an alert workload needs, and whether it fits a budget");
+      "simulate", "Measure the Redis memory an alert workload needs, and whether it fits a budget");
+  sim->footer(
+      "Replays a workload through the real gateway services (rate limiter, deduplicator, storm\n"
+      "detector, storm aggregator) on the chosen backend, with a virtual clock that jumps from\n"
+      "alert to alert, then measures: keys and bytes per key family (MEMORY USAGE), used_memory\n"
+      "and its peak during the run, against the budget. Exit 1 when the peak does not fit.\n\n"
+      "Scenarios:\n"
+      "  integration  shaped like a ~92-test gateway integration run: a few hundred alerts, a few\n"
+      "               dozen storms, one namespace per test, nothing flushed between tests\n"
+      "  production   --fingerprints alerts re-sent every --repeat-minutes, plus --storms storms\n"
+      "               of --storm-resources resources, over --minutes\n"
+      "  storm        one storm of --resources resources arriving at --rate alerts/s\n\n"
+      "On Redis the run writes under a fresh key prefix (sim<4 random chars>:), moves\n"
+      "the keys' TTLs along with the virtual clock, and deletes its keys at the end. It never\n"
+      "runs FLUSHDB or CONFIG SET. used_memory there includes whatever else the server holds.\n\n"
+      "Examples:\n"
+      "  stormkv simulate --scenario integration --compare-layouts --budget 256mb\n"
+      "  stormkv simulate --scenario production --fingerprints 100000 --storms 1000 \\\n"
+      "      --storm-resources 50 --layout compact --budget 256mb --json\n"
+      "  stormkv simulate --scenario storm --resources 10000 --backend redis://127.0.0.1:6379/0\n\n" +
+      std::string(kFooter));
+  sim->add_option("--scenario", simulate.scenario, "integration, production or storm")
+      ->capture_default_str();
+  sim->add_option("--backend", simulate.backend,
+                  "memory (embedded store modelling Redis 7.0; memory://?allocator=upstream for "
+                  "upstream builds), redis://host:port/db, unix:///path.sock")
+      ->capture_default_str();
+  CLI::Option* layout_opt =
+      sim->add_option("--layout", simulate.layout,
+                      "Storm aggregation layout: full-crd (whole RemediationRequest JSON), "
+                      "json-meta (lightweight JSON record) or compact (one hash per storm)")
+          ->capture_default_str();
+  sim->add_flag("--compare-layouts", simulate.compare,
+                "Run all three layouts, each on a fresh store, and show them side by side")
+      ->excludes(layout_opt);
+  sim->add_option("--budget", simulate.budget,
+                  "Memory budget, with Redis units: 100kb, 256mb, 2gb (kb = 1024 bytes)")
+      ->capture_default_str();
+  sim->add_option("--seed", simulate.options.seed, "Seed of the workload (same seed, same run)")
+      ->capture_default_str();
+  sim->add_option("--max-resources", simulate.options.max_resources,
+                  "Resources listed per storm aggregation; more only count as overflow")
+      ->capture_default_str();
+  sim->add_option("--ttl-sync-ms", simulate.options.ttl_sync_ms,
+                  "Redis only: how often, in virtual ms, key TTLs are moved with the clock")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sim->add_flag("--json", simulate.json,
+                "Print one JSON object (an array of them with --compare-layouts)");
+  sim->add_flag("--no-progress", simulate.no_progress, "Never draw the progress bar on stderr");
+  ProductionParams& pp = simulate.options.production;
+  CLI::Option_group* prod = sim->add_option_group("Production scenario");
+  std::vector<const CLI::Option*> production_only = {
+      prod->add_option("--fingerprints", pp.fingerprints, "Distinct (non-storm) alerts")
+          ->capture_default_str()->check(CLI::NonNegativeNumber),
+      prod->add_option("--storms", pp.storms, "Alert storms")
+          ->capture_default_str()->check(CLI::NonNegativeNumber),
+      prod->add_option("--storm-resources", pp.storm_resources,
+                       "Resources per storm (one alert each)")
+          ->capture_default_str()->check(CLI::PositiveNumber),
+      prod->add_option("--minutes", pp.minutes, "Length of the run in minutes")
+          ->capture_default_str()->check(CLI::PositiveNumber),
+      prod->add_option("--repeat-minutes", pp.repeat_minutes,
+                       "A firing alert is re-sent this often (0 = once)")
+          ->capture_default_str()->check(CLI::NonNegativeNumber),
+      prod->add_option("--storm-rate", pp.storm_alerts_per_sec,
+                       "Alerts per second within one storm")
+          ->capture_default_str()->check(CLI::PositiveNumber),
+      prod->add_option("--namespaces", pp.namespaces, "Namespaces the alerts spread over")
+          ->capture_default_str()->check(CLI::PositiveNumber),
+      prod->add_option("--clients", pp.clients, "Alertmanager replicas calling the gateway")
+          ->capture_default_str()->check(CLI::PositiveNumber)};
+  CLI::Option_group* storm_group = sim->add_option_group("Storm scenario");
+  std::vector<const CLI::Option*> storm_only = {
+      storm_group->add_option("--resources", simulate.options.storm.resources,
+                              "Resources in the storm (one alert each)")
+          ->capture_default_str()->check(CLI::PositiveNumber),
+      storm_group->add_option("--rate", simulate.options.storm.alerts_per_sec,
+                              "Alerts per second")
+          ->capture_default_str()->check(CLI::PositiveNumber)};
   CLI::App* ing = app.add_subcommand(
       "ingest", "Replay Alertmanager or Kubernetes Event JSON through the gateway pipeline");
-  (void)sim;
   (void)ing;
 
   try {
@@ -137,6 +294,7 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (tri->parsed()) return RunTriageCommand(triage);
+  if (sim->parsed()) return RunSimulateCommand(simulate, production_only, storm_only);
   std::cerr << "stormkv: not implemented yet\n";
   return kExitFailed;
 }

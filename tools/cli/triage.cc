@@ -575,8 +575,8 @@ std::string RenderTriageText(const TriageReport& r, const TriageOptions& options
   return os.str();
 }
 
-nlohmann::json TriageJson(const TriageReport& r) {
-  using nlohmann::json;
+nlohmann::ordered_json TriageJson(const TriageReport& r) {
+  using json = nlohmann::ordered_json;
   const MemoryInfo& m = r.memory;
   json j;
   j["backend"] = r.backend;

@@ -114,7 +114,7 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& report, const TriageOpt
 // Human-readable report (several sections, ends with the findings).
 std::string RenderTriageText(const TriageReport& report, const TriageOptions& options);
 // The report as one JSON object.
-nlohmann::json TriageJson(const TriageReport& report);
+nlohmann::ordered_json TriageJson(const TriageReport& report);
 
 // True when any finding has Severity::kError.
 bool HasErrors(const TriageReport& report);

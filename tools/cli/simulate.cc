@@ -1,0 +1,576 @@
+#include "simulate.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <queue>
+#include <random>
+#include <sstream>
+
+#include "progress.h"
+#include "stormkv/clock.h"
+#include "stormkv/gateway/dedup.h"
+#include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/rate_limiter.h"
+#include "stormkv/gateway/storm_aggregator.h"
+#include "stormkv/gateway/storm_detector.h"
+#include "stormkv/key_schema.h"
+#include "table.h"
+#include "units.h"
+
+namespace stormkv::cli {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t MsSince(SteadyClock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
+}
+
+// "sim" + 4 random base-36 characters + ":": unique enough for concurrent runs on one server, and
+// exactly as long as the default prefix "stormkv:", so per-key bytes match a real deployment.
+std::string UniquePrefix() {
+  static constexpr std::string_view kChars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(::getpid()) ^
+                      static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count()));
+  std::string p = "sim";
+  for (int i = 0; i < 4; ++i) p += kChars[rng() % kChars.size()];
+  return p + ":";
+}
+
+std::unique_ptr<Workload> MakeWorkload(const SimulateOptions& o) {
+  switch (o.scenario) {
+    case Scenario::kIntegration: return MakeIntegrationWorkload(o.seed);
+    case Scenario::kProduction: return MakeProductionWorkload(o.production, o.seed);
+    case Scenario::kStorm: return MakeStormWorkload(o.storm, o.seed);
+  }
+  return MakeIntegrationWorkload(o.seed);
+}
+
+struct MemoryFigures {
+  int64_t used = -1;
+  int64_t peak = -1;
+  int64_t maxmemory = -1;
+};
+
+Result<MemoryFigures> ReadMemory(KvBackend& kv) {
+  auto info = kv.Info("memory");
+  if (!info.ok()) return info.status();
+  MemoryFigures m;
+  auto num = [&](const char* name) -> int64_t {
+    auto it = info->find(name);
+    return it == info->end() ? -1 : std::strtoll(it->second.c_str(), nullptr, 10);
+  };
+  m.used = num("used_memory");
+  m.peak = num("used_memory_peak");
+  m.maxmemory = num("maxmemory");
+  if (m.used < 0) return Status::Internal("INFO memory has no used_memory");
+  return m;
+}
+
+// Calls fn(page of keys) for every key matching `pattern`.
+template <typename Fn>
+Status ForEachPage(KvBackend& kv, const std::string& pattern, Fn fn) {
+  std::string cursor = "0";
+  do {
+    Result<ScanPage> page = kv.Scan(cursor, pattern, 1000);
+    if (!page.ok()) return page.status().WithContext("SCAN");
+    if (!page->keys.empty()) STORMKV_RETURN_IF_ERROR(fn(page->keys));
+    cursor = page->cursor;
+  } while (cursor != "0");
+  return Status::Ok();
+}
+
+// Moves every matching key's TTL `shift_ms` closer to expiry (DEL when due): the Redis keys then
+// age with the virtual clock instead of real time.
+Status ShiftTtls(KvBackend& kv, const std::string& pattern, int64_t shift_ms) {
+  return ForEachPage(kv, pattern, [&](const std::vector<std::string>& keys) -> Status {
+    std::vector<Command> pttl;
+    for (const std::string& k : keys) pttl.push_back({"PTTL", k});
+    std::vector<Result<Reply>> ttls = kv.RunBatch(pttl);
+    std::vector<Command> fix;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!ttls[i].ok()) return ttls[i].status();
+      int64_t t = ttls[i]->is_integer() ? ttls[i]->integer() : -2;
+      if (t < 0) continue;
+      if (t - shift_ms <= 0) {
+        fix.push_back({"DEL", keys[i]});
+      } else {
+        fix.push_back({"PEXPIRE", keys[i], std::to_string(t - shift_ms)});
+      }
+    }
+    for (const Result<Reply>& r : kv.RunBatch(fix)) {
+      if (!r.ok()) return r.status();
+    }
+    return Status::Ok();
+  });
+}
+
+Status DeleteKeys(KvBackend& kv, const std::string& pattern) {
+  return ForEachPage(kv, pattern, [&](const std::vector<std::string>& keys) -> Status {
+    Command del{"DEL"};
+    del.insert(del.end(), keys.begin(), keys.end());
+    return kv.Run(del).status();
+  });
+}
+
+Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema& schema) {
+  std::map<std::string, FamilyBytes> by_family;
+  Status s = ForEachPage(kv, schema.FamilyPattern(), [&](const std::vector<std::string>& keys) {
+    std::vector<Command> cmds;
+    for (const std::string& k : keys) cmds.push_back({"MEMORY", "USAGE", k, "SAMPLES", "0"});
+    std::vector<Result<Reply>> sizes = kv.RunBatch(cmds);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!sizes[i].ok()) return sizes[i].status().WithContext("MEMORY USAGE");
+      if (!sizes[i]->is_integer()) continue;  // expired meanwhile
+      std::string fam(schema.FamilyOf(keys[i]));
+      if (fam.empty()) fam = "other";
+      FamilyBytes& f = by_family[fam];
+      f.family = fam;
+      ++f.keys;
+      f.bytes += sizes[i]->integer();
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::vector<FamilyBytes> out;
+  for (auto& [name, f] : by_family) out.push_back(f);
+  std::sort(out.begin(), out.end(), [](const FamilyBytes& a, const FamilyBytes& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.family < b.family;
+  });
+  return out;
+}
+
+struct Pending {
+  int64_t at_ms;
+  uint64_t seq;
+  uint64_t id;
+  bool operator>(const Pending& o) const {
+    return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq;
+  }
+};
+
+Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
+  const bool on_redis = o.backend.kind == BackendKind::kRedis;
+  auto clock = std::make_shared<ManualClock>();
+  const int64_t start_ms = clock->NowMs();
+  OpenBackendOptions bo;
+  bo.clock = clock;
+  bo.seed = o.seed;
+  Result<std::unique_ptr<KvBackend>> opened = OpenBackend(o.backend, bo);
+  if (!opened.ok()) return opened.status();
+  KvBackend& kv = **opened;
+
+  SimulationResult r;
+  r.scenario = ScenarioName(o.scenario);
+  r.backend = kv.Describe();
+  r.layout = std::string(LayoutName(layout));
+  r.seed = o.seed;
+  r.budget_bytes = o.budget_bytes;
+  KeySchemaOptions kso;
+  kso.prefix = on_redis ? UniquePrefix() : "stormkv:";
+  r.key_prefix = kso.prefix;
+  KeySchema schema(kso);
+  const std::string pattern = schema.FamilyPattern();
+  r.shared_server = on_redis;
+
+  Result<MemoryFigures> before = ReadMemory(kv);
+  if (!before.ok()) return before.status().WithContext("INFO memory");
+  r.baseline_bytes = before->used;
+  if (on_redis && before->maxmemory > 0 && before->maxmemory < o.budget_bytes) {
+    r.notes.push_back("the server's maxmemory (" + FormatBytes(before->maxmemory) +
+                      ") is below the budget: writes may fail with OOM before the budget is "
+                      "reached");
+  }
+
+  RateLimiter limiter(kv, clock, schema);
+  Deduplicator dedup(kv, clock, schema);
+  StormDetector detector(kv, clock, schema);
+  AggregationOptions ao;
+  ao.layout = layout;
+  ao.max_resources = o.max_resources;
+  StormAggregator aggregator(kv, clock, schema, ao);
+
+  std::unique_ptr<Workload> workload = MakeWorkload(o);
+  r.workload = workload->Describe();
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;
+  uint64_t seq = 0;
+  for (const ScheduledAlert& s : workload->Start()) queue.push({s.at_ms, seq++, s.id});
+
+  const auto wall0 = SteadyClock::now();
+  int64_t peak = before->used;
+  int64_t last_sync_virtual = 0;
+  auto last_sync_real = SteadyClock::now();
+  ProgressBar bar("simulating " + r.layout, workload->ExpectedAlerts(), o.progress);
+  AlertCounts& c = r.alerts;
+  auto note_error = [&](const Status& s) -> Status {
+    if (s.IsUnavailable() || s.IsTimeout()) return s;
+    if (s.IsOutOfMemory()) {
+      ++c.oom_errors;
+    } else {
+      ++c.other_errors;
+    }
+    if (!r.first_error) r.first_error = s.ToString();
+    return Status::Ok();
+  };
+  auto checkpoint = [&]() -> Status {
+    Result<MemoryFigures> m = ReadMemory(kv);
+    if (!m.ok()) return m.status();
+    peak = std::max({peak, m->used, on_redis ? int64_t{0} : m->peak});
+    return Status::Ok();
+  };
+  // Redis keys age in real time; move their TTLs in step with the virtual clock.
+  auto sync_ttls = [&](int64_t virtual_now) -> Status {
+    int64_t shift = (virtual_now - last_sync_virtual) - MsSince(last_sync_real);
+    last_sync_virtual = virtual_now;
+    last_sync_real = SteadyClock::now();
+    if (shift <= 0) return Status::Ok();
+    return ShiftTtls(kv, pattern, shift);
+  };
+
+  int64_t processed = 0;
+  while (!queue.empty()) {
+    Pending p = queue.top();
+    queue.pop();
+    if (on_redis && p.at_ms - last_sync_virtual >= o.ttl_sync_ms) {
+      STORMKV_RETURN_IF_ERROR(sync_ttls(p.at_ms));
+      STORMKV_RETURN_IF_ERROR(checkpoint());
+    }
+    clock->SetMs(start_ms + p.at_ms);
+    r.simulated_ms = p.at_ms;
+    SimAlert a = workload->Materialize(p.id);
+    ++c.delivered;
+
+    Result<RateDecision> rd = limiter.Allow(a.client);
+    if (!rd.ok()) {
+      STORMKV_RETURN_IF_ERROR(note_error(rd.status()));
+    } else if (!rd->allowed) {
+      ++c.rate_limited;
+      queue.push({p.at_ms + std::max<int64_t>(rd->retry_after_ms, 1), seq++, p.id});
+      continue;
+    } else {
+      const std::string fp = ComputeFingerprint(a.alertname, a.ns, a.resource);
+      Result<DedupResult> d = dedup.Record(fp, RemediationRequestName(fp));
+      if (!d.ok()) {
+        STORMKV_RETURN_IF_ERROR(note_error(d.status()));
+      } else if (d->is_duplicate) {
+        ++c.duplicates;
+      } else {
+        const std::string resource = a.resource.kind + "/" + a.resource.name;
+        Result<StormCheck> sc = detector.Observe(a.ns, a.alertname, resource);
+        if (!sc.ok()) {
+          STORMKV_RETURN_IF_ERROR(note_error(sc.status()));
+        } else if (sc->is_storm()) {
+          StormAlert sa;
+          sa.ns = a.ns;
+          sa.alertname = a.alertname;
+          sa.storm_type = *sc->type();
+          sa.resource = resource;
+          sa.fingerprint = fp;
+          sa.severity = a.severity;
+          sa.labels = a.labels;
+          sa.annotations = a.annotations;
+          Result<AggregateResult> ag = aggregator.Add(sa);
+          if (!ag.ok()) {
+            STORMKV_RETURN_IF_ERROR(note_error(ag.status()));
+          } else {
+            ++c.storm_aggregated;
+            c.storms_opened += ag->is_new ? 1 : 0;
+          }
+        } else {
+          ++c.created;
+        }
+      }
+    }
+    for (const ScheduledAlert& f : workload->FollowUps(p.id, p.at_ms)) {
+      queue.push({f.at_ms, seq++, f.id});
+    }
+    ++processed;
+    if (processed % 512 == 0) STORMKV_RETURN_IF_ERROR(checkpoint());
+    bar.Update(processed);
+  }
+  bar.Finish();
+  if (on_redis) STORMKV_RETURN_IF_ERROR(sync_ttls(r.simulated_ms));
+  STORMKV_RETURN_IF_ERROR(checkpoint());
+
+  Result<std::vector<FamilyBytes>> fams = MeasureFamilies(kv, schema);
+  if (!fams.ok()) return fams.status();
+  r.families = std::move(fams).value();
+  for (const FamilyBytes& f : r.families) r.key_bytes += f.bytes;
+  Result<MemoryFigures> after = ReadMemory(kv);
+  if (!after.ok()) return after.status();
+  r.used_memory_bytes = after->used;
+  r.peak_bytes = std::max(peak, after->used);
+  r.wall_ms = MsSince(wall0);
+  r.fits = r.peak_bytes <= r.budget_bytes && c.oom_errors == 0;
+  if (on_redis) {
+    Status s = DeleteKeys(kv, pattern);
+    if (!s.ok()) {
+      r.notes.push_back("could not delete the keys under " + r.key_prefix + ": " + s.ToString() +
+                        " (they all carry a TTL and expire by themselves)");
+    }
+  }
+  return r;
+}
+
+std::string Seconds(int64_t ms) {
+  char buf[32];
+  if (ms < 10000) {
+    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms) / 1000);
+  } else if (ms < 60000) {
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60000),
+                  static_cast<long long>(ms % 60000 / 1000));
+  }
+  return buf;
+}
+
+std::string AlertLine(const AlertCounts& c) {
+  std::string s = FormatCount(c.delivered) + " alerts delivered -> " + FormatCount(c.created) +
+                  " created, " + FormatCount(c.duplicates) + " duplicates, " +
+                  FormatCount(c.storm_aggregated) + " storm-aggregated into " +
+                  FormatCount(c.storms_opened) + (c.storms_opened == 1 ? " storm, " : " storms, ") +
+                  FormatCount(c.rate_limited) +
+                  " rate-limited (retried)";
+  if (c.oom_errors) s += ", " + FormatCount(c.oom_errors) + " refused with OOM";
+  if (c.other_errors) s += ", " + FormatCount(c.other_errors) + " failed";
+  return s;
+}
+
+std::string Verdict(const SimulationResult& r) {
+  std::string s = r.fits ? "fits: " : "does NOT fit: ";
+  s += FormatBytes(r.peak_bytes) + " (peak) of " + FormatBytes(r.budget_bytes) + " (" +
+       FormatPercent(static_cast<double>(r.peak_bytes) / static_cast<double>(r.budget_bytes)) +
+       ")";
+  if (r.alerts.oom_errors) {
+    s += "; " + FormatCount(r.alerts.oom_errors) + " writes were refused with OOM";
+  }
+  return s;
+}
+
+const FamilyBytes* FindFamily(const SimulationResult& r, const std::string& name) {
+  for (const FamilyBytes& f : r.families) {
+    if (f.family == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string RenderOne(const SimulationResult& r) {
+  std::ostringstream os;
+  os << "stormkv simulate: scenario " << r.scenario << " (" << r.workload << "), seed " << r.seed
+     << "\n";
+  os << "backend " << r.backend << ", layout " << r.layout << ", budget "
+     << FormatBytes(r.budget_bytes) << "\n";
+  os << AlertLine(r.alerts) << "\n";
+  os << "gateway time simulated: " << Seconds(r.simulated_ms) << " (wall " << Seconds(r.wall_ms)
+     << ")\n\n";
+  const double used = static_cast<double>(std::max<int64_t>(r.used_memory_bytes, 1));
+  Table t({"key family", "keys", "bytes", "bytes/key", "share"});
+  int64_t keys = 0;
+  for (const FamilyBytes& f : r.families) {
+    keys += f.keys;
+    t.AddRow({f.family, FormatCount(f.keys), FormatBytes(f.bytes),
+              FormatCount(f.keys ? (f.bytes + f.keys / 2) / f.keys : 0),
+              FormatPercent(static_cast<double>(f.bytes) / used)});
+  }
+  t.AddSeparator();
+  t.AddRow({"all keys", FormatCount(keys), FormatBytes(r.key_bytes), "",
+            FormatPercent(static_cast<double>(r.key_bytes) / used)});
+  const int64_t overhead = r.used_memory_bytes - r.key_bytes;
+  t.AddRow({"server overhead", "", FormatBytes(overhead), "",
+            FormatPercent(static_cast<double>(overhead) / used)});
+  t.AddRow({"used_memory", "", FormatBytes(r.used_memory_bytes), "", "100%"});
+  t.AddRow({"peak", "", FormatBytes(r.peak_bytes), "", ""});
+  os << t.Render(2);
+  os << "  (server overhead: what an empty server uses, plus expiry entries, hash tables and the "
+        "script cache)\n";
+  if (const FamilyBytes* agg = FindFamily(r, "storm-agg"); agg && agg->keys > 0) {
+    os << "  storm aggregation (" << r.layout << "): " << FormatBytes(agg->bytes / agg->keys)
+       << " per storm on average\n";
+  }
+  if (r.shared_server) {
+    os << "note: measured on a live server: used_memory includes everything else it holds ("
+       << FormatBytes(r.baseline_bytes) << " before the run)\n";
+  }
+  for (const std::string& n : r.notes) os << "note: " << n << "\n";
+  if (r.first_error) os << "first error: " << *r.first_error << "\n";
+  os << "\n" << Verdict(r) << "\n";
+  return os.str();
+}
+
+std::string RenderComparison(const std::vector<SimulationResult>& rs) {
+  std::ostringstream os;
+  const SimulationResult& first = rs.front();
+  os << "stormkv simulate: scenario " << first.scenario << " (" << first.workload << "), seed "
+     << first.seed << "\n";
+  os << "backend " << first.backend << ", budget " << FormatBytes(first.budget_bytes)
+     << ", layouts compared (each on a fresh " << (first.key_prefix.rfind("stormkv:", 0) == 0
+                                                       ? "store"
+                                                       : "key prefix")
+     << ")\n";
+  os << AlertLine(first.alerts) << "\n";
+  os << "gateway time simulated: " << Seconds(first.simulated_ms) << "\n\n";
+
+  std::vector<std::string> headers = {"", "keys"};
+  for (const SimulationResult& r : rs) headers.push_back(r.layout);
+  Table t(headers);
+  std::vector<std::string> names;
+  for (const SimulationResult& r : rs) {
+    for (const FamilyBytes& f : r.families) {
+      if (std::find(names.begin(), names.end(), f.family) == names.end()) {
+        names.push_back(f.family);
+      }
+    }
+  }
+  for (const std::string& n : names) {
+    std::vector<std::string> row = {n};
+    const FamilyBytes* f0 = FindFamily(first, n);
+    row.push_back(f0 ? FormatCount(f0->keys) : "0");
+    for (const SimulationResult& r : rs) {
+      const FamilyBytes* f = FindFamily(r, n);
+      row.push_back(f ? FormatBytes(f->bytes) : "0 B");
+    }
+    t.AddRow(row);
+  }
+  t.AddSeparator();
+  auto add = [&](const std::string& label, auto fn) {
+    std::vector<std::string> row = {label, ""};
+    for (const SimulationResult& r : rs) row.push_back(fn(r));
+    t.AddRow(row);
+  };
+  add("all keys", [](const SimulationResult& r) { return FormatBytes(r.key_bytes); });
+  add("used_memory", [](const SimulationResult& r) { return FormatBytes(r.used_memory_bytes); });
+  add("peak", [](const SimulationResult& r) { return FormatBytes(r.peak_bytes); });
+  add("of budget", [](const SimulationResult& r) {
+    return FormatPercent(static_cast<double>(r.peak_bytes) / static_cast<double>(r.budget_bytes));
+  });
+  add("per storm", [](const SimulationResult& r) {
+    const FamilyBytes* agg = FindFamily(r, "storm-agg");
+    return agg && agg->keys ? FormatBytes(agg->bytes / agg->keys) : std::string("-");
+  });
+  add("wall time", [](const SimulationResult& r) { return Seconds(r.wall_ms); });
+  add("verdict", [](const SimulationResult& r) {
+    return std::string(r.fits ? "fits" : "does NOT fit");
+  });
+  os << t.Render(2);
+
+  const FamilyBytes* big = nullptr;
+  const FamilyBytes* small = nullptr;
+  std::string big_name, small_name;
+  for (const SimulationResult& r : rs) {
+    const FamilyBytes* agg = FindFamily(r, "storm-agg");
+    if (!agg || agg->keys == 0) continue;
+    if (!big || agg->bytes > big->bytes) big = agg, big_name = r.layout;
+    if (!small || agg->bytes < small->bytes) small = agg, small_name = r.layout;
+  }
+  if (big && small && small->bytes > 0 && big != small) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.1fx",
+                  static_cast<double>(big->bytes) / static_cast<double>(small->bytes));
+    os << "  storm aggregations: " << small_name << " takes " << ratio << " less memory than "
+       << big_name << "\n";
+  }
+  std::vector<std::string> notes;
+  if (first.shared_server) {
+    notes.push_back("measured on a live server: used_memory includes everything else it holds (" +
+                    FormatBytes(first.baseline_bytes) + " before the first run; later runs also "
+                    "find the scripts and hash tables the earlier ones left)");
+  }
+  for (const SimulationResult& r : rs) {
+    for (const std::string& n : r.notes) {
+      if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+    }
+    if (r.first_error) notes.push_back(r.layout + ": first error: " + *r.first_error);
+  }
+  for (const std::string& n : notes) os << "note: " << n << "\n";
+
+  os << "\n";
+  for (const SimulationResult& r : rs) {
+    std::string name = r.layout + ":";
+    name.resize(11, ' ');
+    os << name << Verdict(r) << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace
+
+const char* ScenarioName(Scenario s) {
+  switch (s) {
+    case Scenario::kIntegration: return "integration";
+    case Scenario::kProduction: return "production";
+    case Scenario::kStorm: return "storm";
+  }
+  return "integration";
+}
+
+Result<Scenario> ParseScenario(std::string_view name) {
+  if (name == "integration") return Scenario::kIntegration;
+  if (name == "production") return Scenario::kProduction;
+  if (name == "storm") return Scenario::kStorm;
+  return Status::InvalidArgument("unknown scenario '" + std::string(name) +
+                                 "': choose integration, production or storm");
+}
+
+Result<std::vector<SimulationResult>> RunSimulations(const SimulateOptions& options) {
+  if (options.layouts.empty()) return Status::InvalidArgument("no layout to simulate");
+  if (options.budget_bytes <= 0) return Status::InvalidArgument("the budget must be > 0");
+  if (options.max_resources < 1) return Status::InvalidArgument("--max-resources must be >= 1");
+  std::vector<SimulationResult> out;
+  for (Layout layout : options.layouts) {
+    Result<SimulationResult> r = RunOne(options, layout);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+  }
+  return out;
+}
+
+std::string RenderSimulationText(const std::vector<SimulationResult>& results) {
+  if (results.empty()) return "";
+  return results.size() == 1 ? RenderOne(results.front()) : RenderComparison(results);
+}
+
+nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
+  nlohmann::ordered_json fams = nlohmann::ordered_json::array();
+  for (const FamilyBytes& f : r.families) {
+    fams.push_back({{"family", f.family}, {"keys", f.keys}, {"bytes", f.bytes}});
+  }
+  const AlertCounts& c = r.alerts;
+  nlohmann::ordered_json j = {
+      {"scenario", r.scenario},
+      {"workload", r.workload},
+      {"backend", r.backend},
+      {"layout", r.layout},
+      {"seed", r.seed},
+      {"budget_bytes", r.budget_bytes},
+      {"used_memory_bytes", r.used_memory_bytes},
+      {"peak_bytes", r.peak_bytes},
+      {"baseline_bytes", r.baseline_bytes},
+      {"key_bytes", r.key_bytes},
+      {"fits", r.fits},
+      {"families", fams},
+      {"alerts",
+       {{"delivered", c.delivered},
+        {"created", c.created},
+        {"duplicates", c.duplicates},
+        {"storm_aggregated", c.storm_aggregated},
+        {"storms_opened", c.storms_opened},
+        {"rate_limited", c.rate_limited},
+        {"oom_errors", c.oom_errors},
+        {"other_errors", c.other_errors}}},
+      {"simulated_ms", r.simulated_ms},
+      {"wall_ms", r.wall_ms},
+      {"key_prefix", r.key_prefix},
+      {"notes", r.notes},
+  };
+  j["first_error"] = r.first_error ? nlohmann::ordered_json(*r.first_error) : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+}  // namespace stormkv::cli
