@@ -20,7 +20,7 @@ elseif now >= last + inactivity or now >= first + cap then
   is_new = 1
 end
 if is_new == 1 then
-  redis.call('DEL', key)
+  if m[1] then redis.call('DEL', key) end
   redis.call('HSET', key, '#n', '0', '#f', ARGV[1], '#l', ARGV[1], '#p', ARGV[6], '#o', '0')
   count, first, last, overflow = 0, now, now, 0
 end

@@ -197,7 +197,7 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     is_new = true;
   }
   if (is_new) {
-    TWIN_DO("DEL", key);
+    if (any) TWIN_DO("DEL", key);
     TWIN_DO("HSET", key, "#n", "0", "#f", argv[0], "#l", argv[0], "#p", argv[5], "#o", "0");
     count = 0;
     first = a->now;
