@@ -171,12 +171,19 @@ struct DictModel {
     Step();
     Resize(used);
   }
-  // dictResize (htNeedsResize): shrink below 10% fill, not while rehashing.
+  // dictResize (htNeedsResize): shrink below 10% fill, not while rehashing. The big table is
+  // rehashed away step by step: a step skips up to 10 empty buckets and moves one non-empty one,
+  // so it takes about max(non-empty buckets, buckets / 11) steps.
   void Resize(uint64_t used) {
     if (old_slots == 0 && slots > 4 && used * 100 / slots < 10) {
       uint64_t n = 4;
       while (n < used) n *= 2;
+      double o = static_cast<double>(slots);
+      double nonempty = o * (1.0 - std::pow(1.0 - 1.0 / o, static_cast<double>(used)));
+      double steps = std::max(nonempty, o / 11.0);
+      old_slots = slots;
       slots = n;
+      rehash_left = static_cast<uint32_t>(std::max(1.0, std::ceil(steps)));
     }
   }
   // dictExpand(n) of a fresh dict (encoding conversions).

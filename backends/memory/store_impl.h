@@ -674,7 +674,7 @@ bool Store<A>::SetAddMember(EntryT& e, std::string_view m) {
   SetT& s = *e.set;
   if (s.members.Find(m) != kNoPos) {
     if (s.enc == Enc::kHashtable) {
-      s.dict.Step();
+      s.dict.Add(s.members.size());  // dictAddRaw expands before it finds the duplicate
       SetValueCost(e, SetCost(s));
     }
     return false;
