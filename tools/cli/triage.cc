@@ -492,27 +492,32 @@ std::string RenderTriageText(const TriageReport& r, const TriageOptions& options
 
   auto bytes = [](int64_t b) { return b < 0 ? std::string("?") : FormatBytes(b); };
   os << "Memory (INFO memory)\n";
-  Table mem({"", "", ""}, 1);
-  mem.AddRow({"used_memory", bytes(m.used_memory),
-              m.used_memory_peak >= 0 ? "peak " + bytes(m.used_memory_peak) : ""});
-  std::string limit = m.maxmemory == 0 ? "unlimited" : bytes(m.maxmemory);
-  if (m.maxmemory > 0 && m.used_memory > m.maxmemory) limit += "  <-- BELOW used_memory";
-  mem.AddRow({"maxmemory", limit, "policy " + (m.policy.empty() ? "?" : m.policy)});
-  mem.AddRow({"dataset", bytes(m.dataset), "keys and values"});
-  mem.AddRow({"overhead", bytes(m.overhead),
-              m.startup >= 0 ? "of which " + bytes(m.startup) + " at startup" : ""});
+  auto row = [&](const char* name, const std::string& value, const std::string& note) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %-14s %10s", name, value.c_str());
+    os << buf << (note.empty() ? "" : "   " + note) << "\n";
+  };
+  row("used_memory", bytes(m.used_memory),
+      m.used_memory_peak >= 0 ? "peak " + bytes(m.used_memory_peak) : "");
+  std::string policy = "policy " + (m.policy.empty() ? std::string("?") : m.policy);
+  if (m.maxmemory > 0 && m.used_memory > m.maxmemory) policy += "   <-- BELOW used_memory";
+  row("maxmemory", m.maxmemory == 0 ? "unlimited" : bytes(m.maxmemory), policy);
+  row("dataset", bytes(m.dataset), "keys and values");
+  row("overhead", bytes(m.overhead),
+      m.startup >= 0 ? "of which " + bytes(m.startup) + " at startup" : "");
   std::string scripts_note =
       m.cached_scripts >= 0 ? FormatCount(m.cached_scripts) + " cached scripts" : "";
-  if (m.lua_vm >= 0) scripts_note += (scripts_note.empty() ? "" : "; ") + ("Lua VM " +
-                                     bytes(m.lua_vm) + " outside used_memory");
-  mem.AddRow({"scripts", bytes(m.scripts), scripts_note});
-  mem.AddRow({"clients", bytes(m.clients_normal),
-              m.clients_replicas > 0 ? "replicas " + bytes(m.clients_replicas) : ""});
+  if (m.lua_vm >= 0) {
+    scripts_note += (scripts_note.empty() ? "" : "; ") + ("Lua VM " + bytes(m.lua_vm) +
+                                                          " outside used_memory");
+  }
+  row("scripts", bytes(m.scripts), scripts_note);
+  row("clients", bytes(m.clients_normal),
+      m.clients_replicas > 0 ? "replicas " + bytes(m.clients_replicas) : "");
   char frag[32] = "?";
   if (m.fragmentation_ratio >= 0) std::snprintf(frag, sizeof frag, "%.2f", m.fragmentation_ratio);
-  mem.AddRow({"fragmentation", frag, m.used_memory_rss >= 0 ? "rss " + bytes(m.used_memory_rss) : ""});
-  std::string rendered = mem.Render(2);
-  os << rendered.substr(rendered.find('\n') + 1) << "\n";
+  row("fragmentation", frag, m.used_memory_rss >= 0 ? "rss " + bytes(m.used_memory_rss) : "");
+  os << "\n";
 
   os << "Keys: " << FormatCount(r.keys_scanned) << " scanned";
   if (r.sampled) {
