@@ -156,10 +156,13 @@ cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 
 charts=$("$build_dir/bin/bench_report" --out "$out_dir/RESULTS.md" --data-dir "$raw" \
   --meta "$raw/meta.txt" "${report_args[@]}") || die "bench_report failed"
-for c in storm_scaling bytes_per_storm; do
-  if grep -qx "$c" <<<"$charts"; then
-    gnuplot -e "data='$raw/$c.dat'; out='$out_dir/$c.svg'" bench/report/$c.gp \
+drawn=()
+for c in storm_scaling bytes_per_storm ops_per_second; do
+  ncols=$(awk -v c="$c" '$1 == c { print $2 }' <<<"$charts")
+  if [ -n "$ncols" ]; then
+    gnuplot -e "data='$raw/$c.dat'; out='$out_dir/$c.svg'; ncols=$ncols" "bench/report/$c.gp" \
       2> >(grep -v 'Skipping data file with no valid points' >&2) || die "gnuplot failed on $c"
+    drawn+=("$out_dir/$c.svg")
   else
     rm -f "$out_dir/$c.svg"
   fi
@@ -169,4 +172,4 @@ elapsed=$(($(date +%s) - started))
 limit=$([ $quick -eq 1 ] && echo 120 || echo 600)
 log "benches took ${elapsed}s (limit ${limit}s); load average before/after: $load_before/$load_after"
 [ "$elapsed" -le "$limit" ] || log "WARNING: over the ${limit}s budget"
-log "wrote $out_dir/RESULTS.md$(for c in $charts; do printf ' %s' "$out_dir/$c.svg"; done)"
+log "wrote $out_dir/RESULTS.md ${drawn[*]}"

@@ -11,8 +11,9 @@
 //
 // Every ratio is computed from the files given, so all come from the same run. Missing inputs
 // are reported as missing in RESULTS.md, never as zero. Writes the gnuplot data files of the
-// charts it links into DIR (storm_scaling.dat, bytes_per_storm.dat) and prints the base name of
-// each chart to draw (storm_scaling, bytes_per_storm) on stdout, one per line.
+// charts it links into DIR (storm_scaling.dat, bytes_per_storm.dat, ops_per_second.dat) and
+// prints one line per chart to draw on stdout: its base name and how many series its data holds
+// (e.g. "bytes_per_storm 4"); the gnuplot scripts of bench/report/ take that as `ncols`.
 // Exit status 0 on success; 1 when an input cannot be read or parsed (message on stderr).
 #include <algorithm>
 #include <cmath>
@@ -273,10 +274,10 @@ bool Has(const std::string& hay, std::string_view needle) {
 // The command a kv_bench / redis_bench case measures: GET SET INCR HSET SADD SCRIPT, or "".
 std::string OpOf(const std::string& name) {
   std::string n = Lower(name);
+  if (Has(n, "script") || Has(n, "eval") || Has(n, "twin")) return "SCRIPT";
   if (Has(n, "hset")) return "HSET";
   if (Has(n, "sadd")) return "SADD";
   if (Has(n, "incr")) return "INCR";
-  if (Has(n, "script") || Has(n, "eval") || Has(n, "twin")) return "SCRIPT";
   if (Has(n, "set")) return "SET";
   if (Has(n, "get")) return "GET";
   return "";
@@ -345,6 +346,31 @@ const Bench* Find(const std::vector<Bench>& benches, const std::string& name) {
   return nullptr;
 }
 
+// Writes a clustered-histogram data file for gnuplot: a header row of quoted series names, then
+// one row per group ("label v1 v2 ..."). Series without any value are left out; returns how many
+// series were written.
+int WriteHistogram(const std::string& path, const std::vector<std::string>& series,
+                   const std::vector<std::pair<std::string, std::vector<double>>>& rows) {
+  std::vector<std::size_t> keep;
+  for (std::size_t c = 0; c < series.size(); ++c) {
+    for (const auto& row : rows)
+      if (c < row.second.size() && !std::isnan(row.second[c])) {
+        keep.push_back(c);
+        break;
+      }
+  }
+  std::ofstream dat(path);
+  dat << "group";
+  for (std::size_t c : keep) dat << " \"" << series[c] << "\"";
+  dat << "\n";
+  for (const auto& [label, values] : rows) {
+    dat << label;
+    for (std::size_t c : keep) dat << " " << (std::isnan(values[c]) ? "NaN" : Fixed(values[c], 0));
+    dat << "\n";
+  }
+  return static_cast<int>(keep.size());
+}
+
 // ---- report -----------------------------------------------------------------------------------
 
 struct Report {
@@ -356,7 +382,7 @@ struct Report {
 
   std::ostringstream md;
   std::vector<std::string> headline;
-  std::vector<std::string> charts;
+  std::vector<std::pair<std::string, int>> charts;  // chart name, series in its data file
 
   std::string M(const std::string& key, const std::string& fallback = "unknown") const {
     auto it = meta.find(key);
@@ -369,6 +395,7 @@ struct Report {
   void Layouts();
   void Capacity();
   void MemoryPerEntity();
+  void OpsChart();
   void Charts();
   void AllResults();
   std::string Render();
@@ -421,11 +448,17 @@ void Report::MemoryVsRedis() {
   md << "## Memory backend vs Redis backend (ops/s)\n\n";
   const Bench* kv = Find(benches, "kv_bench");
   const Bench* rb = Find(benches, "redis_bench");
-  if (!kv || !rb) {
-    md << "Not available: " << (!kv ? "kv_bench" : "") << (!kv && !rb ? " and " : "")
-       << (!rb ? "redis_bench" : "") << " missing from this run.\n\n";
+  if (!kv && !rb) {
+    md << "Not available: kv_bench and redis_bench missing from this run.\n\n";
     return;
   }
+  if (!kv || !rb) {
+    md << "Incomplete: " << (kv ? "redis_bench" : "kv_bench")
+       << " missing from this run, so no ratios.\n\n";
+  }
+  const Bench none;
+  if (!kv) kv = &none;
+  if (!rb) rb = &none;
   // op -> column -> ops/s
   std::map<std::string, std::map<std::string, double>> t;
   for (const Run& r : kv->runs) {
@@ -573,8 +606,7 @@ void Report::Layouts() {
   const std::vector<std::string> layouts = {"compact", "json-meta", "full-crd"};
   bool any = false;
   // Bytes per storm.
-  std::ofstream dat(data_dir + "/bytes_per_storm.dat");
-  dat << "layout \"15, memory model\" \"15, Redis\" \"100, memory model\" \"100, Redis\"\n";
+  std::vector<std::pair<std::string, std::vector<double>>> rows;
   std::ostringstream t;
   t << "Bytes per storm: used_memory growth per storm record (memory_entities_bench; alerts of a "
        "realistic Kubernetes pod storm, 9 labels and 3 annotations).\n\n"
@@ -591,13 +623,15 @@ void Report::Layouts() {
     t << "| " << l << " | " << Grouped(r15) << " | " << Ratio(Div(r15, c15)) << " | "
       << Grouped(r100) << " | " << Ratio(Div(r100, c100)) << " | " << Grouped(m15) << " | "
       << Grouped(m100) << " |\n";
-    auto v = [](double x) { return std::isnan(x) ? std::string("NaN") : Fixed(x, 0); };
-    dat << l << " " << v(m15) << " " << v(r15) << " " << v(m100) << " " << v(r100) << "\n";
+    rows.push_back({l, {m15, r15, m100, r100}});
   }
-  dat.close();
   if (any) {
     md << t.str() << "\n";
-    charts.push_back("bytes_per_storm");
+    int n = WriteHistogram(data_dir + "/bytes_per_storm.dat",
+                           {"15 resources, memory model", "15 resources, Redis",
+                            "100 resources, memory model", "100 resources, Redis"},
+                           rows);
+    charts.push_back({"bytes_per_storm", n});
     double j15 = Entity("storm/json-meta/15/redis", "bytes_per_entity");
     double f15 = Entity("storm/full-crd/15/redis", "bytes_per_entity");
     headline.push_back("Bytes per 15-resource storm on Redis: compact " + Grouped(c15) +
@@ -658,7 +692,7 @@ void Report::Layouts() {
   std::ofstream sdat(data_dir + "/storm_scaling.dat");
   for (std::size_t i = 0; i < blocks.size(); ++i) sdat << (i ? "\n\n" : "") << blocks[i];
   md << "\n";
-  charts.push_back("storm_scaling");
+  charts.push_back({"storm_scaling", 6});
   // Headline: the largest size measured on Redis for every layout.
   for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
     auto at = [&](const std::string& l) {
@@ -776,13 +810,49 @@ void Report::MemoryPerEntity() {
   if (failed) md << "\n";
 }
 
+// ops_per_second.dat: per command, memory backend (1 thread), RedisBackend and redis-benchmark
+// unpipelined and pipelined. Drawn when at least two of the sources are present.
+void Report::OpsChart() {
+  const Bench* kv = Find(benches, "kv_bench");
+  const Bench* rb = Find(benches, "redis_bench");
+  int sources = (kv != nullptr) + (rb != nullptr) + rb_plain.has_value() + rb_pipelined.has_value();
+  if (sources < 2) return;
+  auto ops = [](const Bench* b, const std::string& op, bool pipelined) {
+    if (b == nullptr) return kNaN;
+    for (const Run& r : b->runs)
+      if (!r.error && r.threads == 1 && OpOf(r.name) == op && IsPipelined(r.name) == pipelined)
+        return r.OpsPerSec();
+    return kNaN;
+  };
+  auto rbs = [](const std::optional<RbTable>& t, const std::string& op) {
+    if (!t) return kNaN;
+    auto it = t->find(op);
+    return it == t->end() ? kNaN : it->second.rps;
+  };
+  std::vector<std::pair<std::string, std::vector<double>>> rows;
+  for (const std::string op : {"GET", "SET", "INCR", "HSET", "SADD"}) {
+    rows.push_back({op,
+                    {ops(kv, op, false), ops(rb, op, false), rbs(rb_plain, op), ops(rb, op, true),
+                     rbs(rb_pipelined, op)}});
+  }
+  int n = WriteHistogram(data_dir + "/ops_per_second.dat",
+                         {"memory backend, 1 thread", "RedisBackend, unpipelined",
+                          "redis-benchmark -c 1", "RedisBackend, pipelined 64",
+                          "redis-benchmark -c 1 -P 64"},
+                         rows);
+  if (n > 0) charts.push_back({"ops_per_second", n});
+}
+
 void Report::Charts() {
   if (charts.empty()) return;
   md << "## Charts\n\n";
-  for (const std::string& c : charts) {
+  for (const auto& [c, n] : charts) {
     if (c == "storm_scaling")
       md << "Storm-size scaling, per-alert time vs resources per storm (log x):\n\n"
          << "![storm-size scaling](storm_scaling.svg)\n\n";
+    if (c == "ops_per_second")
+      md << "Commands per second, memory backend vs RedisBackend vs redis-benchmark (log y):\n\n"
+         << "![ops per second](ops_per_second.svg)\n\n";
     if (c == "bytes_per_storm")
       md << "Bytes per storm per layout:\n\n![bytes per storm](bytes_per_storm.svg)\n\n";
   }
@@ -839,6 +909,7 @@ std::string Report::Render() {
   Layouts();
   Capacity();
   MemoryPerEntity();
+  OpsChart();
   Charts();
   AllResults();
   std::ostringstream out;
@@ -928,6 +999,6 @@ int main(int argc, char** argv) {
     std::cerr << "bench_report: cannot write " << out_path << "\n";
     return 1;
   }
-  for (const std::string& c : report.charts) std::cout << c << "\n";
+  for (const auto& [c, n] : report.charts) std::cout << c << " " << n << "\n";
   return 0;
 }
