@@ -7,7 +7,7 @@
 namespace stormkv {
 
 // "redis" joins when the Redis backend lands.
-std::vector<std::string> AllBackendNames() { return {"memory"}; }
+std::vector<std::string> AllBackendNames() { return {"memory", "redis"}; }
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
