@@ -53,11 +53,17 @@ struct Run {
     auto it = counters.find(key);
     return it == counters.end() ? kNaN : it->second;
   }
-  // items_per_second when the bench reports it, else iterations per second of real time.
+  // Wall-clock operations per second: items_per_second when the bench reports it, else
+  // iterations per second. Google Benchmark divides items by CPU time unless the case uses
+  // UseRealTime()/UseManualTime() (its name then ends in /real_time or /manual_time); CPU time
+  // leaves out the wait for Redis, so such rates are converted to real time here.
   double OpsPerSec() const {
     double items = Counter("items_per_second");
-    if (!std::isnan(items)) return items;
-    return real_ns > 0 ? 1e9 / real_ns : kNaN;
+    if (std::isnan(items)) return real_ns > 0 ? 1e9 / real_ns : kNaN;
+    if (name.find("/real_time") != std::string::npos ||
+        name.find("/manual_time") != std::string::npos)
+      return items;
+    return (real_ns > 0 && cpu_ns > 0) ? items * cpu_ns / real_ns : kNaN;
   }
 };
 
@@ -440,8 +446,10 @@ void Report::Header() {
       break;
     }
   }
-  md << "Times are wall-clock (`real_time`); ops/s are the benches' `items_per_second`. Benches run "
-        "one at a time, on the same server, with nothing else scheduled by the script.\n\n";
+  md << "Times are wall-clock (`real_time`, per iteration). ops/s are wall-clock too: a bench's "
+        "`items_per_second`, converted from CPU time to real time where the case does not use "
+        "UseRealTime() (waiting for Redis costs no CPU). Benches run one at a time, against the "
+        "same server.\n\n";
 }
 
 void Report::MemoryVsRedis() {
@@ -576,11 +584,11 @@ std::map<std::string, std::map<std::string, std::map<int64_t, double>>> Report::
       if (r.error) continue;
       std::string layout = LayoutOf(r.name), backend = BackendOf(r.name);
       auto resources = ResourcesOf(r.name);
+      if (double c = r.Counter("resources"); !std::isnan(c)) resources = std::llround(c);
       if (layout.empty() || backend.empty() || !resources) continue;
       if (!Has(Lower(r.name), "scal")) continue;
       double ns = r.Counter("ns_per_alert");
-      if (std::isnan(ns)) ns = Div(1e9, r.Counter("items_per_second"));
-      if (std::isnan(ns)) ns = r.real_ns;
+      if (std::isnan(ns)) ns = Div(1e9, r.OpsPerSec());
       out[layout][backend][*resources] = ns;
     }
     if (!out.empty()) {
@@ -593,8 +601,7 @@ std::map<std::string, std::map<std::string, std::map<int64_t, double>>> Report::
       if (r.error || !Has(r.name, "storm/")) continue;
       auto resources = ResourcesOf(r.name);
       if (!resources) continue;
-      out[LayoutOf(r.name)][BackendOf(r.name)][*resources] =
-          Div(1e9, r.Counter("items_per_second"));
+      out[LayoutOf(r.name)][BackendOf(r.name)][*resources] = Div(1e9, r.OpsPerSec());
     }
     if (!out.empty()) *source = "memory_entities_bench (write time of its storms)";
   }
@@ -866,7 +873,8 @@ void Report::AllResults() {
       md << "**Missing:** " << b.missing << "\n\n";
       continue;
     }
-    md << "| case | time | CPU | iterations | items/s | counters |\n|---|---:|---:|---:|---:|---|\n";
+    md << "| case | time | CPU | iterations | ops/s (wall clock) | counters |\n"
+          "|---|---:|---:|---:|---:|---|\n";
     for (const Run& r : b.runs) {
       if (r.error) {
         md << "| " << r.name << " | **error** | | | | " << r.error_message << " |\n";
@@ -880,7 +888,7 @@ void Report::AllResults() {
       }
       md << "| " << r.name << " | " << Duration(r.real_ns) << " | " << Duration(r.cpu_ns) << " | "
          << Grouped(static_cast<double>(r.iterations)) << " | "
-         << Grouped(r.Counter("items_per_second")) << " | " << counters << " |\n";
+         << Grouped(r.OpsPerSec()) << " | " << counters << " |\n";
     }
     md << "\n";
   }

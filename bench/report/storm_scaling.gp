@@ -13,6 +13,8 @@ set logscale xy 10
 set grid xtics ytics mxtics mytics lc rgb '#dddddd'
 set key outside right center box
 set format y "%g"
-array colour[3] = ['#3182bd', '#31a354', '#e6550d']
-plot for [i=0:5] data index i using 1:2 with linespoints lw 2 lc rgb colour[i % 3 + 1] \
-     pt (i < 3 ? 6 : 7) ps 1.1 dashtype 1 + (i < 3) title columnheader(1)
+# Memory backend: light shades, open points; Redis: dark shades, filled points (solid lines only:
+# some SVG renderers mis-draw gnuplot's dashed paths).
+array colour[6] = ['#9ecae1', '#a1d99b', '#fdae6b', '#3182bd', '#31a354', '#e6550d']
+plot for [i=0:5] data index i using 1:2 with linespoints lw 2 lc rgb colour[i + 1] \
+     pt (i < 3 ? 6 : 7) ps 1.1 title columnheader(1)
