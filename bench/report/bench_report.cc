@@ -634,6 +634,22 @@ void Report::Layouts() {
   }
   if (any) {
     md << t.str() << "\n";
+    if (const Bench* sb = Find(benches, "scripts_bench")) {
+      std::string cross;
+      for (const std::string& l : layouts) {
+        for (const Run& r : sb->runs) {
+          if (r.error || !Has(r.name, "StormBytes") || BackendOf(r.name) != "redis" ||
+              LayoutOf(r.name) != l)
+            continue;
+          cross += (cross.empty() ? "" : ", ") + l + " " + Grouped(r.Counter("bytes_used_delta")) +
+                   " B";
+        }
+      }
+      if (!cross.empty())
+        md << "Cross-check, scripts_bench `BM_StormBytes` (its own 15-resource storms, used_memory "
+              "delta per storm on Redis): "
+           << cross << ".\n\n";
+    }
     int n = WriteHistogram(data_dir + "/bytes_per_storm.dat",
                            {"15 resources, memory model", "15 resources, Redis",
                             "100 resources, memory model", "100 resources, Redis"},
