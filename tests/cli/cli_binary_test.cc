@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
@@ -279,6 +281,147 @@ TEST(CliSimulate, StormScenarioIsOneStorm) {
   // The first 5 resources stay under the pattern threshold; the rest join the storm.
   EXPECT_EQ(j["alerts"]["storm_aggregated"], 295);
   EXPECT_EQ((*Family(j, "storm-agg"))["keys"], 1);
+}
+
+std::vector<json> JsonLines(const std::string& text) {
+  std::vector<json> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string AlertJson(const std::string& alertname, const std::string& ns, const std::string& pod,
+                      const std::string& status = "firing") {
+  return R"({"status":")" + status + R"(","labels":{"alertname":")" + alertname +
+         R"(","namespace":")" + ns + R"(","pod":")" + pod +
+         R"(","severity":"warning"},"annotations":{"summary":"s"},"startsAt":"2024-05-01T11:59:00Z"})";
+}
+
+std::string Webhook(const std::vector<std::string>& alerts) {
+  std::string body = R"({"version":"4","status":"firing","receiver":"gw","alerts":[)";
+  for (std::size_t i = 0; i < alerts.size(); ++i) body += (i ? "," : "") + alerts[i];
+  return body + "]}";
+}
+
+TEST(CliIngest, AlertmanagerDecisionsThenRequests) {
+  const std::string payload = Webhook({AlertJson("KubePodCrashLooping", "payments", "api-1"),
+                                       AlertJson("KubePodCrashLooping", "payments", "api-1"),
+                                       AlertJson("HighLatency", "payments", "api-2", "resolved")});
+  std::vector<std::string> args = {"ingest", "--now", "2024-05-01T12:00:00Z", "-"};
+  CliRun run = RunCli(args, payload);
+  EXPECT_EXIT_CODE(run, 0, args);
+  std::vector<json> lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 4u) << run.out;
+  EXPECT_EQ(lines[0]["payload"], "stdin");
+  EXPECT_EQ(lines[0]["outcome"], "created");
+  EXPECT_EQ(lines[1]["outcome"], "duplicate");
+  EXPECT_EQ(lines[1]["occurrenceCount"], 2);
+  EXPECT_EQ(lines[2]["outcome"], "ignored");
+  EXPECT_EQ(lines[3]["kind"], "RemediationRequest");
+  const std::string fp = lines[0]["fingerprint"];
+  EXPECT_EQ(lines[3]["metadata"]["name"], "rr-" + fp.substr(0, 16));
+  EXPECT_EQ(lines[3]["spec"]["receivedTime"], "2024-05-01T12:00:00Z");
+  EXPECT_THAT(run.err, HasSubstr("1 created"));
+}
+
+TEST(CliIngest, StormOpensOneRequest) {
+  std::vector<std::string> alerts;
+  for (int i = 0; i < 9; ++i) alerts.push_back(AlertJson("KubePodCrashLooping", "shop", "web-" + std::to_string(i)));
+  CliRun run = RunCli({"ingest", "-"}, Webhook(alerts));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<json> lines = JsonLines(run.out);
+  int created = 0, aggregated = 0, opened = 0, requests = 0, storm_requests = 0;
+  for (const json& l : lines) {
+    if (l.contains("outcome")) {
+      created += l["outcome"] == "created";
+      aggregated += l["outcome"] == "storm-aggregated";
+      opened += l.value("stormOpened", false) ? 1 : 0;
+    } else {
+      ++requests;
+      storm_requests += l["spec"].value("isStorm", false) ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(created, 5) << "pattern storm: more than 5 distinct resources";
+  EXPECT_EQ(aggregated, 4);
+  EXPECT_EQ(opened, 1);
+  EXPECT_EQ(requests, 6);
+  EXPECT_EQ(storm_requests, 1);
+}
+
+TEST(CliIngest, KubernetesEventsFilesAndJsonLines) {
+  const std::string dir = ::testing::TempDir();
+  const std::string warning =
+      R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"e1","namespace":"db"},)"
+      R"("involvedObject":{"kind":"Pod","name":"pg-0","namespace":"db"},"reason":"BackOff",)"
+      R"("message":"Back-off restarting failed container","type":"Warning","count":3})";
+  const std::string normal =
+      R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"e2","namespace":"db"},)"
+      R"("involvedObject":{"kind":"Pod","name":"pg-1","namespace":"db"},"reason":"Pulled",)"
+      R"("message":"pulled","type":"Normal"})";
+  const std::string file = dir + "/stormkv-cli-events.jsonl";
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs((warning + "\n" + normal + "\n").c_str(), f);
+    std::fclose(f);
+  }
+  std::vector<std::string> args = {"ingest", "--format", "kubernetes-event", file};
+  CliRun run = RunCli(args);
+  EXPECT_EXIT_CODE(run, 0, args);
+  std::vector<json> lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 3u) << run.out;
+  EXPECT_EQ(lines[0]["payload"], file + ":1");
+  EXPECT_EQ(lines[0]["outcome"], "created");
+  EXPECT_EQ(lines[0]["signalName"], "BackOff");
+  EXPECT_EQ(lines[1]["payload"], file + ":2");
+  EXPECT_EQ(lines[1]["outcome"], "ignored");
+  EXPECT_EQ(lines[2]["spec"]["signalType"], "kubernetes-event");
+  std::remove(file.c_str());
+}
+
+TEST(CliIngest, BadInputIsRejectedAndExitsOne) {
+  CliRun run = RunCli({"ingest", "-"}, "this is not json");
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  std::vector<json> lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["outcome"], "rejected");
+  EXPECT_THAT(lines[0]["reason"].get<std::string>(), HasSubstr("invalid JSON"));
+
+  run = RunCli({"ingest", "-"}, R"({"version":"4","alerts":[]})");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.out, HasSubstr("rejected"));
+
+  run = RunCli({"ingest", "-"}, R"({"hello":"world"})");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.out, HasSubstr("--format"));
+
+  std::vector<std::string> args = {"ingest", "/nonexistent/stormkv/payload.json"};
+  run = RunCli(args);
+  EXPECT_EXIT_CODE(run, 2, args);
+  EXPECT_THAT(run.err, HasSubstr("/nonexistent/stormkv/payload.json"));
+
+  args = {"ingest", "--format", "syslog", "-"};
+  EXPECT_EQ(RunCli(args).exit_code, 2);
+  args = {"ingest", "--step-ms", "10", "-"};
+  EXPECT_EQ(RunCli(args).exit_code, 2) << "--step-ms without --now";
+  args = {"ingest", "--now", "yesterday", "-"};
+  EXPECT_EQ(RunCli(args).exit_code, 2);
+}
+
+TEST(CliIngest, UnreachableRedisExitsWithThree) {
+  const std::string url = "redis://127.0.0.1:" + std::to_string(ClosedLoopbackPort()) + "/0";
+  std::vector<std::string> args = {"ingest", "--backend", url, "-"};
+  CliRun run = RunCli(args, Webhook({AlertJson("A", "n", "p")}));
+  EXPECT_EXIT_CODE(run, 3, args);
 }
 
 TEST(CliTriage, EmbeddedStoreWorksAndReportsNoError) {
