@@ -270,6 +270,7 @@ class Store {
   bool script_oom_ = false;
   bool script_read_only_ = false;
   bool script_error_counted_ = false;
+  bool script_dirty_ = false;  // the script has run a write command (Redis SCRIPT_WRITE_DIRTY)
 
   // Eviction pool (Redis's EVPOOL_SIZE = 16), sorted by ascending idle score.
   std::array<PoolEntry, 16> pool_{};

@@ -106,7 +106,6 @@ inline std::string FormatDouble(double d) {
 inline std::string ScoreString(double d) {
   if (std::isnan(d)) return "nan";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  if (d == 0) return std::signbit(d) ? "-0" : "0";
   if (d > -4503599627370495.0 && d < 4503599627370496.0 &&
       d == static_cast<double>(static_cast<long long>(d))) {
     return std::to_string(static_cast<long long>(d));
@@ -308,7 +307,8 @@ Reply Store<A>::Dispatch(const Command& argv, CallMode mode) {
       CountError("ERR");
       return Err("ERR Write commands are not allowed from read-only scripts.");
     }
-    if ((spec->flags & kDenyOom) && script_oom_) {
+    // Once a script has written, Redis lets it finish even when over maxmemory.
+    if ((spec->flags & kDenyOom) && script_oom_ && !script_dirty_) {
       CountError(kErrOom);
       return Err(kErrOom);
     }
@@ -319,6 +319,8 @@ Reply Store<A>::Dispatch(const Command& argv, CallMode mode) {
       return Err(kErrOom);
     }
   }
+  // A write command that got past the checks makes the script dirty (scriptCall).
+  if (mode == CallMode::kScript && (spec->flags & kWrite)) script_dirty_ = true;
   ++stat_commands_;
   Reply r = (this->*(spec->handler))(argv);
   if (r.is_error()) CountError(r.str());
@@ -334,6 +336,7 @@ void Store<A>::BeginScript(int64_t now_us, bool read_only) {
   script_read_only_ = read_only;
   in_script_ = true;
   script_error_counted_ = false;
+  script_dirty_ = false;
 }
 
 template <class A>
@@ -730,6 +733,7 @@ size_t Store<A>::ZRankFind(const ZsetT& z, double score, std::string_view m) con
 template <class A>
 void Store<A>::ZsetInsert(ZsetT& z, std::string_view m, double score) {
   uint8_t level = 0;
+  if (z.enc == Enc::kListpack && score == 0) score = 0.0;  // d2string writes -0 as "0"
   if (z.enc == Enc::kSkiplist) {
     level = RandomZslLevel();
     z.dict.Step();  // the dictFind before the insert

@@ -260,6 +260,31 @@ TEST(MemoryStoreScripts, TwinsAreAtomicAcrossThreads) {
   EXPECT_EQ(s.Run({"GET", "ctr"}).str(), std::to_string(kThreads * kPerThread));
 }
 
+const Script& DelThenSet() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "memory_store_test_del_then_set",
+      "redis.call('DEL', KEYS[1]) return redis.call('SET', KEYS[2], '1')",
+      [](ScriptContext& ctx, const std::vector<std::string>& keys,
+         const std::vector<std::string>&) -> Result<Reply> {
+        Result<Reply> d = ctx.Call({"DEL", keys[0]});
+        if (!d.ok()) return d;
+        return ctx.Call({"SET", keys[1], "1"});
+      }));
+  return s;
+}
+
+TEST(MemoryStoreScripts, OomStateIsTakenOnceAndADirtyScriptMayFinish) {
+  Store s;
+  s.Run({"SET", "x", "1"});
+  ASSERT_OK(s.kv->ConfigSet("maxmemory", "1"));
+  // Not dirty yet: the first deny-oom call fails (Redis: "... script: <sha>, on @user_script:1.").
+  auto first = s.kv->Eval(IncrExpireTwin(), {"c"}, {"1000"});
+  EXPECT_TRUE(first.status().IsOutOfMemory()) << first.status();
+  // After any write command (even a DEL of a missing key) Redis lets the script finish.
+  EXPECT_OK(s.kv->Eval(DelThenSet(), {"nokey", "y"}, {}));
+  EXPECT_EQ(s.Run({"GET", "y"}).str(), "1");
+}
+
 TEST(MemoryStoreScripts, ErrorsInsideTwinsKeepTheirCodeAndCountOnce) {
   Store s;
   s.Run({"HSET", "h", "a", "b"});
