@@ -54,7 +54,10 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 running() { cut -d' ' -f4 /proc/loadavg | cut -d/ -f1; }
 
 ensure_packages gnuplot-nox
+# build_project checks the build's status through PIPESTATUS, which only works without pipefail.
+set +o pipefail
 build_project "$build_dir" -DSTORMKV_BUILD_TESTS=OFF -DSTORMKV_BUILD_TOOLS=OFF
+set -o pipefail
 [ -x "$build_dir/bin/bench_report" ] || die "bench_report was not built (bench/report/)"
 
 rm -rf "$raw"
