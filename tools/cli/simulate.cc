@@ -13,11 +13,10 @@
 
 #include "progress.h"
 #include "stormkv/clock.h"
-#include "stormkv/gateway/dedup.h"
-#include "stormkv/gateway/fingerprint.h"
-#include "stormkv/gateway/rate_limiter.h"
-#include "stormkv/gateway/storm_aggregator.h"
-#include "stormkv/gateway/storm_detector.h"
+#include <nlohmann/json.hpp>
+
+#include "stormkv/gateway/pipeline.h"
+#include "stormkv/gateway/signal.h"
 #include "stormkv/key_schema.h"
 #include "table.h"
 #include "units.h"
@@ -146,6 +145,23 @@ Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema&
   return out;
 }
 
+// The alert as Alertmanager would POST it: a version-4 webhook body holding this one alert.
+std::string WebhookBody(const SimAlert& a, int64_t now_ms) {
+  nlohmann::json alert = {{"status", "firing"},
+                          {"labels", a.labels},
+                          {"annotations", a.annotations},
+                          {"startsAt", FormatRfc3339Ms(now_ms)},
+                          {"endsAt", "0001-01-01T00:00:00Z"},
+                          {"generatorURL", "http://prometheus:9090/graph"}};
+  nlohmann::json body = {{"version", "4"},
+                         {"status", "firing"},
+                         {"receiver", "stormkv-gateway"},
+                         {"groupLabels", {{"alertname", a.alertname}}},
+                         {"commonLabels", a.labels},
+                         {"alerts", nlohmann::json::array({alert})}};
+  return body.dump();
+}
+
 struct Pending {
   int64_t at_ms;
   uint64_t seq;
@@ -188,13 +204,11 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
                       "reached");
   }
 
-  RateLimiter limiter(kv, clock, schema);
-  Deduplicator dedup(kv, clock, schema);
-  StormDetector detector(kv, clock, schema);
-  AggregationOptions ao;
-  ao.layout = layout;
-  ao.max_resources = o.max_resources;
-  StormAggregator aggregator(kv, clock, schema, ao);
+  PipelineOptions po;
+  po.keys = kso;
+  po.aggregation.layout = layout;
+  po.aggregation.max_resources = o.max_resources;
+  Pipeline pipeline(kv, clock, po);
 
   std::unique_ptr<Workload> workload = MakeWorkload(o);
   r.workload = workload->Describe();
@@ -246,46 +260,35 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
     SimAlert a = workload->Materialize(p.id);
     ++c.delivered;
 
-    Result<RateDecision> rd = limiter.Allow(a.client);
-    if (!rd.ok()) {
-      STORMKV_RETURN_IF_ERROR(note_error(rd.status()));
-    } else if (!rd->allowed) {
-      ++c.rate_limited;
-      queue.push({p.at_ms + std::max<int64_t>(rd->retry_after_ms, 1), seq++, p.id});
-      continue;
-    } else {
-      const std::string fp = ComputeFingerprint(a.alertname, a.ns, a.resource);
-      Result<DedupResult> d = dedup.Record(fp, RemediationRequestName(fp));
-      if (!d.ok()) {
-        STORMKV_RETURN_IF_ERROR(note_error(d.status()));
-      } else if (d->is_duplicate) {
-        ++c.duplicates;
-      } else {
-        const std::string resource = a.resource.kind + "/" + a.resource.name;
-        Result<StormCheck> sc = detector.Observe(a.ns, a.alertname, resource);
-        if (!sc.ok()) {
-          STORMKV_RETURN_IF_ERROR(note_error(sc.status()));
-        } else if (sc->is_storm()) {
-          StormAlert sa;
-          sa.ns = a.ns;
-          sa.alertname = a.alertname;
-          sa.storm_type = *sc->type();
-          sa.resource = resource;
-          sa.fingerprint = fp;
-          sa.severity = a.severity;
-          sa.labels = a.labels;
-          sa.annotations = a.annotations;
-          Result<AggregateResult> ag = aggregator.Add(sa);
-          if (!ag.ok()) {
-            STORMKV_RETURN_IF_ERROR(note_error(ag.status()));
-          } else {
-            ++c.storm_aggregated;
-            c.storms_opened += ag->is_new ? 1 : 0;
-          }
-        } else {
-          ++c.created;
-        }
+    IngestResult res = pipeline.Ingest(WebhookBody(a, clock->NowMs()),
+                                       SignalSource::kAlertmanager, a.client);
+    int64_t retry_ms = -1;
+    for (const AlertDecision& d : res.decisions) {
+      switch (d.outcome) {
+        case Outcome::kCreated: ++c.created; break;
+        case Outcome::kDuplicate: ++c.duplicates; break;
+        case Outcome::kStormAggregated:
+          ++c.storm_aggregated;
+          c.storms_opened += d.storm_opened ? 1 : 0;
+          break;
+        case Outcome::kRateLimited:
+          ++c.rate_limited;
+          retry_ms = std::max<int64_t>(d.retry_after_ms, 1);
+          break;
+        case Outcome::kIgnored: break;
+        case Outcome::kRejected:
+          STORMKV_RETURN_IF_ERROR(note_error(
+              Status::Internal("the gateway rejected a simulated alert: " + d.reason)));
+          break;
+        case Outcome::kFailed:
+          STORMKV_RETURN_IF_ERROR(note_error(
+              d.status.ok() ? Status::Internal("failed: " + d.reason) : d.status));
+          break;
       }
+    }
+    if (retry_ms >= 0) {  // Alertmanager retries a 503 later
+      queue.push({p.at_ms + retry_ms, seq++, p.id});
+      continue;
     }
     for (const ScheduledAlert& f : workload->FollowUps(p.id, p.at_ms)) {
       queue.push({f.at_ms, seq++, f.id});

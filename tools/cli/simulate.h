@@ -1,9 +1,9 @@
 // tools/cli/simulate.h — `stormkv simulate`: how much Redis memory does an alert workload need,
 // with which storage layout, and does it fit a budget?
 //
-// Not a formula: the workload's alerts go through the real gateway services (RateLimiter,
-// Deduplicator, StormDetector, StormAggregator) on a real backend, with a ManualClock that jumps
-// from one alert to the next, so a 30-minute production hour runs in seconds. Then the keys are
+// Not a formula: each alert of the workload is POSTed, as a one-alert Alertmanager webhook body,
+// to the real gateway Pipeline (adapter, RateLimiter, Deduplicator, StormDetector,
+// StormAggregator) on a real backend, with a ManualClock that jumps from one alert to the next, so a 30-minute production hour runs in seconds. Then the keys are
 // measured (SCAN + MEMORY USAGE by key family) together with the backend's used_memory and its
 // peak during the run.
 //
@@ -61,7 +61,7 @@ struct AlertCounts {
   int64_t duplicates = 0;       // known fingerprint: dedup record updated
   int64_t storm_aggregated = 0; // part of a storm: added to its aggregation
   int64_t storms_opened = 0;    // aggregations created (one RemediationRequest per storm)
-  int64_t rate_limited = 0;     // denied by the rate limiter (retried after Retry-After)
+  int64_t rate_limited = 0;     // denied by the rate limiter (re-sent after Retry-After)
   int64_t oom_errors = 0;       // writes refused with OOM
   int64_t other_errors = 0;
 };
