@@ -22,6 +22,16 @@ using nlohmann::json;
 
 // Lua 5.1 tonumber() of a string: strtod (decimal, hex, inf, nan), surrounding spaces allowed.
 std::optional<double> LuaToNumber(const std::string& s) {
+  // Fast path: a plain decimal integer of at most 15 digits is exactly representable.
+  if (!s.empty() && s.size() <= 16) {
+    std::size_t i = s[0] == '-' ? 1 : 0;
+    if (i < s.size()) {
+      int64_t v = 0;
+      std::size_t j = i;
+      for (; j < s.size() && s[j] >= '0' && s[j] <= '9'; ++j) v = v * 10 + (s[j] - '0');
+      if (j == s.size() && j - i <= 15) return static_cast<double>(i ? -v : v);
+    }
+  }
   const char* begin = s.c_str();
   char* end = nullptr;
   double v = std::strtod(begin, &end);
