@@ -1011,7 +1011,7 @@ std::string Store<A>::InfoSection(std::string_view name) const {
       int64_t avg = 0;
       if (!volatile_.empty()) {
         __int128 n = static_cast<__int128>(volatile_.size());
-        avg = static_cast<int64_t>(expire_sum_ / n) - now_ms_;
+        avg = static_cast<int64_t>(expire_sum_.get() / n) - now_ms_;
         if (avg < 0) avg = 0;
       }
       add("db0", "keys=" + num(live_) + ",expires=" + num(volatile_.size()) + ",avg_ttl=" + num(avg));

@@ -246,7 +246,21 @@ class Store {
   int64_t peak_ = 0;
   uint64_t main_slots_ = 0;
   uint64_t expire_slots_ = 0;
-  __int128 expire_sum_ = 0;  // sum of expire_ms over volatile keys (avg_ttl)
+  // Sum of expire_ms over volatile keys (avg_ttl): a 128-bit integer kept as two words, since
+  // a segment allocator may only guarantee 8-byte alignment.
+  struct WideSum {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    __int128 get() const {
+      return static_cast<__int128>((static_cast<unsigned __int128>(hi) << 64) | lo);
+    }
+    void add(__int128 v) {
+      unsigned __int128 r = static_cast<unsigned __int128>(get()) + static_cast<unsigned __int128>(v);
+      lo = static_cast<uint64_t>(r);
+      hi = static_cast<uint64_t>(r >> 64);
+    }
+  };
+  WideSum expire_sum_;
 
   // Config beyond StoreConfig.
   uint64_t maxmemory_samples_ = 5;

@@ -456,10 +456,10 @@ void Store<A>::SetExpire(EntryT& e, int64_t when_ms) {
     volatile_.push_back(SlotOf(e));
     dataset_ += static_cast<int64_t>(Je(model::kDictEntry));
   } else {
-    expire_sum_ -= e.expire_ms;
+    expire_sum_.add(-static_cast<__int128>(e.expire_ms));
   }
   e.expire_ms = when_ms;
-  expire_sum_ += when_ms;
+  expire_sum_.add(when_ms);
 }
 
 template <class A>
@@ -470,7 +470,7 @@ bool Store<A>::RemoveExpire(EntryT& e) {
   entries_[last].vol_pos = e.vol_pos;
   volatile_.pop_back();
   dataset_ -= static_cast<int64_t>(Je(model::kDictEntry));
-  expire_sum_ -= e.expire_ms;
+  expire_sum_.add(-static_cast<__int128>(e.expire_ms));
   e.expire_ms = kNoExpire;
   e.vol_pos = kNoPos;
   return true;
@@ -525,7 +525,7 @@ void Store<A>::FlushAll() {
   dataset_ = 0;
   main_slots_ = 0;
   expire_slots_ = 0;
-  expire_sum_ = 0;
+  expire_sum_ = WideSum();
   expire_cursor_ = 0;
   pool_size_ = 0;
 }
