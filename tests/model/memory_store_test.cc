@@ -18,6 +18,13 @@ namespace {
 using std::chrono::hours;
 using std::chrono::milliseconds;
 
+// prefix + decimal i (built by append: GCC 12 warns falsely on "literal" + std::to_string).
+std::string Key(const char* prefix, int64_t i) {
+  std::string k(prefix);
+  k.append(std::to_string(i));
+  return k;
+}
+
 struct Store {
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::unique_ptr<KvBackend> kv;
@@ -54,8 +61,8 @@ TEST(MemoryStoreExpiry, ActiveExpiryReclaimsKeysNobodyTouches) {
   Store s;
   ASSERT_OK_AND_ASSIGN(int64_t empty, s.kv->UsedMemory());
   for (int i = 0; i < 5000; ++i) {
-    s.Run({"SET", "ttl:" + std::to_string(i), std::string(100, 'x'), "EX", "60"});
-    s.Run({"SET", "keep:" + std::to_string(i), "v"});
+    s.Run({"SET", Key("ttl:", i), std::string(100, 'x'), "EX", "60"});
+    s.Run({"SET", Key("keep:", i), "v"});
   }
   EXPECT_EQ(s.Run({"DBSIZE"}).integer(), 10000);
   s.clock->Advance(hours(2));
@@ -127,7 +134,7 @@ TEST(MemoryStoreAccounting, UsedMemoryReturnsToBaselineAfterEveryKindOfKeyIsDele
 TEST(MemoryStoreAccounting, HashConvertsAtThe512EntryDefault) {
   Store s;
   EXPECT_EQ(s.Run({"CONFIG", "GET", "hash-max-listpack-entries"}).elements()[1].str(), "512");
-  for (int i = 0; i < 512; ++i) s.Run({"HSET", "h", "f" + std::to_string(i), "v"});
+  for (int i = 0; i < 512; ++i) s.Run({"HSET", "h", Key("f", i), "v"});
   EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "h"}).str(), "listpack");
   s.Run({"HSET", "h", "one-more", "v"});
   EXPECT_EQ(s.Run({"OBJECT", "ENCODING", "h"}).str(), "hashtable");
@@ -143,9 +150,9 @@ Result<int64_t> FillWithEviction(uint64_t seed, std::vector<std::string>* surviv
   auto kv = NewMemoryBackend(o);
   for (int i = 0; i < 5000; ++i) {
     clock->Advance(milliseconds(i % 7 == 0 ? 1000 : 0));
-    auto r = kv->Run({"SET", "k" + std::to_string(i), std::string(50, 'v')});
+    auto r = kv->Run({"SET", Key("k", i), std::string(50, 'v')});
     if (!r.ok()) return r.status();
-    if (i % 3 == 0) (void)kv->Run({"GET", "k" + std::to_string(i / 2)});
+    if (i % 3 == 0) (void)kv->Run({"GET", Key("k", i / 2)});
   }
   STORMKV_RETURN_IF_ERROR(kv->ScanAll("", [&](const std::string& k) {
     survivors->push_back(k);
@@ -175,7 +182,7 @@ TEST(MemoryStoreEviction, PoliciesPickTheRightVictims) {
   auto run = [](const std::string& policy) {
     Store s;
     for (int i = 0; i < 2000; ++i) {
-      std::string k = "k" + std::to_string(i);
+      std::string k = Key("k", i);
       if (i % 2 == 0) {
         s.Run({"SET", k, std::string(60, 'v'), "EX", std::to_string(1000 + i)});
       } else {
@@ -193,7 +200,7 @@ TEST(MemoryStoreEviction, PoliciesPickTheRightVictims) {
     bool volatile_only = policy.rfind("volatile", 0) == 0;
     int odd_left = 0, even_left = 0;
     for (int i = 0; i < 2000; ++i) {
-      bool exists = s.Run({"EXISTS", "k" + std::to_string(i)}).integer() == 1;
+      bool exists = s.Run({"EXISTS", Key("k", i)}).integer() == 1;
       (i % 2 ? odd_left : even_left) += exists;
     }
     if (volatile_only) {
@@ -296,7 +303,7 @@ TEST(MemoryStoreScripts, ErrorsInsideTwinsKeepTheirCodeAndCountOnce) {
 
 TEST(MemoryStoreScan, EveryKeyPresentThroughoutIsReturnedDespiteChurn) {
   Store s;
-  for (int i = 0; i < 3000; ++i) s.Run({"SET", "stable:" + std::to_string(i), "v"});
+  for (int i = 0; i < 3000; ++i) s.Run({"SET", Key("stable:", i), "v"});
   std::set<std::string> seen;
   std::string cursor = "0";
   int churn = 0;
@@ -305,8 +312,8 @@ TEST(MemoryStoreScan, EveryKeyPresentThroughoutIsReturnedDespiteChurn) {
     seen.insert(page.keys.begin(), page.keys.end());
     cursor = page.cursor;
     for (int j = 0; j < 40; ++j, ++churn) {
-      s.Run({"SET", "churn:" + std::to_string(churn), "v"});
-      if (churn >= 20) s.Run({"DEL", "churn:" + std::to_string(churn - 20)});
+      s.Run({"SET", Key("churn:", churn), "v"});
+      if (churn >= 20) s.Run({"DEL", Key("churn:", churn - 20)});
     }
   } while (cursor != "0");
   EXPECT_EQ(seen.size(), 3000u);
@@ -321,7 +328,7 @@ TEST(MemoryStoreFootprint, RealBytesIsReportedAndTracksTheData) {
   };
   int64_t empty = real();
   EXPECT_GT(empty, 0);
-  for (int i = 0; i < 10000; ++i) s.Run({"SET", "key:" + std::to_string(i), std::string(100, 'v')});
+  for (int i = 0; i < 10000; ++i) s.Run({"SET", Key("key:", i), std::string(100, 'v')});
   int64_t full = real();
   // At least the payload (10000 x (100 + 9) bytes), at most a few times the Redis figure.
   EXPECT_GT(full - empty, 10000 * 109);
