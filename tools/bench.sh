@@ -49,8 +49,8 @@ if [ $quick -eq 1 ]; then
   min_time=(--benchmark_min_time=0.05)
   rb_n=10000 rb_np=100000
 else
-  min_time=(--benchmark_min_time=0.3)
-  rb_n=50000 rb_np=500000
+  min_time=(--benchmark_min_time=0.5)
+  rb_n=100000 rb_np=1000000
 fi
 bench_args[memory_entities_bench]=""
 
