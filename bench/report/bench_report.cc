@@ -102,12 +102,23 @@ bool LoadBench(Bench& b, std::string* err) {
     return false;
   }
   if (doc.contains("context")) b.context = doc["context"];
-  static const std::set<std::string> kStandard = {
-      "name",       "family_index",   "per_family_instance_index", "run_name",
-      "run_type",   "repetitions",    "repetition_index",          "threads",
-      "iterations", "real_time",      "cpu_time",                  "time_unit",
-      "aggregate_name", "aggregate_unit", "error_occurred",        "error_message",
-      "label"};
+  static const std::set<std::string> kStandard = {"name",
+                                                  "family_index",
+                                                  "per_family_instance_index",
+                                                  "run_name",
+                                                  "run_type",
+                                                  "repetitions",
+                                                  "repetition_index",
+                                                  "threads",
+                                                  "iterations",
+                                                  "real_time",
+                                                  "cpu_time",
+                                                  "time_unit",
+                                                  "aggregate_name",
+                                                  "aggregate_unit",
+                                                  "error_occurred",
+                                                  "error_message",
+                                                  "label"};
   for (const json& j : doc["benchmarks"]) {
     if (j.value("run_type", "iteration") == "aggregate") continue;
     Run r;
@@ -339,8 +350,8 @@ std::string BaseName(const std::string& name) {
   std::string part, out;
   while (std::getline(ss, part, '/')) {
     if (part.rfind("iterations:", 0) == 0 || part.rfind("repeats:", 0) == 0 ||
-        part.rfind("min_time:", 0) == 0 || part.rfind("threads:", 0) == 0 ||
-        part == "real_time" || part == "manual_time" || part == "process_time")
+        part.rfind("min_time:", 0) == 0 || part.rfind("threads:", 0) == 0 || part == "real_time" ||
+        part == "manual_time" || part == "process_time")
       continue;
     out += (out.empty() ? "" : "/") + part;
   }
@@ -480,7 +491,8 @@ void Report::MemoryVsRedis() {
     if (op.empty() || r.error || r.threads != 1) continue;
     t[op][IsPipelined(r.name) ? "redis_p" : "redis"] = r.OpsPerSec();
   }
-  md << "kv_bench (memory backend, in-process) against redis_bench (RedisBackend over loopback TCP; "
+  md << "kv_bench (memory backend, in-process) against redis_bench (RedisBackend over loopback "
+        "TCP; "
         "unpipelined: one round trip per command; pipelined: RunBatch of 64).\n\n"
      << "| op | memory, 1 thread | memory, 2 threads | Redis unpipelined | Redis pipelined (64) | "
         "memory ÷ Redis unpipelined | memory ÷ Redis pipelined |\n"
@@ -571,8 +583,8 @@ void Report::RedisVsRedisBenchmark() {
       double ratio = Div(ours, theirs);
       std::string verdict;
       if (std::isnan(ratio)) {
-        verdict = "n/a (" + std::string(run ? "no redis-benchmark row" : "no redis_bench case") +
-                  ")";
+        verdict =
+            "n/a (" + std::string(run ? "no redis-benchmark row" : "no redis_bench case") + ")";
       } else if (ratio >= target) {
         verdict = "met (+" + Fixed(ratio - target, 2) + ")";
         ++met;
@@ -671,8 +683,8 @@ void Report::Layouts() {
           if (r.error || !Has(r.name, "StormBytes") || BackendOf(r.name) != "redis" ||
               LayoutOf(r.name) != l)
             continue;
-          cross += (cross.empty() ? "" : ", ") + l + " " + Grouped(r.Counter("bytes_used_delta")) +
-                   " B";
+          cross +=
+              (cross.empty() ? "" : ", ") + l + " " + Grouped(r.Counter("bytes_used_delta")) + " B";
         }
       }
       if (!cross.empty())
@@ -726,7 +738,8 @@ void Report::Layouts() {
           auto it = series.find(n);
           double ns = it == series.end() ? kNaN : it->second;
           double cns = kNaN;
-          if (auto c = per_alert.find("compact"); c != per_alert.end() && c->second.count(backend)) {
+          if (auto c = per_alert.find("compact");
+              c != per_alert.end() && c->second.count(backend)) {
             auto ci = c->second.at(backend).find(n);
             if (ci != c->second.at(backend).end()) cns = ci->second;
           }
@@ -760,9 +773,9 @@ void Report::Layouts() {
     double c = at("compact"), j = at("json-meta"), f = at("full-crd");
     if (std::isnan(c) || (std::isnan(j) && std::isnan(f))) continue;
     headline.push_back("Per-alert time on Redis, storm of " + std::to_string(size) +
-                       " resources: compact " + Duration(c) + ", json-meta " + Duration(j) +
-                       " (" + Ratio(Div(j, c)) + "), full-crd " + Duration(f) + " (" +
-                       Ratio(Div(f, c)) + ").");
+                       " resources: compact " + Duration(c) + ", json-meta " + Duration(j) + " (" +
+                       Ratio(Div(j, c)) + "), full-crd " + Duration(f) + " (" + Ratio(Div(f, c)) +
+                       ").");
   }
 }
 
@@ -890,11 +903,11 @@ void Report::OpsChart() {
                     {ops(kv, op, false), ops(rb, op, false), rbs(rb_plain, op), ops(rb, op, true),
                      rbs(rb_pipelined, op)}});
   }
-  int n = WriteHistogram(data_dir + "/ops_per_second.dat",
-                         {"memory backend, 1 thread", "RedisBackend, unpipelined",
-                          "redis-benchmark -c 1", "RedisBackend, pipelined 64",
-                          "redis-benchmark -c 1 -P 64"},
-                         rows);
+  int n = WriteHistogram(
+      data_dir + "/ops_per_second.dat",
+      {"memory backend, 1 thread", "RedisBackend, unpipelined", "redis-benchmark -c 1",
+       "RedisBackend, pipelined 64", "redis-benchmark -c 1 -P 64"},
+      rows);
   if (n > 0) charts.push_back({"ops_per_second", n});
 }
 
@@ -935,8 +948,8 @@ void Report::AllResults() {
         counters += k + "=" + (std::fabs(v) >= 100 ? Grouped(v) : Fixed(v, 2));
       }
       md << "| " << r.name << " | " << Duration(r.real_ns) << " | " << Duration(r.cpu_ns) << " | "
-         << Grouped(static_cast<double>(r.iterations)) << " | "
-         << Grouped(r.OpsPerSec()) << " | " << counters << " |\n";
+         << Grouped(static_cast<double>(r.iterations)) << " | " << Grouped(r.OpsPerSec()) << " | "
+         << counters << " |\n";
     }
     md << "\n";
   }
