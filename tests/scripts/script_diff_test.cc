@@ -230,11 +230,41 @@ std::string Trace(const std::vector<std::string>& log) {
   return trace;
 }
 
+// Counts which branches a step's outcome shows (on the first side).
+void Classify(const Step& step, const Result<Reply>& r, std::map<std::string, int>& seen) {
+  if (!step.is_script) return;
+  if (!r.ok()) {
+    if (r.status().message().rfind("CORRUPT ", 0) == 0) ++seen["corrupt"];
+    if (r.status().IsWrongType()) ++seen["wrongtype"];
+    return;
+  }
+  const auto& e = r->elements();
+  auto at = [&](std::size_t i) { return i < e.size() && e[i].is_integer() ? e[i].integer() : 0; };
+  switch (step.script) {
+    case ScriptId::kDedup:
+      if (at(0) == 1) ++seen["dedup duplicate"];
+      break;
+    case ScriptId::kStormDetect:
+      if (at(2) == 1) ++seen["rate storm"];
+      if (at(3) == 1) ++seen["pattern storm"];
+      break;
+    case ScriptId::kRateLimit:
+      ++seen[at(0) == 1 ? "rate allowed" : "rate limited"];
+      break;
+    default:
+      ++seen[at(0) == 1 ? "storm opened" : "storm continued"];
+      if (at(3) > 0) ++seen["storm overflow"];
+      if (at(5) > std::stoll(step.args[0])) ++seen["storm skewed"];  // last_seen kept
+      break;
+  }
+}
+
 void RunSequences(Side& a, Side& b, int sequences, int steps) {
   const uint32_t seed = static_cast<uint32_t>(::testing::UnitTest::GetInstance()->random_seed());
   // The `now` given to scripts: one logical clock for both sides (the backends' own clocks may
   // start elsewhere; scripts only hand them relative TTLs).
   ManualClock logical;
+  std::map<std::string, int> coverage;
   for (int seq = 0; seq < sequences; ++seq) {
     StepGenerator gen(seed * 1000003u + static_cast<uint32_t>(seq));
     std::vector<std::string> log;
@@ -250,6 +280,7 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
       }
       Result<Reply> ra = a.run(step);
       Result<Reply> rb = b.run(step);
+      Classify(step, ra, coverage);
       ASSERT_TRUE(SameOutcome(ra, rb))
           << a.name << " vs " << b.name << ", seed " << seed << " sequence " << seq << " step "
           << i << ": " << step.ToString() << "\nsteps so far:\n"
@@ -261,6 +292,13 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
     ASSERT_EQ(diff, "") << a.name << " vs " << b.name << ", seed " << seed << " sequence " << seq
                         << " (" << da.size() << " keys); steps:\n"
                         << Trace(log);
+  }
+  // The sequences must have reached the interesting branches, or agreement proves little.
+  for (const char* what : {"corrupt", "wrongtype", "dedup duplicate", "rate storm",
+                           "pattern storm", "storm opened", "storm continued", "storm overflow",
+                           "storm skewed",
+                           "rate limited", "rate allowed"}) {
+    EXPECT_GT(coverage[what], 0) << "no step reached: " << what;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -52,11 +53,18 @@ std::optional<double> LuaToNumber(const Reply& r) {
   return std::nullopt;
 }
 
+// C's (long long) cast of a double as Redis's Lua does it on x86-64: truncation, and INT64_MIN
+// for NaN and values out of range (cvttsd2si), without undefined behaviour here.
+int64_t LuaTruncate(double v) {
+  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+  return static_cast<int64_t>(v);
+}
+
 // A Lua number returned to Redis: truncated to an integer.
-Reply LuaInt(double v) { return Reply::Integer(static_cast<int64_t>(v)); }
+Reply LuaInt(double v) { return Reply::Integer(LuaTruncate(v)); }
 
 // string.format('%d', v).
-std::string FormatD(double v) { return std::to_string(static_cast<long long>(v)); }
+std::string FormatD(double v) { return std::to_string(LuaTruncate(v)); }
 
 Status BadArgs(std::string_view script, std::string_view want) {
   return Status::ScriptError(std::string(script) + ": expects " + std::string(want));

@@ -110,7 +110,9 @@ const json* Member(const json& obj, const char* name) {
 
 bool GetInt(const json* v, int64_t* out) {
   if (v == nullptr || !v->is_number()) return false;
-  *out = static_cast<int64_t>(v->get<double>());
+  const double d = v->get<double>();
+  if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0)) return false;
+  *out = static_cast<int64_t>(d);
   return true;
 }
 
