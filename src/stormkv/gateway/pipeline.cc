@@ -10,37 +10,14 @@
 #include "stormkv/gateway/k8s_event.h"
 
 namespace stormkv {
-namespace {
 
 // One item of a validated payload: a signal, or why it produces none.
-struct Item {
+struct Pipeline::Item {
   std::optional<NormalizedSignal> signal;
   std::string ignored_reason;
 };
 
-Result<std::vector<Item>> Adapt(std::string_view payload, SignalSource source, int64_t now_ms,
-                                const AdapterLimits& limits) {
-  std::vector<Item> items;
-  if (source == SignalSource::kAlertmanager) {
-    auto signals = ParseAlertmanagerWebhook(payload, now_ms, limits);
-    if (!signals.ok()) return signals.status();
-    items.reserve(signals->size());
-    for (NormalizedSignal& s : *signals) {
-      Item item;
-      if (s.resolved) item.ignored_reason = "resolved alert: nothing to remediate";
-      item.signal = std::move(s);
-      items.push_back(std::move(item));
-    }
-    return items;
-  }
-  auto events = ParseKubernetesEvents(payload, now_ms, limits);
-  if (!events.ok()) return events.status();
-  items.reserve(events->size());
-  for (KubernetesEventItem& e : *events) {
-    items.push_back(Item{std::move(e.signal), std::move(e.ignored_reason)});
-  }
-  return items;
-}
+namespace {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -72,6 +49,30 @@ void FillSignal(const NormalizedSignal& s, AlertDecision* d) {
 }
 
 }  // namespace
+
+Result<std::vector<Pipeline::Item>> Pipeline::Adapt(std::string_view payload, SignalSource source,
+                                                    int64_t now_ms, const AdapterLimits& limits) {
+  std::vector<Item> items;
+  if (source == SignalSource::kAlertmanager) {
+    auto signals = ParseAlertmanagerWebhook(payload, now_ms, limits);
+    if (!signals.ok()) return signals.status();
+    items.reserve(signals->size());
+    for (NormalizedSignal& s : *signals) {
+      Item item;
+      if (s.resolved) item.ignored_reason = "resolved alert: nothing to remediate";
+      item.signal = std::move(s);
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+  auto events = ParseKubernetesEvents(payload, now_ms, limits);
+  if (!events.ok()) return events.status();
+  items.reserve(events->size());
+  for (KubernetesEventItem& e : *events) {
+    items.push_back(Item{std::move(e.signal), std::move(e.ignored_reason)});
+  }
+  return items;
+}
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
@@ -205,25 +206,60 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
 
 IngestResult Pipeline::Ingest(std::string_view payload, SignalSource source,
                               std::string_view client_id) {
-  IngestResult result;
+  Result<std::vector<Item>> items = Status::Internal("not adapted");
   try {
-    const int64_t now_ms = clock_->NowMs();
-    Result<std::vector<Item>> items = Adapt(payload, source, now_ms, options_.limits);
-    if (!items.ok()) {
-      result.status = items.status();
+    items = Adapt(payload, source, clock_->NowMs(), options_.limits);
+  } catch (const std::exception& e) {
+    items = Status::Internal(std::string("ingest: ") + e.what());
+  }
+  if (!items.ok()) {
+    IngestResult result;
+    result.status = items.status();
+    result.http_status = items.status().IsInvalidArgument() ? 400 : 500;
+    AlertDecision d;
+    d.outcome = Outcome::kRejected;
+    d.reason = items.status().message();
+    result.decisions.push_back(std::move(d));
+    return result;
+  }
+  return Process(std::move(items).value(), source, client_id);
+}
+
+IngestResult Pipeline::IngestSignals(std::vector<NormalizedSignal> signals, SignalSource source,
+                                     std::string_view client_id) {
+  std::vector<Item> items;
+  items.reserve(signals.size());
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    NormalizedSignal& s = signals[i];
+    if (s.name.empty()) {
+      IngestResult result;
+      result.status = Status::InvalidArgument("signals[" + std::to_string(i) + "]: empty name");
       result.http_status = 400;
       AlertDecision d;
       d.outcome = Outcome::kRejected;
-      d.reason = items.status().message();
+      d.reason = result.status.message();
       result.decisions.push_back(std::move(d));
       return result;
     }
-    result.decisions.resize(items->size());
+    if (s.fingerprint.empty()) s.fingerprint = ComputeFingerprint(s.name, s.namespace_name, s.resource);
+    Item item;
+    if (s.resolved) item.ignored_reason = "resolved alert: nothing to remediate";
+    item.signal = std::move(s);
+    items.push_back(std::move(item));
+  }
+  return Process(std::move(items), source, client_id);
+}
+
+IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
+                               std::string_view client_id) {
+  IngestResult result;
+  try {
+    result.decisions.resize(items.size());
     std::size_t signals = 0;
-    for (std::size_t i = 0; i < items->size(); ++i) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
       AlertDecision& d = result.decisions[i];
       d.index = i;
-      const Item& item = (*items)[i];
+      const Item& item = items[i];
       if (item.signal) FillSignal(*item.signal, &d);
       if (!item.ignored_reason.empty()) {
         d.outcome = Outcome::kIgnored;
@@ -270,7 +306,7 @@ IngestResult Pipeline::Ingest(std::string_view payload, SignalSource source,
       }
     }
 
-    for (std::size_t i = 0; i < items->size(); ++i) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
       AlertDecision& d = result.decisions[i];
       if (d.outcome == Outcome::kIgnored) continue;
       if (!result.status.ok()) {
@@ -279,7 +315,7 @@ IngestResult Pipeline::Ingest(std::string_view payload, SignalSource source,
         d.reason = "not attempted after an earlier backend error: " + result.status.ToString();
         continue;
       }
-      if (!ProcessSignal(*(*items)[i].signal, &d, &result.requests)) {
+      if (!ProcessSignal(*items[i].signal, &d, &result.requests)) {
         result.status = d.status.WithContext("alert " + std::to_string(i));
         result.http_status = 503;
       }

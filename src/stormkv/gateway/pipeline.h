@@ -139,6 +139,14 @@ class Pipeline {
   IngestResult Ingest(std::string_view payload, SignalSource source = SignalSource::kAlertmanager,
                       std::string_view client_id = {});
 
+  // Processes signals that were already adapted (e.g. by a simulator or a batch replay): the
+  // same as Ingest from step 2 on, with `source` deciding the rate-limit answer (503/429).
+  // A signal with an empty fingerprint gets ComputeFingerprint's; a signal with an empty name
+  // rejects the whole batch (kRejected, nothing written). Resolved signals are kIgnored.
+  IngestResult IngestSignals(std::vector<NormalizedSignal> signals,
+                             SignalSource source = SignalSource::kAlertmanager,
+                             std::string_view client_id = {});
+
   // The storm (namespace, signal name) as a RemediationRequest built from its stored record:
   // stormAlertCount, affectedResources ("namespace:Kind:name") and overflow as stored now, with
   // `opening` supplying the signal fields (name, severity, labels...). nullopt when no storm is
@@ -158,6 +166,10 @@ class Pipeline {
   RateLimiter& rate_limiter() { return limiter_; }
 
  private:
+  struct Item;
+  static Result<std::vector<Item>> Adapt(std::string_view payload, SignalSource source,
+                                         int64_t now_ms, const AdapterLimits& limits);
+  IngestResult Process(std::vector<Item> items, SignalSource source, std::string_view client_id);
   // Processes one signal; returns false after a backend failure.
   bool ProcessSignal(const NormalizedSignal& signal, AlertDecision* decision,
                      std::vector<RemediationRequest>* requests);
