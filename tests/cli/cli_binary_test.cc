@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
@@ -16,9 +15,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-#define EXPECT_EXIT_CODE(run, code, args)                                                    \
-  EXPECT_EQ((run).exit_code, (code)) << CommandLine(args) << "\nstdout:\n"                   \
-                                     << (run).out << "\nstderr:\n"                           \
+#define EXPECT_EXIT_CODE(run, code, args)                                  \
+  EXPECT_EQ((run).exit_code, (code)) << CommandLine(args) << "\nstdout:\n" \
+                                     << (run).out << "\nstderr:\n"         \
                                      << (run).err
 
 json ParseJson(const CliRun& run) {
@@ -57,9 +56,9 @@ TEST(CliHelp, EverySubcommandHasHelpWithExamples) {
 
 TEST(CliHelp, SimulateHelpExplainsOptions) {
   CliRun run = RunCli({"simulate", "--help"});
-  for (const char* opt : {"--scenario", "--backend", "--layout", "--compare-layouts", "--budget",
-                          "--seed", "--json", "--fingerprints", "--storms", "--storm-resources",
-                          "--minutes", "--resources"}) {
+  for (const char* opt :
+       {"--scenario", "--backend", "--layout", "--compare-layouts", "--budget", "--seed", "--json",
+        "--fingerprints", "--storms", "--storm-resources", "--minutes", "--resources"}) {
     EXPECT_THAT(run.out, HasSubstr(opt));
   }
 }
@@ -137,8 +136,8 @@ TEST(CliBackendUrl, UnreachableRedisExitsWithThree) {
 }
 
 TEST(CliSimulate, IntegrationFitsIn256MbAsJson) {
-  std::vector<std::string> args = {"simulate", "--scenario", "integration", "--budget", "256mb",
-                                   "--json"};
+  std::vector<std::string> args = {"simulate", "--scenario", "integration",
+                                   "--budget", "256mb",      "--json"};
   CliRun run = RunCli(args);
   EXPECT_EXIT_CODE(run, 0, args);
   json j = ParseJson(run);
@@ -201,7 +200,7 @@ TEST(CliSimulate, NoProgressBarWhenStderrIsNotATerminal) {
 
 TEST(CliSimulate, CompareLayoutsOrderedAndCompactSmallest) {
   std::vector<std::string> args = {"simulate", "--scenario", "integration", "--compare-layouts",
-                                   "--budget", "256mb", "--json"};
+                                   "--budget", "256mb",      "--json"};
   CliRun run = RunCli(args);
   EXPECT_EXIT_CODE(run, 0, args);
   json j = ParseJson(run);
@@ -246,11 +245,10 @@ TEST(CliSimulate, SameSeedSameResultOtherSeedOtherWorkload) {
 }
 
 TEST(CliSimulate, ProductionScenarioCountsAddUp) {
-  std::vector<std::string> args = {"simulate",         "--scenario", "production",
-                                   "--fingerprints",   "300",        "--storms",
-                                   "4",                "--storm-resources", "30",
-                                   "--minutes",        "6",          "--repeat-minutes",
-                                   "2",                "--namespaces", "40", "--json"};
+  std::vector<std::string> args = {"simulate", "--scenario",   "production", "--fingerprints",
+                                   "300",      "--storms",     "4",          "--storm-resources",
+                                   "30",       "--minutes",    "6",          "--repeat-minutes",
+                                   "2",        "--namespaces", "40",         "--json"};
   CliRun run = RunCli(args);
   EXPECT_EXIT_CODE(run, 0, args);
   json j = ParseJson(run);
@@ -270,8 +268,8 @@ TEST(CliSimulate, ProductionScenarioCountsAddUp) {
 }
 
 TEST(CliSimulate, StormScenarioIsOneStorm) {
-  std::vector<std::string> args = {"simulate", "--scenario", "storm", "--resources", "300",
-                                   "--layout", "json-meta", "--json"};
+  std::vector<std::string> args = {"simulate", "--scenario", "storm",     "--resources",
+                                   "300",      "--layout",   "json-meta", "--json"};
   CliRun run = RunCli(args);
   EXPECT_EXIT_CODE(run, 0, args);
   json j = ParseJson(run);
@@ -335,7 +333,8 @@ TEST(CliIngest, AlertmanagerDecisionsThenRequests) {
 
 TEST(CliIngest, StormOpensOneRequest) {
   std::vector<std::string> alerts;
-  for (int i = 0; i < 9; ++i) alerts.push_back(AlertJson("KubePodCrashLooping", "shop", "web-" + std::to_string(i)));
+  for (int i = 0; i < 9; ++i)
+    alerts.push_back(AlertJson("KubePodCrashLooping", "shop", "web-" + std::to_string(i)));
   CliRun run = RunCli({"ingest", "-"}, Webhook(alerts));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::vector<json> lines = JsonLines(run.out);

@@ -7,10 +7,9 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 #include "common/test_util.h"
@@ -106,8 +105,8 @@ TEST_F(CliRedisTest, TriageFindsSeededFaults) {
     Must({"HSET", "stormkv:dedup:{fp" + std::to_string(i) + "}", "count", "1", "first", "1"});
   }
   for (int i = 0; i < 10; ++i) {
-    Must({"HSET", "stormkv:storm-agg:{ns" + std::to_string(i) + "}:KubePodCrashLooping", "#n",
-          "3"});
+    Must(
+        {"HSET", "stormkv:storm-agg:{ns" + std::to_string(i) + "}:KubePodCrashLooping", "#n", "3"});
     Must({"PEXPIRE", "stormkv:storm-agg:{ns" + std::to_string(i) + "}:KubePodCrashLooping",
           "60000"});
   }
@@ -181,11 +180,18 @@ TEST_F(CliRedisTest, TriageSendsOnlyReadOnlyCommands) {
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   Reply info = Must({"INFO", "commandstats"});
   std::map<std::string, std::string> stats = ParseInfo(info.str());
-  const std::set<std::string> allowed = {
-      "cmdstat_info",          "cmdstat_dbsize", "cmdstat_scan",
-      "cmdstat_type",          "cmdstat_pttl",   "cmdstat_memory|usage",
-      "cmdstat_object|encoding", "cmdstat_ping", "cmdstat_select",
-      "cmdstat_auth",          "cmdstat_hello",  "cmdstat_config|resetstat"};
+  const std::set<std::string> allowed = {"cmdstat_info",
+                                         "cmdstat_dbsize",
+                                         "cmdstat_scan",
+                                         "cmdstat_type",
+                                         "cmdstat_pttl",
+                                         "cmdstat_memory|usage",
+                                         "cmdstat_object|encoding",
+                                         "cmdstat_ping",
+                                         "cmdstat_select",
+                                         "cmdstat_auth",
+                                         "cmdstat_hello",
+                                         "cmdstat_config|resetstat"};
   ASSERT_FALSE(stats.empty());
   for (const auto& [name, value] : stats) {
     EXPECT_TRUE(allowed.count(name)) << "triage sent " << name << " (" << value << ")";

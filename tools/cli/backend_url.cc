@@ -14,8 +14,8 @@ constexpr std::string_view kAccepted =
     "unix:///path/to/redis.sock?db=N, shm://name?size=256mb";
 
 Status Bad(std::string_view url, std::string_view why) {
-  return Status::InvalidArgument("bad backend URL '" + std::string(url) + "': " +
-                                 std::string(why) + " (" + std::string(kAccepted) + ")");
+  return Status::InvalidArgument("bad backend URL '" + std::string(url) + "': " + std::string(why) +
+                                 " (" + std::string(kAccepted) + ")");
 }
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
@@ -128,9 +128,10 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       return kv;
     }
     case BackendKind::kShm:
-      return Status::InvalidArgument("shm:// backends are not supported yet (issue 8: one "
-                                     "embedded store shared by several processes); use memory "
-                                     "or a redis:// URL");
+      return Status::InvalidArgument(
+          "shm:// backends are not supported yet (issue 8: one "
+          "embedded store shared by several processes); use memory "
+          "or a redis:// URL");
     case BackendKind::kRedis: {
       RedisOptions ro;
       ro.url = url.text;

@@ -23,8 +23,8 @@ enum class BackendKind { kMemory, kRedis, kShm };
 
 struct BackendUrl {
   BackendKind kind = BackendKind::kMemory;
-  std::string text;      // the URL as given (may hold a password: never print it, use display)
-  std::string display;   // the URL with any password replaced by "***"
+  std::string text;     // the URL as given (may hold a password: never print it, use display)
+  std::string display;  // the URL with any password replaced by "***"
   AllocatorProfile allocator = AllocatorProfile::kDebian;  // kMemory only
   std::string shm_name;                                    // kShm only
   int64_t shm_size_bytes = 0;                              // kShm only

@@ -2,9 +2,8 @@
 
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "stormkv/clock.h"
 #include "stormkv/gateway/pipeline.h"
@@ -138,8 +137,9 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
       ++summary.rejected_payloads;
       ++summary.outcomes["rejected"];
       ++summary.decisions;
-      out << RejectLine(name, "cannot tell the format: neither an Alertmanager webhook (alerts) "
-                              "nor a Kubernetes Event; use --format")
+      out << RejectLine(name,
+                        "cannot tell the format: neither an Alertmanager webhook (alerts) "
+                        "nor a Kubernetes Event; use --format")
           << "\n";
       continue;
     }

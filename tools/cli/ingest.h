@@ -23,12 +23,12 @@
 namespace stormkv::cli {
 
 struct IngestOptions {
-  std::vector<std::string> inputs;       // file paths; "-" = stdin
-  std::optional<SignalSource> format;    // nullopt = detect per payload
-  BackendUrl backend;                    // default: memory
+  std::vector<std::string> inputs;     // file paths; "-" = stdin
+  std::optional<SignalSource> format;  // nullopt = detect per payload
+  BackendUrl backend;                  // default: memory
   Layout layout = Layout::kCompact;
-  std::string prefix = "stormkv:";       // key prefix of the gateway state
-  std::string client = "stormkv-ingest"; // rate-limit bucket
+  std::string prefix = "stormkv:";        // key prefix of the gateway state
+  std::string client = "stormkv-ingest";  // rate-limit bucket
   bool rate_limit = true;
   // Pin the clock (ms since the epoch) instead of using the system clock; with `step_ms`, the
   // clock moves forward that much after each payload.

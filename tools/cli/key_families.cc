@@ -7,9 +7,9 @@
 namespace stormkv::cli {
 
 const std::vector<std::string_view>& StormkvFamilies() {
-  static const std::vector<std::string_view> kFamilies = {
-      family::kDedup, family::kStormRate, family::kStormPattern, family::kStormAgg,
-      family::kRateLimit};
+  static const std::vector<std::string_view> kFamilies = {family::kDedup, family::kStormRate,
+                                                          family::kStormPattern, family::kStormAgg,
+                                                          family::kRateLimit};
   return kFamilies;
 }
 

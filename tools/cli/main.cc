@@ -1,6 +1,5 @@
 // stormkv — the command-line front end: simulate, triage, ingest.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -102,7 +101,8 @@ int RunSimulateCommand(SimulateArgs& a, const std::vector<const CLI::Option*>& p
     }
     return false;
   };
-  if (misplaced(production_only, Scenario::kProduction) || misplaced(storm_only, Scenario::kStorm)) {
+  if (misplaced(production_only, Scenario::kProduction) ||
+      misplaced(storm_only, Scenario::kStorm)) {
     return kExitUsage;
   }
   Result<int64_t> budget = ParseByteSize(a.budget);
@@ -180,8 +180,10 @@ int RunIngestCommand(IngestArgs& a) {
   if (!a.now.empty()) {
     Result<std::optional<int64_t>> t = ParseRfc3339Ms(a.now);
     if (!t.ok() || !t->has_value()) {
-      PrintError(Status::InvalidArgument("--now: expected an RFC 3339 time such as "
-                                         "2024-05-01T12:00:00Z, got '" + a.now + "'"));
+      PrintError(
+          Status::InvalidArgument("--now: expected an RFC 3339 time such as "
+                                  "2024-05-01T12:00:00Z, got '" +
+                                  a.now + "'"));
       return kExitUsage;
     }
     a.options.now_ms = **t;
@@ -287,7 +289,8 @@ int Main(int argc, char** argv) {
       "  stormkv simulate --scenario integration --compare-layouts --budget 256mb\n"
       "  stormkv simulate --scenario production --fingerprints 100000 --storms 1000 \\\n"
       "      --storm-resources 50 --layout compact --budget 256mb --json\n"
-      "  stormkv simulate --scenario storm --resources 10000 --backend redis://127.0.0.1:6379/0\n\n" +
+      "  stormkv simulate --scenario storm --resources 10000 --backend "
+      "redis://127.0.0.1:6379/0\n\n" +
       std::string(kFooter));
   sim->add_option("--scenario", simulate.scenario, "integration, production or storm")
       ->capture_default_str();
@@ -322,32 +325,42 @@ int Main(int argc, char** argv) {
   CLI::Option_group* prod = sim->add_option_group("Production scenario");
   std::vector<const CLI::Option*> production_only = {
       prod->add_option("--fingerprints", pp.fingerprints, "Distinct (non-storm) alerts")
-          ->capture_default_str()->check(CLI::NonNegativeNumber),
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber),
       prod->add_option("--storms", pp.storms, "Alert storms")
-          ->capture_default_str()->check(CLI::NonNegativeNumber),
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber),
       prod->add_option("--storm-resources", pp.storm_resources,
                        "Resources per storm (one alert each)")
-          ->capture_default_str()->check(CLI::PositiveNumber),
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber),
       prod->add_option("--minutes", pp.minutes, "Length of the run in minutes")
-          ->capture_default_str()->check(CLI::PositiveNumber),
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber),
       prod->add_option("--repeat-minutes", pp.repeat_minutes,
                        "A firing alert is re-sent this often (0 = once)")
-          ->capture_default_str()->check(CLI::NonNegativeNumber),
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber),
       prod->add_option("--storm-rate", pp.storm_alerts_per_sec,
                        "Alerts per second within one storm")
-          ->capture_default_str()->check(CLI::PositiveNumber),
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber),
       prod->add_option("--namespaces", pp.namespaces, "Namespaces the alerts spread over")
-          ->capture_default_str()->check(CLI::PositiveNumber),
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber),
       prod->add_option("--clients", pp.clients, "Alertmanager replicas calling the gateway")
-          ->capture_default_str()->check(CLI::PositiveNumber)};
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber)};
   CLI::Option_group* storm_group = sim->add_option_group("Storm scenario");
   std::vector<const CLI::Option*> storm_only = {
-      storm_group->add_option("--resources", simulate.options.storm.resources,
-                              "Resources in the storm (one alert each)")
-          ->capture_default_str()->check(CLI::PositiveNumber),
-      storm_group->add_option("--rate", simulate.options.storm.alerts_per_sec,
-                              "Alerts per second")
-          ->capture_default_str()->check(CLI::PositiveNumber)};
+      storm_group
+          ->add_option("--resources", simulate.options.storm.resources,
+                       "Resources in the storm (one alert each)")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber),
+      storm_group->add_option("--rate", simulate.options.storm.alerts_per_sec, "Alerts per second")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber)};
   IngestArgs ingest;
   CLI::App* ing = app.add_subcommand(
       "ingest", "Replay Alertmanager or Kubernetes Event JSON through the gateway pipeline");
@@ -355,7 +368,8 @@ int Main(int argc, char** argv) {
       "Each FILE holds one payload (an Alertmanager v4 webhook body, a Kubernetes Event, an\n"
       "EventList or a watch event), or one payload per line (JSON Lines). '-' reads stdin.\n"
       "Every payload goes through the gateway pipeline: adapter, rate limit, deduplication,\n"
-      "storm detection and aggregation, on the chosen backend (default: a fresh embedded store).\n\n"
+      "storm detection and aggregation, on the chosen backend (default: a fresh embedded "
+      "store).\n\n"
       "Output on stdout, one JSON object per line: one line per decision (created, duplicate,\n"
       "storm-aggregated, rate-limited, rejected, ignored, failed) with the payload it came\n"
       "from, then one line per RemediationRequest emitted. A summary goes to stderr.\n"
@@ -373,7 +387,8 @@ int Main(int argc, char** argv) {
   ing->add_option("--backend", ingest.backend,
                   "memory, redis://host:port/db or unix:///path.sock (writes real gateway state)")
       ->capture_default_str();
-  ing->add_option("--layout", ingest.layout, "Storm aggregation layout: full-crd, json-meta, compact")
+  ing->add_option("--layout", ingest.layout,
+                  "Storm aggregation layout: full-crd, json-meta, compact")
       ->capture_default_str();
   ing->add_option("--prefix", ingest.options.prefix, "Key prefix of the gateway state")
       ->capture_default_str();

@@ -7,14 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <queue>
 #include <random>
 #include <sstream>
 
 #include "progress.h"
 #include "stormkv/clock.h"
-#include <nlohmann/json.hpp>
-
 #include "stormkv/gateway/pipeline.h"
 #include "stormkv/gateway/signal.h"
 #include "stormkv/key_schema.h"
@@ -44,9 +43,12 @@ std::string UniquePrefix() {
 
 std::unique_ptr<Workload> MakeWorkload(const SimulateOptions& o) {
   switch (o.scenario) {
-    case Scenario::kIntegration: return MakeIntegrationWorkload(o.seed);
-    case Scenario::kProduction: return MakeProductionWorkload(o.production, o.seed);
-    case Scenario::kStorm: return MakeStormWorkload(o.storm, o.seed);
+    case Scenario::kIntegration:
+      return MakeIntegrationWorkload(o.seed);
+    case Scenario::kProduction:
+      return MakeProductionWorkload(o.production, o.seed);
+    case Scenario::kStorm:
+      return MakeStormWorkload(o.storm, o.seed);
   }
   return MakeIntegrationWorkload(o.seed);
 }
@@ -260,13 +262,17 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
     SimAlert a = workload->Materialize(p.id);
     ++c.delivered;
 
-    IngestResult res = pipeline.Ingest(WebhookBody(a, clock->NowMs()),
-                                       SignalSource::kAlertmanager, a.client);
+    IngestResult res =
+        pipeline.Ingest(WebhookBody(a, clock->NowMs()), SignalSource::kAlertmanager, a.client);
     int64_t retry_ms = -1;
     for (const AlertDecision& d : res.decisions) {
       switch (d.outcome) {
-        case Outcome::kCreated: ++c.created; break;
-        case Outcome::kDuplicate: ++c.duplicates; break;
+        case Outcome::kCreated:
+          ++c.created;
+          break;
+        case Outcome::kDuplicate:
+          ++c.duplicates;
+          break;
         case Outcome::kStormAggregated:
           ++c.storm_aggregated;
           c.storms_opened += d.storm_opened ? 1 : 0;
@@ -275,14 +281,15 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
           ++c.rate_limited;
           retry_ms = std::max<int64_t>(d.retry_after_ms, 1);
           break;
-        case Outcome::kIgnored: break;
+        case Outcome::kIgnored:
+          break;
         case Outcome::kRejected:
-          STORMKV_RETURN_IF_ERROR(note_error(
-              Status::Internal("the gateway rejected a simulated alert: " + d.reason)));
+          STORMKV_RETURN_IF_ERROR(
+              note_error(Status::Internal("the gateway rejected a simulated alert: " + d.reason)));
           break;
         case Outcome::kFailed:
-          STORMKV_RETURN_IF_ERROR(note_error(
-              d.status.ok() ? Status::Internal("failed: " + d.reason) : d.status));
+          STORMKV_RETURN_IF_ERROR(
+              note_error(d.status.ok() ? Status::Internal("failed: " + d.reason) : d.status));
           break;
       }
     }
@@ -339,8 +346,7 @@ std::string AlertLine(const AlertCounts& c) {
                   " created, " + FormatCount(c.duplicates) + " duplicates, " +
                   FormatCount(c.storm_aggregated) + " storm-aggregated into " +
                   FormatCount(c.storms_opened) + (c.storms_opened == 1 ? " storm, " : " storms, ") +
-                  FormatCount(c.rate_limited) +
-                  " rate-limited (retried)";
+                  FormatCount(c.rate_limited) + " rate-limited (retried)";
   if (c.oom_errors) s += ", " + FormatCount(c.oom_errors) + " refused with OOM";
   if (c.other_errors) s += ", " + FormatCount(c.other_errors) + " failed";
   return s;
@@ -349,8 +355,7 @@ std::string AlertLine(const AlertCounts& c) {
 std::string Verdict(const SimulationResult& r) {
   std::string s = r.fits ? "fits: " : "does NOT fit: ";
   s += FormatBytes(r.peak_bytes) + " (peak) of " + FormatBytes(r.budget_bytes) + " (" +
-       FormatPercent(static_cast<double>(r.peak_bytes) / static_cast<double>(r.budget_bytes)) +
-       ")";
+       FormatPercent(static_cast<double>(r.peak_bytes) / static_cast<double>(r.budget_bytes)) + ")";
   if (r.alerts.oom_errors) {
     s += "; " + FormatCount(r.alerts.oom_errors) + " writes were refused with OOM";
   }
@@ -413,10 +418,8 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
   os << "stormkv simulate: scenario " << first.scenario << " (" << first.workload << "), seed "
      << first.seed << "\n";
   os << "backend " << first.backend << ", budget " << FormatBytes(first.budget_bytes)
-     << ", layouts compared (each on a fresh " << (first.key_prefix.rfind("stormkv:", 0) == 0
-                                                       ? "store"
-                                                       : "key prefix")
-     << ")\n";
+     << ", layouts compared (each on a fresh "
+     << (first.key_prefix.rfind("stormkv:", 0) == 0 ? "store" : "key prefix") << ")\n";
   os << AlertLine(first.alerts) << "\n";
   os << "gateway time simulated: " << Seconds(first.simulated_ms) << "\n\n";
 
@@ -458,9 +461,8 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
     return agg && agg->keys ? FormatBytes(agg->bytes / agg->keys) : std::string("-");
   });
   add("wall time", [](const SimulationResult& r) { return Seconds(r.wall_ms); });
-  add("verdict", [](const SimulationResult& r) {
-    return std::string(r.fits ? "fits" : "does NOT fit");
-  });
+  add("verdict",
+      [](const SimulationResult& r) { return std::string(r.fits ? "fits" : "does NOT fit"); });
   os << t.Render(2);
 
   const FamilyBytes* big = nullptr;
@@ -482,7 +484,8 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
   std::vector<std::string> notes;
   if (first.shared_server) {
     notes.push_back("measured on a live server: used_memory includes everything else it holds (" +
-                    FormatBytes(first.baseline_bytes) + " before the first run; later runs also "
+                    FormatBytes(first.baseline_bytes) +
+                    " before the first run; later runs also "
                     "find the scripts and hash tables the earlier ones left)");
   }
   for (const SimulationResult& r : rs) {
@@ -506,9 +509,12 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
 
 const char* ScenarioName(Scenario s) {
   switch (s) {
-    case Scenario::kIntegration: return "integration";
-    case Scenario::kProduction: return "production";
-    case Scenario::kStorm: return "storm";
+    case Scenario::kIntegration:
+      return "integration";
+    case Scenario::kProduction:
+      return "production";
+    case Scenario::kStorm:
+      return "storm";
   }
   return "integration";
 }
@@ -572,7 +578,8 @@ nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
       {"key_prefix", r.key_prefix},
       {"notes", r.notes},
   };
-  j["first_error"] = r.first_error ? nlohmann::ordered_json(*r.first_error) : nlohmann::ordered_json(nullptr);
+  j["first_error"] =
+      r.first_error ? nlohmann::ordered_json(*r.first_error) : nlohmann::ordered_json(nullptr);
   return j;
 }
 

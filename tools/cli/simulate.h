@@ -3,22 +3,21 @@
 //
 // Not a formula: each alert of the workload is POSTed, as a one-alert Alertmanager webhook body,
 // to the real gateway Pipeline (adapter, RateLimiter, Deduplicator, StormDetector,
-// StormAggregator) on a real backend, with a ManualClock that jumps from one alert to the next, so a 30-minute production hour runs in seconds. Then the keys are
-// measured (SCAN + MEMORY USAGE by key family) together with the backend's used_memory and its
-// peak during the run.
+// StormAggregator) on a real backend, with a ManualClock that jumps from one alert to the next, so
+// a 30-minute production hour runs in seconds. Then the keys are measured (SCAN + MEMORY USAGE by
+// key family) together with the backend's used_memory and its peak during the run.
 //
-// On Redis the run writes under a fresh, unique key prefix (as long as "stormkv:"), keeps the keys' TTLs in step with the
-// virtual clock (PTTL/PEXPIRE, like the test harness), and deletes every key it wrote at the end.
-// It never runs FLUSHDB or CONFIG SET.
+// On Redis the run writes under a fresh, unique key prefix (as long as "stormkv:"), keeps the keys'
+// TTLs in step with the virtual clock (PTTL/PEXPIRE, like the test harness), and deletes every key
+// it wrote at the end. It never runs FLUSHDB or CONFIG SET.
 #ifndef STORMKV_TOOLS_CLI_SIMULATE_H_
 #define STORMKV_TOOLS_CLI_SIMULATE_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "backend_url.h"
 #include "stormkv/gateway/layouts.h"
@@ -38,7 +37,7 @@ struct SimulateOptions {
   Scenario scenario = Scenario::kIntegration;
   ProductionParams production;
   StormParams storm;
-  BackendUrl backend;               // default: memory
+  BackendUrl backend;                                // default: memory
   std::vector<Layout> layouts = {Layout::kCompact};  // one run per layout, each on a fresh store
   int64_t budget_bytes = 256LL << 20;
   uint64_t seed = 1;
@@ -52,38 +51,38 @@ struct SimulateOptions {
 struct FamilyBytes {
   std::string family;  // "dedup", "storm-agg", ... ("other" for keys outside the key schema)
   int64_t keys = 0;
-  int64_t bytes = 0;   // sum of MEMORY USAGE
+  int64_t bytes = 0;  // sum of MEMORY USAGE
 };
 
 struct AlertCounts {
-  int64_t delivered = 0;        // alerts that reached the gateway (retries included)
-  int64_t created = 0;          // new fingerprint, no storm: one RemediationRequest each
-  int64_t duplicates = 0;       // known fingerprint: dedup record updated
-  int64_t storm_aggregated = 0; // part of a storm: added to its aggregation
-  int64_t storms_opened = 0;    // aggregations created (one RemediationRequest per storm)
-  int64_t rate_limited = 0;     // denied by the rate limiter (re-sent after Retry-After)
-  int64_t oom_errors = 0;       // writes refused with OOM
+  int64_t delivered = 0;         // alerts that reached the gateway (retries included)
+  int64_t created = 0;           // new fingerprint, no storm: one RemediationRequest each
+  int64_t duplicates = 0;        // known fingerprint: dedup record updated
+  int64_t storm_aggregated = 0;  // part of a storm: added to its aggregation
+  int64_t storms_opened = 0;     // aggregations created (one RemediationRequest per storm)
+  int64_t rate_limited = 0;      // denied by the rate limiter (re-sent after Retry-After)
+  int64_t oom_errors = 0;        // writes refused with OOM
   int64_t other_errors = 0;
 };
 
 struct SimulationResult {
   std::string scenario;
-  std::string workload;          // Workload::Describe()
-  std::string backend;           // "memory", "redis://127.0.0.1:6379/0"
+  std::string workload;  // Workload::Describe()
+  std::string backend;   // "memory", "redis://127.0.0.1:6379/0"
   std::string layout;
   std::string key_prefix;
-  bool shared_server = false;    // a Redis server: used_memory includes what else it holds
+  bool shared_server = false;  // a Redis server: used_memory includes what else it holds
   uint64_t seed = 0;
   int64_t budget_bytes = 0;
-  int64_t used_memory_bytes = 0;  // used_memory at the end of the run
-  int64_t peak_bytes = 0;         // highest used_memory during the run
-  int64_t baseline_bytes = 0;     // used_memory before the run
-  int64_t key_bytes = 0;          // sum of the families' bytes
-  bool fits = false;              // peak_bytes <= budget_bytes and no OOM error
+  int64_t used_memory_bytes = 0;      // used_memory at the end of the run
+  int64_t peak_bytes = 0;             // highest used_memory during the run
+  int64_t baseline_bytes = 0;         // used_memory before the run
+  int64_t key_bytes = 0;              // sum of the families' bytes
+  bool fits = false;                  // peak_bytes <= budget_bytes and no OOM error
   std::vector<FamilyBytes> families;  // biggest first
   AlertCounts alerts;
-  int64_t simulated_ms = 0;       // virtual time covered
-  int64_t wall_ms = 0;            // real time the run took
+  int64_t simulated_ms = 0;  // virtual time covered
+  int64_t wall_ms = 0;       // real time the run took
   std::optional<std::string> first_error;
   std::vector<std::string> notes;
 };

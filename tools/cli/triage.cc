@@ -152,9 +152,12 @@ std::string Approx(const TriageReport& r) { return r.sampled ? "~" : ""; }
 
 const char* SeverityName(Severity s) {
   switch (s) {
-    case Severity::kError: return "error";
-    case Severity::kWarning: return "warning";
-    case Severity::kInfo: return "info";
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kInfo:
+      return "info";
   }
   return "info";
 }
@@ -344,36 +347,40 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
     std::string msg = "used_memory " + FormatBytes(m.used_memory) + " is above maxmemory " +
                       FormatBytes(m.maxmemory) + ". ";
     if (noeviction) {
-      msg += "With policy noeviction every write command fails with \"OOM command not allowed "
-             "when used memory > 'maxmemory'\" — the gateway cannot record a single alert. ";
+      msg +=
+          "With policy noeviction every write command fails with \"OOM command not allowed "
+          "when used memory > 'maxmemory'\" — the gateway cannot record a single alert. ";
     } else if (allkeys) {
-      msg += "With policy " + policy + " Redis evicts keys on every write to get back under the "
+      msg += "With policy " + policy +
+             " Redis evicts keys on every write to get back under the "
              "limit, so live gateway state (dedup records, storm aggregations) is being thrown "
              "away, and writes fail with OOM when eviction cannot free enough. ";
     } else {
-      msg += "With policy " + policy + " only keys with a TTL can be evicted; once they are gone "
+      msg += "With policy " + policy +
+             " only keys with a TTL can be evicted; once they are gone "
              "every write fails with OOM. ";
     }
     if (m.maxmemory < kTinyMaxmemory) {
-      msg += "A maxmemory of " + FormatBytes(m.maxmemory) + " is absurdly small (an empty Redis "
+      msg += "A maxmemory of " + FormatBytes(m.maxmemory) +
+             " is absurdly small (an empty Redis "
              "uses about 1 MB): it looks like a leftover CONFIG SET maxmemory from a test helper "
              "— that setting is server-wide and survives FLUSHDB. ";
     }
-    msg += "Deleting data will not help if the limit is wrong: restore it, e.g. CONFIG SET "
-           "maxmemory 256mb (size it with `stormkv simulate`).";
+    msg +=
+        "Deleting data will not help if the limit is wrong: restore it, e.g. CONFIG SET "
+        "maxmemory 256mb (size it with `stormkv simulate`).";
     add(Severity::kError, "maxmemory-below-used", msg);
   } else if (m.maxmemory > 0 && m.maxmemory < kTinyMaxmemory) {
     add(Severity::kWarning, "maxmemory-tiny",
-        "maxmemory is only " + FormatBytes(m.maxmemory) + " (used " +
-            FormatBytes(m.used_memory) + "): an empty Redis already uses about 1 MB, so a "
+        "maxmemory is only " + FormatBytes(m.maxmemory) + " (used " + FormatBytes(m.used_memory) +
+            "): an empty Redis already uses about 1 MB, so a "
             "small burst of writes will hit OOM. This looks like a test leftover (CONFIG SET "
             "maxmemory survives FLUSHDB), not a production budget.");
   } else if (m.maxmemory > 0 && m.used_memory >= 0 &&
              static_cast<double>(m.used_memory) >= 0.9 * static_cast<double>(m.maxmemory)) {
     add(Severity::kWarning, "maxmemory-near",
         "used_memory " + FormatBytes(m.used_memory) + " is " +
-            FormatPercent(static_cast<double>(m.used_memory) /
-                          static_cast<double>(m.maxmemory)) +
+            FormatPercent(static_cast<double>(m.used_memory) / static_cast<double>(m.maxmemory)) +
             " of maxmemory " + FormatBytes(m.maxmemory) + ": little headroom left.");
   } else if (m.maxmemory == 0) {
     add(Severity::kInfo, "maxmemory-unset",
@@ -388,30 +395,35 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
           "dropping gateway state, so the gateway sees and reports the failure.");
     } else if (allkeys) {
       add(Severity::kWarning, "eviction-policy",
-          "Policy " + policy + ": when full, Redis silently evicts any key — live dedup records "
-          "(duplicates get notified again) and storm aggregations (one storm splits into several "
-          "RemediationRequests) included. Prefer noeviction for gateway state.");
+          "Policy " + policy +
+              ": when full, Redis silently evicts any key — live dedup records "
+              "(duplicates get notified again) and storm aggregations (one storm splits into "
+              "several "
+              "RemediationRequests) included. Prefer noeviction for gateway state.");
     } else if (volatile_policy) {
       add(Severity::kWarning, "eviction-policy",
-          "Policy " + policy + ": when full, Redis evicts keys that have a TTL — every gateway "
-          "key has one, so gateway state goes first" +
+          "Policy " + policy +
+              ": when full, Redis evicts keys that have a TTL — every gateway "
+              "key has one, so gateway state goes first" +
               std::string(policy == "volatile-ttl"
-                               ? " (the keys closest to expiry: rate-limit buckets and storm "
-                                 "windows about to close)"
-                               : "") +
+                              ? " (the keys closest to expiry: rate-limit buckets and storm "
+                                "windows about to close)"
+                              : "") +
               ", while keys without a TTL stay. Prefer noeviction for gateway state.");
     }
   }
 
   if (m.oom_rejections > 0) {
     add(Severity::kWarning, "oom-rejections",
-        FormatCount(m.oom_rejections) + " commands have been refused with OOM since the server "
-        "started (INFO errorstats): writes have already been lost.");
+        FormatCount(m.oom_rejections) +
+            " commands have been refused with OOM since the server "
+            "started (INFO errorstats): writes have already been lost.");
   }
   if (m.evicted_keys > 0) {
     add(Severity::kWarning, "evicted-keys",
-        FormatCount(m.evicted_keys) + " keys have been evicted since the server started "
-        "(INFO stats evicted_keys): state was dropped to make room.");
+        FormatCount(m.evicted_keys) +
+            " keys have been evicted since the server started "
+            "(INFO stats evicted_keys): state was dropped to make room.");
   }
 
   if (m.cached_scripts > options.max_cached_scripts) {
@@ -419,10 +431,11 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
     if (m.scripts >= 0) msg += " (" + FormatBytes(m.scripts) + " inside used_memory";
     if (m.lua_vm >= 0) msg += ", Lua VM " + FormatBytes(m.lua_vm) + " outside it";
     if (m.scripts >= 0) msg += ")";
-    msg += ": a client sends EVAL with a different script body each time — values formatted "
-           "into the Lua text instead of passed as KEYS/ARGV. Redis 7.0 keeps every EVAL body "
-           "until SCRIPT FLUSH, so the cache grows without bound. Use one script text with "
-           "EVALSHA (as stormkv does), then SCRIPT FLUSH once the client is fixed.";
+    msg +=
+        ": a client sends EVAL with a different script body each time — values formatted "
+        "into the Lua text instead of passed as KEYS/ARGV. Redis 7.0 keeps every EVAL body "
+        "until SCRIPT FLUSH, so the cache grows without bound. Use one script text with "
+        "EVALSHA (as stormkv does), then SCRIPT FLUSH once the client is fixed.";
     add(Severity::kWarning, "script-cache-growth", msg);
   }
 
@@ -435,17 +448,17 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
     }
     add(Severity::kWarning, "gateway-keys-without-ttl",
         Approx(r) + FormatCount(static_cast<int64_t>(r.stormkv_no_ttl_keys + 0.5)) +
-            " gateway keys (" + Approx(r) + FormatBytes(static_cast<int64_t>(r.stormkv_no_ttl_bytes)) +
-            ") have no TTL: " + fams + ". Gateway state is meant to expire (dedup records, storm "
+            " gateway keys (" + Approx(r) +
+            FormatBytes(static_cast<int64_t>(r.stormkv_no_ttl_bytes)) + ") have no TTL: " + fams +
+            ". Gateway state is meant to expire (dedup records, storm "
             "windows, rate-limit buckets); these stay forever and accumulate. Something wrote "
             "them outside the atomic scripts (or PERSISTed them).");
   }
   double other_no_ttl = r.no_ttl_keys - r.stormkv_no_ttl_keys;
   if (other_no_ttl > 0.5) {
     add(Severity::kInfo, "keys-without-ttl",
-        Approx(r) + FormatCount(static_cast<int64_t>(other_no_ttl + 0.5)) +
-            " other keys (" + Approx(r) +
-            FormatBytes(static_cast<int64_t>(r.no_ttl_bytes - r.stormkv_no_ttl_bytes)) +
+        Approx(r) + FormatCount(static_cast<int64_t>(other_no_ttl + 0.5)) + " other keys (" +
+            Approx(r) + FormatBytes(static_cast<int64_t>(r.no_ttl_bytes - r.stormkv_no_ttl_bytes)) +
             ") have no TTL; they stay until deleted.");
   }
 
@@ -454,9 +467,9 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
     add(Severity::kWarning, "big-keys",
         FormatCount(static_cast<int64_t>(r.big_keys.size())) + " key(s) of " +
             FormatBytes(options.big_key_bytes) + " or more" +
-            (r.sampled ? " among the sampled keys" : "") + "; the biggest is '" + b.key +
-            "' (" + b.type + (b.encoding.empty() ? "" : ", " + b.encoding) + ", " +
-            FormatBytes(b.bytes) + "). Big keys block Redis while they are read, copied or "
+            (r.sampled ? " among the sampled keys" : "") + "; the biggest is '" + b.key + "' (" +
+            b.type + (b.encoding.empty() ? "" : ", " + b.encoding) + ", " + FormatBytes(b.bytes) +
+            "). Big keys block Redis while they are read, copied or "
             "deleted.");
   }
 
@@ -508,8 +521,8 @@ std::string RenderTriageText(const TriageReport& r, const TriageOptions& options
   std::string scripts_note =
       m.cached_scripts >= 0 ? FormatCount(m.cached_scripts) + " cached scripts" : "";
   if (m.lua_vm >= 0) {
-    scripts_note += (scripts_note.empty() ? "" : "; ") + ("Lua VM " + bytes(m.lua_vm) +
-                                                          " outside used_memory");
+    scripts_note +=
+        (scripts_note.empty() ? "" : "; ") + ("Lua VM " + bytes(m.lua_vm) + " outside used_memory");
   }
   row("scripts", bytes(m.scripts), scripts_note);
   row("clients", bytes(m.clients_normal),
@@ -544,19 +557,19 @@ std::string RenderTriageText(const TriageReport& r, const TriageOptions& options
               Approx(r) + FormatCount(static_cast<int64_t>(r.no_ttl_keys + 0.5))});
     os << t.Render(2);
   }
-  os << "\nKeys without TTL: " << Approx(r) << FormatCount(static_cast<int64_t>(r.no_ttl_keys + 0.5))
-     << " (" << Approx(r) << FormatBytes(static_cast<int64_t>(r.no_ttl_bytes)) << "), of them "
-     << Approx(r) << FormatCount(static_cast<int64_t>(r.stormkv_no_ttl_keys + 0.5))
-     << " stormkv keys (" << Approx(r)
-     << FormatBytes(static_cast<int64_t>(r.stormkv_no_ttl_bytes)) << ")\n";
+  os << "\nKeys without TTL: " << Approx(r)
+     << FormatCount(static_cast<int64_t>(r.no_ttl_keys + 0.5)) << " (" << Approx(r)
+     << FormatBytes(static_cast<int64_t>(r.no_ttl_bytes)) << "), of them " << Approx(r)
+     << FormatCount(static_cast<int64_t>(r.stormkv_no_ttl_keys + 0.5)) << " stormkv keys ("
+     << Approx(r) << FormatBytes(static_cast<int64_t>(r.stormkv_no_ttl_bytes)) << ")\n";
 
   if (!r.top_keys.empty()) {
     os << "\nBiggest keys" << (r.sampled ? " (among the sampled)" : "") << "\n";
     Table t({"key", "type", "encoding", "bytes", "ttl"}, 3);
     for (const KeyInfo& k : r.top_keys) {
       std::string key = k.key.size() > 60 ? k.key.substr(0, 57) + "..." : k.key;
-      t.AddRow({key, k.type, k.encoding, k.bytes >= 0 ? FormatBytes(k.bytes) : "?",
-                TtlText(k.pttl)});
+      t.AddRow(
+          {key, k.type, k.encoding, k.bytes >= 0 ? FormatBytes(k.bytes) : "?", TtlText(k.pttl)});
     }
     os << t.Render(2);
   }
@@ -575,7 +588,8 @@ std::string RenderTriageText(const TriageReport& r, const TriageOptions& options
     errors += f.severity == Severity::kError;
     warnings += f.severity == Severity::kWarning;
   }
-  os << "\n" << (errors ? "verdict: " + std::to_string(errors) + " error(s), " : "verdict: no errors, ")
+  os << "\n"
+     << (errors ? "verdict: " + std::to_string(errors) + " error(s), " : "verdict: no errors, ")
      << warnings << " warning(s)\n";
   return os.str();
 }
@@ -626,8 +640,11 @@ nlohmann::ordered_json TriageJson(const TriageReport& r) {
   auto keys = [](const std::vector<KeyInfo>& v) {
     json a = json::array();
     for (const KeyInfo& k : v) {
-      a.push_back({{"key", k.key}, {"type", k.type}, {"encoding", k.encoding},
-                   {"bytes", k.bytes}, {"pttl", k.pttl}});
+      a.push_back({{"key", k.key},
+                   {"type", k.type},
+                   {"encoding", k.encoding},
+                   {"bytes", k.bytes},
+                   {"pttl", k.pttl}});
     }
     return a;
   };
@@ -635,8 +652,8 @@ nlohmann::ordered_json TriageJson(const TriageReport& r) {
   j["big_keys"] = keys(r.big_keys);
   json findings = json::array();
   for (const Finding& f : r.findings) {
-    findings.push_back({{"severity", SeverityName(f.severity)}, {"code", f.code},
-                        {"message", f.message}});
+    findings.push_back(
+        {{"severity", SeverityName(f.severity)}, {"code", f.code}, {"message", f.message}});
   }
   j["findings"] = findings;
   j["notes"] = r.notes;

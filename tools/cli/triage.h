@@ -8,11 +8,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "stormkv/kv_backend.h"
 #include "stormkv/status.h"
@@ -55,7 +54,7 @@ struct KeyInfo {
 };
 
 struct FamilyUsage {
-  std::string label;       // key_families.h
+  std::string label;  // key_families.h
   bool is_stormkv = false;
   int64_t keys = 0;            // exact: counted during SCAN
   int64_t inspected_keys = 0;  // keys whose size/TTL were read
@@ -68,34 +67,34 @@ struct FamilyUsage {
 struct MemoryInfo {
   int64_t used_memory = -1, used_memory_peak = -1, used_memory_rss = -1;
   int64_t dataset = -1, overhead = -1, startup = -1;
-  int64_t scripts = -1;          // used_memory_scripts (script bodies + dicts; inside used_memory)
-  int64_t lua_vm = -1;           // used_memory_vm_eval / used_memory_lua (outside used_memory)
-  int64_t cached_scripts = -1;   // number_of_cached_scripts
+  int64_t scripts = -1;         // used_memory_scripts (script bodies + dicts; inside used_memory)
+  int64_t lua_vm = -1;          // used_memory_vm_eval / used_memory_lua (outside used_memory)
+  int64_t cached_scripts = -1;  // number_of_cached_scripts
   int64_t clients_normal = -1, clients_replicas = -1;
   double fragmentation_ratio = -1;
   int64_t maxmemory = -1;
   std::string policy;
   int64_t evicted_keys = -1;
-  int64_t oom_rejections = -1;   // errorstat_OOM count
+  int64_t oom_rejections = -1;  // errorstat_OOM count
   std::string redis_version;
 };
 
 struct TriageReport {
-  std::string backend;          // Describe() of the backend
+  std::string backend;  // Describe() of the backend
   int64_t dbsize = -1;
   int64_t keys_scanned = 0;
   int64_t keys_inspected = 0;
-  bool sampled = false;         // keys_inspected < keys_scanned: figures are estimates
+  bool sampled = false;  // keys_inspected < keys_scanned: figures are estimates
   bool memory_usage_supported = true;
   std::vector<FamilyUsage> families;  // biggest first
   double total_key_bytes = 0;
   double no_ttl_keys = 0, no_ttl_bytes = 0;
   double stormkv_no_ttl_keys = 0, stormkv_no_ttl_bytes = 0;
-  std::vector<KeyInfo> top_keys;       // biggest first
-  std::vector<KeyInfo> big_keys;       // >= big_key_bytes, biggest first
+  std::vector<KeyInfo> top_keys;  // biggest first
+  std::vector<KeyInfo> big_keys;  // >= big_key_bytes, biggest first
   MemoryInfo memory;
-  std::vector<Finding> findings;       // errors first
-  std::vector<std::string> notes;      // caveats about the figures
+  std::vector<Finding> findings;   // errors first
+  std::vector<std::string> notes;  // caveats about the figures
 };
 
 // Wraps `target` so that only triage's read-only commands reach it; any other command returns

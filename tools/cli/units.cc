@@ -21,14 +21,22 @@ Result<int64_t> ParseByteSize(std::string_view text) {
   if (digits == 0) return bad();
   std::string_view unit = std::string_view(s).substr(digits);
   int64_t mul = 0;
-  if (unit.empty() || unit == "b") mul = 1;
-  else if (unit == "k") mul = 1000;
-  else if (unit == "kb" || unit == "kib") mul = 1024;
-  else if (unit == "m") mul = 1000 * 1000;
-  else if (unit == "mb" || unit == "mib") mul = 1024 * 1024;
-  else if (unit == "g") mul = 1000LL * 1000 * 1000;
-  else if (unit == "gb" || unit == "gib") mul = 1024LL * 1024 * 1024;
-  else return bad();
+  if (unit.empty() || unit == "b")
+    mul = 1;
+  else if (unit == "k")
+    mul = 1000;
+  else if (unit == "kb" || unit == "kib")
+    mul = 1024;
+  else if (unit == "m")
+    mul = 1000 * 1000;
+  else if (unit == "mb" || unit == "mib")
+    mul = 1024 * 1024;
+  else if (unit == "g")
+    mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb" || unit == "gib")
+    mul = 1024LL * 1024 * 1024;
+  else
+    return bad();
   int64_t n = 0;
   for (std::size_t i = 0; i < digits; ++i) {
     int d = s[i] - '0';

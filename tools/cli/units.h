@@ -12,8 +12,8 @@ namespace stormkv::cli {
 
 // Parses a memory size with Redis's config units (case-insensitive): a plain number is bytes;
 // k = 1000, kb = 1024, m = 1000^2, mb = 1024^2, g = 1000^3, gb = 1024^3. Also accepts "b" and the
-// spellings "kib", "mib", "gib". Fails with InvalidArgument on anything else, on negative numbers and
-// on overflow.
+// spellings "kib", "mib", "gib". Fails with InvalidArgument on anything else, on negative numbers
+// and on overflow.
 Result<int64_t> ParseByteSize(std::string_view text);
 
 // Human-readable size with binary units, as redis-cli's used_memory_human: "812 B", "1.2 KB",

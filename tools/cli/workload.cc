@@ -18,9 +18,9 @@ uint64_t Mix(uint64_t x) {
 uint64_t Hash(uint64_t seed, uint64_t a, uint64_t b = 0) { return Mix(Mix(seed ^ Mix(a)) + b); }
 
 constexpr std::array<std::string_view, 16> kApps = {
-    "payments-api", "checkout",  "cart",          "catalog",      "search",   "auth",
-    "api-gateway",  "orders",    "inventory",     "shipping",     "billing",  "notifications",
-    "frontend",     "ledger",    "recommendation", "session-store"};
+    "payments-api", "checkout", "cart",           "catalog",      "search",  "auth",
+    "api-gateway",  "orders",   "inventory",      "shipping",     "billing", "notifications",
+    "frontend",     "ledger",   "recommendation", "session-store"};
 
 struct AlertKind {
   std::string_view name;
@@ -102,22 +102,21 @@ SimAlert PodAlert(const AlertKind& kind, const std::string& ns, const std::strin
               {"container", container},
               {"severity", a.severity},
               {"job", "kube-state-metrics"},
-              {"instance", "10.42." + std::to_string(h % 250) + "." +
-                               std::to_string((h >> 8) % 250) + ":8080"},
+              {"instance",
+               "10.42." + std::to_string(h % 250) + "." + std::to_string((h >> 8) % 250) + ":8080"},
               {"endpoint", "http"},
               {"service", "prometheus-kube-state-metrics"},
               {"prometheus", "monitoring/k8s"},
               {"uid", Uuid(h)}};
   a.annotations = {
       {"summary", std::string(kind.summary)},
-      {"description", "Pod " + ns + "/" + pod + " (" + container + "): " +
-                          std::string(kind.description)},
-      {"runbook_url", "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/" +
-                          [&] {
-                            std::string s(kind.name);
-                            for (char& c : s) c = static_cast<char>(std::tolower(c));
-                            return s;
-                          }()}};
+      {"description",
+       "Pod " + ns + "/" + pod + " (" + container + "): " + std::string(kind.description)},
+      {"runbook_url", "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/" + [&] {
+         std::string s(kind.name);
+         for (char& c : s) c = static_cast<char>(std::tolower(c));
+         return s;
+       }()}};
   return a;
 }
 
@@ -157,12 +156,20 @@ class IntegrationWorkload final : public ListWorkload {
  public:
   explicit IntegrationWorkload(uint64_t seed) {
     enum Kind {
-      kDedup, kDedupTtl, kStorm, kStormEdge, kRateStorm, kRateLimit, kSameFp, kStormBurst,
-      kMultiNs, kMalformed
+      kDedup,
+      kDedupTtl,
+      kStorm,
+      kStormEdge,
+      kRateStorm,
+      kRateLimit,
+      kSameFp,
+      kStormBurst,
+      kMultiNs,
+      kMalformed
     };
     const std::vector<std::pair<Kind, int>> plan = {
-        {kDedup, 20},    {kDedupTtl, 10},   {kStorm, 12},   {kStormEdge, 12}, {kRateStorm, 8},
-        {kRateLimit, 6}, {kSameFp, 3},      {kStormBurst, 3}, {kMultiNs, 10}, {kMalformed, 8}};
+        {kDedup, 20},    {kDedupTtl, 10}, {kStorm, 12},     {kStormEdge, 12}, {kRateStorm, 8},
+        {kRateLimit, 6}, {kSameFp, 3},    {kStormBurst, 3}, {kMultiNs, 10},   {kMalformed, 8}};
     std::vector<Kind> tests;
     for (auto [kind, n] : plan) tests.insert(tests.end(), n, kind);
     std::mt19937_64 rng(seed);
@@ -200,8 +207,10 @@ class IntegrationWorkload final : public ListWorkload {
         case kRateStorm:
         case kStormBurst: {
           Kind k = tests[t];
-          int pods = k == kStorm ? uniform(12, 18) : k == kStormEdge ? uniform(5, 8)
-                   : k == kRateStorm ? uniform(11, 14) : 15;
+          int pods = k == kStorm       ? uniform(12, 18)
+                     : k == kStormEdge ? uniform(5, 8)
+                     : k == kRateStorm ? uniform(11, 14)
+                                       : 15;
           int64_t gap = k == kStormBurst ? 1 : k == kRateStorm ? 20 : 25;
           std::string_view kind = k == kRateStorm ? "HighErrorRate" : "KubePodCrashLooping";
           for (int i = 0; i < pods; ++i) Add(t0 + gap * i, pod_alert(kind, i, ns, client));
@@ -233,9 +242,8 @@ class IntegrationWorkload final : public ListWorkload {
       }
       (void)h;
     }
-    description_ = std::to_string(tests.size()) + " tests, " +
-                   std::to_string(ExpectedAlerts()) + " alerts, " + std::to_string(storm_tests) +
-                   " storm tests";
+    description_ = std::to_string(tests.size()) + " tests, " + std::to_string(ExpectedAlerts()) +
+                   " alerts, " + std::to_string(storm_tests) + " storm tests";
   }
 };
 
@@ -262,8 +270,8 @@ class ProductionWorkload final : public Workload {
     return std::to_string(p_.fingerprints) + " alerts re-sent every " +
            std::to_string(p_.repeat_minutes) + " min + " + std::to_string(p_.storms) +
            " storms x " + std::to_string(p_.storm_resources) + " resources over " +
-           std::to_string(p_.minutes) + " min, " + std::to_string(p_.namespaces) +
-           " namespaces, " + std::to_string(expected_) + " alerts";
+           std::to_string(p_.minutes) + " min, " + std::to_string(p_.namespaces) + " namespaces, " +
+           std::to_string(expected_) + " alerts";
   }
   int64_t ExpectedAlerts() const override { return expected_; }
 
@@ -273,16 +281,15 @@ class ProductionWorkload final : public Workload {
     for (int64_t i = 0; i < p_.fingerprints; ++i) {
       out.push_back({FirstFire(i), static_cast<uint64_t>(i)});
     }
-    const int64_t storm_ms =
-        static_cast<int64_t>(1000.0 * static_cast<double>(p_.storm_resources) /
-                             p_.storm_alerts_per_sec);
+    const int64_t storm_ms = static_cast<int64_t>(1000.0 * static_cast<double>(p_.storm_resources) /
+                                                  p_.storm_alerts_per_sec);
     for (int64_t s = 0; s < p_.storms; ++s) {
       int64_t span = std::max<int64_t>(end_ms_ - storm_ms, 1);
       int64_t start = static_cast<int64_t>(Hash(seed_, 1000003, static_cast<uint64_t>(s)) %
                                            static_cast<uint64_t>(span));
       for (int64_t j = 0; j < p_.storm_resources; ++j) {
-        int64_t at = start + static_cast<int64_t>(1000.0 * static_cast<double>(j) /
-                                                  p_.storm_alerts_per_sec);
+        int64_t at =
+            start + static_cast<int64_t>(1000.0 * static_cast<double>(j) / p_.storm_alerts_per_sec);
         out.push_back({at, static_cast<uint64_t>(p_.fingerprints + s * p_.storm_resources + j)});
       }
     }
@@ -303,7 +310,8 @@ class ProductionWorkload final : public Workload {
     const AlertKind& kind = kAlertKinds[s % 3];  // crash loops, not-ready, waiting
     std::string ns = "prod-" + std::to_string(s % p_.namespaces);
     uint64_t h = Hash(seed_, 10, static_cast<uint64_t>(s) * 1000003 + j);
-    return PodAlert(kind, ns, PodNameOf(kApps[s % kApps.size()], h), "alertmanager-" + std::to_string(s % p_.clients), h);
+    return PodAlert(kind, ns, PodNameOf(kApps[s % kApps.size()], h),
+                    "alertmanager-" + std::to_string(s % p_.clients), h);
   }
 
   std::vector<ScheduledAlert> FollowUps(uint64_t id, int64_t at_ms) override {
@@ -340,9 +348,8 @@ class StormWorkload final : public Workload {
   std::vector<ScheduledAlert> Start() override {
     std::vector<ScheduledAlert> out;
     for (int64_t j = 0; j < p_.resources; ++j) {
-      out.push_back(
-          {static_cast<int64_t>(1000.0 * static_cast<double>(j) / p_.alerts_per_sec),
-           static_cast<uint64_t>(j)});
+      out.push_back({static_cast<int64_t>(1000.0 * static_cast<double>(j) / p_.alerts_per_sec),
+                     static_cast<uint64_t>(j)});
     }
     return out;
   }

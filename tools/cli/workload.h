@@ -53,9 +53,7 @@ class Workload {
   virtual SimAlert Materialize(uint64_t id) const = 0;
   // Alerts that follow the delivery of `id` at `at_ms` (e.g. Alertmanager re-sending a firing
   // alert). Default: none.
-  virtual std::vector<ScheduledAlert> FollowUps(uint64_t id, int64_t at_ms) {
-    return {};
-  }
+  virtual std::vector<ScheduledAlert> FollowUps(uint64_t id, int64_t at_ms) { return {}; }
 };
 
 struct ProductionParams {
@@ -66,12 +64,12 @@ struct ProductionParams {
   int64_t repeat_minutes = 4;       // a firing alert is re-sent this often (0 = never)
   double storm_alerts_per_sec = 5;  // arrival rate of one storm's alerts
   int64_t namespaces = 50;
-  int64_t clients = 3;              // Alertmanager replicas calling the gateway
+  int64_t clients = 3;  // Alertmanager replicas calling the gateway
 };
 
 struct StormParams {
-  int64_t resources = 10000;        // distinct resources in the storm (one alert each)
-  double alerts_per_sec = 100;      // arrival rate
+  int64_t resources = 10000;    // distinct resources in the storm (one alert each)
+  double alerts_per_sec = 100;  // arrival rate
 };
 
 std::unique_ptr<Workload> MakeIntegrationWorkload(uint64_t seed);
