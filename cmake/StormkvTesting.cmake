@@ -1,14 +1,21 @@
 include(GoogleTest)
 
-# stormkv_add_gtest(<target> SOURCES <files...> LABELS <labels...> [LIBS <libs...>] [PER_BACKEND])
+# stormkv_add_gtest(<target> SOURCES <files...> LABELS <labels...> [LIBS <libs...>]
+#                   [TIMEOUT <s>] [PER_BACKEND] [REDIS])
 #
-# Builds a GoogleTest executable and registers each test case with ctest (discovered when ctest
-# runs, so cases that depend on the environment still show up by name).
+# Builds a GoogleTest executable and registers each test case with ctest. Cases are discovered
+# when ctest runs (DISCOVERY_MODE PRE_TEST), so cases that depend on the environment still show up
+# by name.
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
-# (memory, redis, shm). Cases ending in /redis get the extra label `redis` and a RESOURCE_LOCK on
-# the one test server; cases ending in /shm get the label `shm`; everything else keeps LABELS.
+#   (memory, redis, shm). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
+#   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`.
+# REDIS: every case of the binary talks to the test server: label `redis` + RESOURCE_LOCK redis.
+#
+# gtest_discover_tests flattens list-valued PROPERTIES (LABELS "a;b" becomes bogus properties),
+# so each discovery gets its own TEST_LIST and the list-valued properties are applied by a small
+# script that ctest includes after the discovered tests.
 function(stormkv_add_gtest target)
-  cmake_parse_arguments(ARG "PER_BACKEND" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "PER_BACKEND;REDIS" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -16,18 +23,35 @@ function(stormkv_add_gtest target)
   target_link_libraries(${target} PRIVATE stormkv_test_support ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
   stormkv_set_warnings(${target})
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin/tests)
+
+  set(props_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake)
+  set(props "")
+  # _stormkv_discover(<suffix> <filter> <labels> <lock>)
+  macro(_stormkv_discover suffix filter labels lock)
+    if("${filter}" STREQUAL "")
+      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+        TEST_LIST ${target}_${suffix}_TESTS PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+    else()
+      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+        TEST_FILTER "${filter}" TEST_LIST ${target}_${suffix}_TESTS PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+    endif()
+    string(APPEND props "foreach(t IN LISTS ${target}_${suffix}_TESTS)\n"
+                        "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\")\n")
+    if(${lock})
+      string(APPEND props "  set_tests_properties(\"\${t}\" PROPERTIES RESOURCE_LOCK redis)\n")
+    endif()
+    string(APPEND props "endforeach()\n")
+  endmacro()
+
   if(ARG_PER_BACKEND)
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-      TEST_FILTER "-*/redis:*/shm"
-      PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-      TEST_FILTER "*/redis"
-      PROPERTIES LABELS "${ARG_LABELS};redis" RESOURCE_LOCK redis TIMEOUT ${ARG_TIMEOUT})
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-      TEST_FILTER "*/shm"
-      PROPERTIES LABELS "${ARG_LABELS};shm" TIMEOUT ${ARG_TIMEOUT})
+    _stormkv_discover(LOCAL "-*/redis:*/shm" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" TRUE)
+    _stormkv_discover(SHM "*/shm" "${ARG_LABELS};shm" FALSE)
+  elseif(ARG_REDIS)
+    _stormkv_discover(ALL "" "${ARG_LABELS};redis" TRUE)
   else()
-    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-      PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+    _stormkv_discover(ALL "" "${ARG_LABELS}" FALSE)
   endif()
+  file(WRITE ${props_file} "${props}")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props_file})
 endfunction()

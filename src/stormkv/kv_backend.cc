@@ -274,12 +274,18 @@ Status StatusFromErrorReply(std::string_view text) {
   if (starts("NOSCRIPT") || starts("BUSY")) return Status::ScriptError(msg);
   if (starts("LOADING") || starts("MASTERDOWN") || starts("TRYAGAIN")) return Status::Unavailable(msg);
   if (starts("ERR")) {
-    // A redis.call error raised inside a script keeps its original prefix after "ERR " in some
-    // versions ("ERR Error running script ..."); those are script errors.
+    // Redis 7.0 appends " script: <sha>, on @user_script:N." to errors raised inside a script.
+    // A command error raised by redis.call keeps its code (as on the memory twin); only failures
+    // of the script itself are script errors: Lua runtime errors ("ERR user_script:1: ...") and
+    // misuse of redis.call. "Error running script" is the pre-7.0 wrapper.
+    std::string_view body = text.substr(4);
+    bool in_script = text.find("@user_script") != std::string_view::npos;
+    auto body_starts = [&](std::string_view p) { return body.substr(0, p.size()) == p; };
     if (text.find("Error running script") != std::string_view::npos ||
-        text.find("@user_script") != std::string_view::npos) {
-      if (text.find("WRONGTYPE") != std::string_view::npos) return Status::WrongType(msg);
-      if (text.find("OOM command not allowed") != std::string_view::npos) return Status::OutOfMemory(msg);
+        (in_script && (body_starts("user_script:") ||
+                       body_starts("Unknown Redis command called from script") ||
+                       body_starts("Wrong number of args calling Redis command from script") ||
+                       body_starts("This Redis command is not allowed from script")))) {
       return Status::ScriptError(msg);
     }
     return Status::InvalidArgument(msg);

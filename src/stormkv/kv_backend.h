@@ -166,6 +166,8 @@ std::map<std::string, std::string> ParseInfo(std::string_view text);
 // Maps an error reply's text to a Status with the matching code and the same text
 // ("WRONGTYPE ..." -> kWrongType, "OOM ..." -> kOutOfMemory, "NOSCRIPT"/"BUSY" -> kScriptError,
 // "LOADING"/"MASTERDOWN" -> kUnavailable, "ERR ..." -> kInvalidArgument, others kServerError).
+// Errors raised inside a script (Redis 7.0 suffix " script: <sha>, on @user_script:N.") keep the
+// code of the command that failed; Lua runtime errors and redis.call misuse are kScriptError.
 // Both backends use it so the same reply text always gives the same code.
 Status StatusFromErrorReply(std::string_view text);
 
