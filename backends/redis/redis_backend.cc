@@ -2,12 +2,12 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -35,41 +35,6 @@ struct ContextDeleter {
 };
 using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
 
-// Blocks SIGPIPE for this thread while a hiredis call may write to a socket the server closed,
-// and swallows the SIGPIPE that write raised (hiredis 0.14 writes without MSG_NOSIGNAL).
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~SigpipeGuard() {
-    int saved = errno;
-    if (!was_pending_) {
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        timespec zero{0, 0};
-        while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-        }
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    errno = saved;
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_;
-  sigset_t old_;
-  bool was_pending_ = false;
-};
-
 timeval ToTimeval(std::chrono::milliseconds d) {
   timeval tv;
   tv.tv_sec = static_cast<time_t>(d.count() / 1000);
@@ -81,11 +46,14 @@ bool IsTimeoutErrno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ETIM
 
 // The one mapping from a hiredis failure or an error reply to a Status.
 //  * `reply` of type error: the server's text, coded by StatusFromErrorReply (no prefix: callers
-//    may compare it with what the memory backend says).
-//  * otherwise the context's transport error, `saved_errno` being errno right after the failing
-//    call: timeouts -> kTimeout; refused/reset/EOF/unresolvable -> kUnavailable; a protocol error
-//    (the peer does not speak RESP) -> kServerError. The message starts with `server`.
-Status MapRedisError(const std::string& server, const redisContext* ctx, int saved_errno,
+//    may compare it with what the memory backend says); with `during` (connection setup) the
+//    server and the step go in front.
+//  * otherwise a transport failure: `kind` is hiredis's REDIS_ERR_* (the context's err, or
+//    REDIS_ERR_IO for our own send), `text` its description, `saved_errno` errno right after the
+//    failing call: timeouts -> kTimeout; refused/reset/EOF/unresolvable -> kUnavailable; a
+//    protocol error (the peer does not speak RESP) -> kServerError. The message starts with
+//    `server`.
+Status MapRedisError(const std::string& server, int kind, std::string_view text, int saved_errno,
                      const redisReply* reply, std::string_view during = {}) {
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
     Status s = StatusFromErrorReply(std::string_view(reply->str, reply->len));
@@ -94,27 +62,32 @@ Status MapRedisError(const std::string& server, const redisContext* ctx, int sav
   }
   std::string prefix = server + ": ";
   if (!during.empty()) prefix += std::string(during) + ": ";
-  if (ctx == nullptr) return Status::Internal(prefix + "hiredis could not allocate a context");
-  std::string text = ctx->errstr[0] != '\0' ? std::string(ctx->errstr) : "unknown hiredis error";
-  switch (ctx->err) {
+  std::string what = text.empty() ? std::string("unknown hiredis error") : std::string(text);
+  switch (kind) {
     case REDIS_ERR_IO: {
-      bool timeout = IsTimeoutErrno(saved_errno) ||
-                     text.find("timed out") != std::string::npos ||
-                     text == std::strerror(EAGAIN);
-      if (timeout) return Status::Timeout(prefix + "timed out (" + text + ")");
-      return Status::Unavailable(prefix + text);
+      bool timeout = IsTimeoutErrno(saved_errno) || what.find("timed out") != std::string::npos ||
+                     what == std::strerror(EAGAIN);
+      if (timeout) return Status::Timeout(prefix + "timed out (" + what + ")");
+      return Status::Unavailable(prefix + what);
     }
     case REDIS_ERR_EOF:
-      return Status::Unavailable(prefix + text);
+      return Status::Unavailable(prefix + what);
     case REDIS_ERR_PROTOCOL:
-      return Status::ServerError(prefix + "protocol error, is this a Redis server? " + text);
+      return Status::ServerError(prefix + "protocol error, is this a Redis server? " + what);
     case REDIS_ERR_OOM:
       return Status::Internal(prefix + "hiredis out of memory");
     case 0:
       return Status::Internal(prefix + "hiredis returned no reply and no error");
     default:
-      return Status::Unavailable(prefix + text);
+      return Status::Unavailable(prefix + what);
   }
+}
+
+// MapRedisError for a failure recorded in a hiredis context (nullptr: allocation failed).
+Status ContextError(const std::string& server, const redisContext* c, int saved_errno,
+                    std::string_view during = {}) {
+  if (c == nullptr) return Status::Internal(server + ": hiredis could not allocate a context");
+  return MapRedisError(server, c->err, c->errstr, saved_errno, nullptr, during);
 }
 
 Result<Reply> ConvertReply(const std::string& server, const redisReply* r) {
@@ -141,23 +114,68 @@ Result<Reply> ConvertReply(const std::string& server, const redisReply* r) {
 
 // The top-level reply of one command: an error reply becomes a Status.
 Result<Reply> TopLevel(const std::string& server, const redisReply* r) {
-  if (r->type == REDIS_REPLY_ERROR) return MapRedisError(server, nullptr, 0, r);
+  if (r->type == REDIS_REPLY_ERROR) return MapRedisError(server, 0, {}, 0, r);
   return ConvertReply(server, r);
 }
 
-struct ArgvView {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  explicit ArgvView(const Command& cmd) {
-    argv.reserve(cmd.size());
-    lens.reserve(cmd.size());
-    for (const std::string& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
+void AppendDecimal(std::string* out, size_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
+
+// Appends the RESP encoding of `cmd` (an array of bulk strings) to `out`.
+void EncodeCommand(const Command& cmd, std::string* out) {
+  out->push_back('*');
+  AppendDecimal(out, cmd.size());
+  out->append("\r\n");
+  for (const std::string& arg : cmd) {
+    out->push_back('$');
+    AppendDecimal(out, arg.size());
+    out->append("\r\n");
+    out->append(arg);
+    out->append("\r\n");
   }
-  int argc() const { return static_cast<int>(argv.size()); }
-};
+}
+
+// Writes all of `data` to the connection's socket. We write ourselves rather than through
+// hiredis's output buffer: MSG_NOSIGNAL makes a peer that went away an EPIPE error instead of a
+// process-killing SIGPIPE (hiredis 0.14 uses write()), and the batch is not copied again.
+// SO_SNDTIMEO (the command timeout) bounds each send.
+Status SendAll(const std::string& server, redisContext* c, std::string_view data,
+               std::string_view during = {}) {
+  while (!data.empty()) {
+    ssize_t n = send(c->fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      return MapRedisError(server, REDIS_ERR_IO, std::strerror(saved), saved, nullptr, during);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// Reads the next reply from the connection (blocking, bounded by SO_RCVTIMEO).
+Status ReadReply(const std::string& server, redisContext* c, ReplyPtr* out,
+                 std::string_view during = {}) {
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
+    int saved = errno;
+    return ContextError(server, c, saved, during);
+  }
+  out->reset(static_cast<redisReply*>(raw));
+  return Status::Ok();
+}
+
+// The per-thread buffer commands are encoded into (reused: no allocation per call; released
+// after a batch of more than 4 MiB).
+std::string& WireBuffer() {
+  thread_local std::string buf;
+  buf.clear();
+  if (buf.capacity() > (size_t{4} << 20)) buf.shrink_to_fit();
+  return buf;
+}
 
 struct Connection {
   ContextPtr ctx;
@@ -279,11 +297,12 @@ class ConnectionPool {
 
   // Runs one setup command (AUTH, SELECT) on a fresh connection.
   Status Setup(redisContext* c, const Command& cmd, std::string_view what) {
-    ArgvView v(cmd);
-    ReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, v.argc(), v.argv.data(), v.lens.data())));
-    int saved = errno;
-    if (r == nullptr) return MapRedisError(server_, c, saved, nullptr, what);
-    if (r->type == REDIS_REPLY_ERROR) return MapRedisError(server_, c, 0, r.get(), what);
+    std::string& wire = WireBuffer();
+    EncodeCommand(cmd, &wire);
+    STORMKV_RETURN_IF_ERROR(SendAll(server_, c, wire, what));
+    ReplyPtr r;
+    STORMKV_RETURN_IF_ERROR(ReadReply(server_, c, &r, what));
+    if (r->type == REDIS_REPLY_ERROR) return MapRedisError(server_, 0, {}, 0, r.get(), what);
     return Status::Ok();
   }
 
@@ -293,10 +312,9 @@ class ConnectionPool {
                      ? redisConnectUnixWithTimeout(ep_.path.c_str(), connect_tv)
                      : redisConnectWithTimeout(ep_.host.c_str(), ep_.port, connect_tv));
     int saved = errno;
-    if (c == nullptr || c->err != 0) return MapRedisError(server_, c.get(), saved, nullptr, "connect");
-    SigpipeGuard guard;
+    if (c == nullptr || c->err != 0) return ContextError(server_, c.get(), saved, "connect");
     if (redisSetTimeout(c.get(), connect_tv) != REDIS_OK) {
-      return MapRedisError(server_, c.get(), errno, nullptr, "connect");
+      return ContextError(server_, c.get(), errno, "connect");
     }
     if (!ep_.password.empty()) {
       Command auth = ep_.user.empty() ? Command{"AUTH", ep_.password}
@@ -307,7 +325,7 @@ class ConnectionPool {
       STORMKV_RETURN_IF_ERROR(Setup(c.get(), {"SELECT", std::to_string(ep_.db)}, "SELECT failed"));
     }
     if (redisSetTimeout(c.get(), ToTimeval(opts_.command_timeout)) != REDIS_OK) {
-      return MapRedisError(server_, c.get(), errno, nullptr, "connect");
+      return ContextError(server_, c.get(), errno, "connect");
     }
     auto conn = std::make_unique<Connection>();
     conn->ctx = std::move(c);
@@ -353,40 +371,32 @@ class RedisBackendImpl final : public RedisBackend {
       for (size_t i = 0; i < cmds.size(); ++i) out.push_back(lease.status());
       return out;
     }
-    std::vector<std::optional<Result<Reply>>> slots(cmds.size());
-    std::vector<size_t> sent;
-    sent.reserve(cmds.size());
     redisContext* c = lease->ctx();
-    SigpipeGuard guard;
-    for (size_t i = 0; i < cmds.size(); ++i) {
-      if (cmds[i].empty()) {
-        slots[i].emplace(Status::InvalidArgument("ERR empty command"));
-        continue;
-      }
-      ArgvView v(cmds[i]);
-      if (redisAppendCommandArgv(c, v.argc(), v.argv.data(), v.lens.data()) != REDIS_OK) {
-        slots[i].emplace(MapRedisError(pool_.server(), c, errno, nullptr));
-        continue;
-      }
-      sent.push_back(i);
+    std::string& wire = WireBuffer();
+    for (const Command& cmd : cmds) {
+      if (!cmd.empty()) EncodeCommand(cmd, &wire);
     }
-    std::optional<Status> transport;
-    for (size_t i : sent) {
-      if (transport) {
-        slots[i].emplace(*transport);
+    // After a failed send, replies the server wrote before the connection broke may still be
+    // readable (it executes what it received); after a send timeout, do not wait again.
+    Status sent = SendAll(pool_.server(), c, wire);
+    Status transport = sent.ok() || sent.IsUnavailable() ? Status::Ok() : sent;
+    for (const Command& cmd : cmds) {
+      if (cmd.empty()) {
+        out.push_back(Status::InvalidArgument("ERR empty command"));
         continue;
       }
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
-        transport = MapRedisError(pool_.server(), c, errno, nullptr);
-        lease->MarkBroken();
-        slots[i].emplace(*transport);
+      ReplyPtr r;
+      if (transport.ok()) {
+        transport = ReadReply(pool_.server(), c, &r);
+        if (!transport.ok() && !sent.ok()) transport = sent;
+      }
+      if (!transport.ok()) {
+        out.push_back(transport);
         continue;
       }
-      ReplyPtr r(static_cast<redisReply*>(raw));
-      slots[i].emplace(TopLevel(pool_.server(), r.get()));
+      out.push_back(TopLevel(pool_.server(), r.get()));
     }
-    for (auto& slot : slots) out.push_back(std::move(*slot));
+    if (!transport.ok() || !sent.ok()) lease->MarkBroken();
     return out;
   }
 
@@ -426,18 +436,15 @@ class RedisBackendImpl final : public RedisBackend {
 
  private:
   Result<Reply> Execute(ConnectionPool::Lease& lease, const Command& argv) {
-    ArgvView v(argv);
     redisContext* c = lease.ctx();
+    std::string& wire = WireBuffer();
+    EncodeCommand(argv, &wire);
     ReplyPtr r;
-    int saved;
-    {
-      SigpipeGuard guard;
-      r.reset(static_cast<redisReply*>(redisCommandArgv(c, v.argc(), v.argv.data(), v.lens.data())));
-      saved = errno;
-    }
-    if (r == nullptr) {
+    Status transport = SendAll(pool_.server(), c, wire);
+    if (transport.ok()) transport = ReadReply(pool_.server(), c, &r);
+    if (!transport.ok()) {
       lease.MarkBroken();
-      return MapRedisError(pool_.server(), c, saved, nullptr);
+      return transport;
     }
     return TopLevel(pool_.server(), r.get());
   }

@@ -128,6 +128,27 @@ TEST_F(RedisBackendTest, TransportFailureInABatchMarksTheRestAndTheNextCallRecon
   EXPECT_EQ(stats.discarded, 1);
 }
 
+// The server closes the connection while the batch is still being sent: the send fails with
+// EPIPE/ECONNRESET (MSG_NOSIGNAL: no SIGPIPE kills the test process), nothing hangs, and every
+// command whose reply never came gets the transport error.
+TEST_F(RedisBackendTest, ConnectionClosedWhileSendingABigBatchIsAnErrorNotASignal) {
+  std::unique_ptr<KvBackend> one = Open(1);
+  ASSERT_NE(one, nullptr);
+  ASSERT_OK_AND_ASSIGN(Reply id, one->Run({"CLIENT", "ID"}));
+  std::vector<Command> cmds = {{"CLIENT", "KILL", "ID", std::to_string(id.integer()), "SKIPME", "no"}};
+  const std::string value(4096, 'v');
+  for (int i = 0; i < 20000; ++i) cmds.push_back({"SET", "big:" + std::to_string(i), value});
+  std::vector<Result<Reply>> r = one->RunBatch(cmds);
+  ASSERT_EQ(r.size(), cmds.size());
+  for (size_t i = 1; i < r.size(); ++i) {
+    ASSERT_TRUE(r[i].status().IsUnavailable()) << i << ": " << r[i].status();
+  }
+  EXPECT_NE(r.back().status().message().find(one->Describe()), std::string::npos);
+  ASSERT_OK(one->Run({"PING"}));
+  ASSERT_OK_AND_ASSIGN(int64_t n, kv_->DbSize());
+  EXPECT_EQ(n, 0);
+}
+
 TEST_F(RedisBackendTest, KilledIdleConnectionIsReplacedTransparently) {
   std::unique_ptr<KvBackend> one = Open(1);
   ASSERT_NE(one, nullptr);
