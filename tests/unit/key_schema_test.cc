@@ -1,0 +1,235 @@
+#include "stormkv/key_schema.h"
+
+#include <fnmatch.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "stormkv/script.h"
+
+namespace stormkv {
+namespace {
+
+const std::vector<std::string_view> kFamilies = {family::kDedup, family::kStormRate,
+                                                 family::kStormPattern, family::kStormAgg,
+                                                 family::kRateLimit};
+
+// SCAN MATCH semantics for the patterns FamilyPattern produces (*, escapes, classes).
+bool GlobMatches(const std::string& pattern, const std::string& key) {
+  return fnmatch(pattern.c_str(), key.c_str(), 0) == 0;
+}
+
+bool OnlySafeBytes(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '/' ||
+           c == '-' || c == '%' || c == '~';
+  });
+}
+
+// Every '%' starts a complete %XX escape with upper-case hex digits.
+bool EscapesComplete(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') continue;
+    for (size_t j = i + 1; j <= i + 2; ++j) {
+      if (j >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[j])) ||
+          std::islower(static_cast<unsigned char>(s[j]))) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+TEST(KeySchemaTest, Layout) {
+  KeySchema ks;
+  EXPECT_EQ(ks.prefix(), "stormkv:");
+  EXPECT_EQ(ks.options().max_part_bytes, 256u);
+  EXPECT_EQ(ks.Key(family::kDedup, "abc"), "stormkv:dedup:{abc}");
+  EXPECT_EQ(ks.Key(family::kStormAgg, "prod", {"KubePodCrashLooping", "pod-1"}),
+            "stormkv:storm-agg:{prod}:KubePodCrashLooping:pod-1");
+  KeySchema custom(KeySchemaOptions{"test-7:", 64});
+  EXPECT_EQ(custom.Key(family::kRateLimit, "client"), "test-7:ratelimit:{client}");
+  KeySchema empty_prefix(KeySchemaOptions{"", 256});
+  EXPECT_EQ(empty_prefix.Key(family::kDedup, "t"), "dedup:{t}");
+}
+
+TEST(KeySchemaTest, PlainBytesAreKept) {
+  KeySchema ks;
+  const std::string plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-";
+  EXPECT_EQ(ks.EscapePart(plain), plain);
+  EXPECT_EQ(ks.EscapePart(""), "");
+}
+
+TEST(KeySchemaTest, EverythingElseIsPercentEscaped) {
+  KeySchema ks;
+  EXPECT_EQ(ks.EscapePart(":"), "%3A");
+  EXPECT_EQ(ks.EscapePart("{"), "%7B");
+  EXPECT_EQ(ks.EscapePart("}"), "%7D");
+  EXPECT_EQ(ks.EscapePart("*"), "%2A");
+  EXPECT_EQ(ks.EscapePart("?"), "%3F");
+  EXPECT_EQ(ks.EscapePart("["), "%5B");
+  EXPECT_EQ(ks.EscapePart("]"), "%5D");
+  EXPECT_EQ(ks.EscapePart(" "), "%20");
+  EXPECT_EQ(ks.EscapePart("%"), "%25");
+  EXPECT_EQ(ks.EscapePart("~"), "%7E");
+  EXPECT_EQ(ks.EscapePart("\\"), "%5C");
+  EXPECT_EQ(ks.EscapePart(std::string("\0", 1)), "%00");
+  EXPECT_EQ(ks.EscapePart("\x01\n\r\t\x7f"), "%01%0A%0D%09%7F");
+  EXPECT_EQ(ks.EscapePart("\xff\xc3\xa9"), "%FF%C3%A9");
+  EXPECT_EQ(ks.EscapePart("ns:pod {a}*"), "ns%3Apod%20%7Ba%7D%2A");
+  // No double decoding: an escape-looking label is escaped again.
+  EXPECT_EQ(ks.EscapePart("%3A"), "%253A");
+}
+
+TEST(KeySchemaTest, LongPartsAreBoundedWithADigestSuffix) {
+  KeySchema ks;
+  const std::string exact(256, 'a');
+  EXPECT_EQ(ks.EscapePart(exact), exact);  // exactly at the bound: unchanged
+  const std::string over(257, 'a');
+  std::string bounded = ks.EscapePart(over);
+  EXPECT_LE(bounded.size(), 256u);
+  ASSERT_GE(bounded.size(), 17u);
+  EXPECT_EQ(bounded[bounded.size() - 17], '~');
+  EXPECT_EQ(bounded.substr(bounded.size() - 16), Sha256Hex(over).substr(0, 16));
+  EXPECT_EQ(bounded.substr(0, bounded.size() - 17), std::string(256 - 17, 'a'));
+  const std::string huge(1 << 20, 'x');
+  EXPECT_LE(ks.EscapePart(huge).size(), 256u);
+  EXPECT_LE(ks.Key(family::kDedup, huge, {huge, huge}).size(),
+            ks.prefix().size() + family::kDedup.size() + 4 + 3 * 256 + 2);
+}
+
+TEST(KeySchemaTest, CutNeverSplitsAnEscape) {
+  for (size_t max : {32u, 33u, 34u, 35u, 64u, 100u, 256u}) {
+    KeySchema ks(KeySchemaOptions{"p:", max});
+    for (size_t plain_lead = 0; plain_lead < 4; ++plain_lead) {
+      std::string raw(plain_lead, 'a');
+      raw += std::string(200, ':');  // each becomes %3A
+      std::string part = ks.EscapePart(raw);
+      SCOPED_TRACE("max=" + std::to_string(max) + " lead=" + std::to_string(plain_lead));
+      EXPECT_LE(part.size(), max);
+      size_t tilde = part.rfind('~');
+      ASSERT_NE(tilde, std::string::npos) << part;
+      EXPECT_TRUE(EscapesComplete(part.substr(0, tilde))) << part;
+      EXPECT_EQ(part.substr(tilde + 1), Sha256Hex(raw).substr(0, 16));
+    }
+  }
+}
+
+TEST(KeySchemaTest, DistinctLongValuesStayDistinct) {
+  KeySchema ks;
+  std::set<std::string> parts;
+  const std::string base(1000, 'v');
+  for (int i = 0; i < 200; ++i) {
+    std::string raw = base + std::to_string(i);  // differ only past the cut
+    EXPECT_TRUE(parts.insert(ks.EscapePart(raw)).second) << i;
+  }
+  // Long (digested) and short (escaped) forms never collide: a raw '~' is escaped, so only the
+  // digest separator of a bounded part is a literal '~'.
+  std::string long_form = ks.EscapePart(base);
+  EXPECT_EQ(std::count(long_form.begin(), long_form.end(), '~'), 1);
+  EXPECT_EQ(long_form.find('~'), long_form.size() - 17);
+  EXPECT_EQ(ks.EscapePart("a~b"), "a%7Eb");
+  const std::string forged = long_form.substr(0, long_form.size() - 17);
+  EXPECT_EQ(ks.EscapePart(forged), forged);
+  EXPECT_NE(ks.EscapePart(forged + "~"), long_form);
+}
+
+TEST(KeySchemaTest, MaxPartBytesIsAtLeast32) {
+  KeySchema ks(KeySchemaOptions{"p:", 5});
+  EXPECT_EQ(ks.options().max_part_bytes, 32u);
+  EXPECT_LE(ks.EscapePart(std::string(100, 'z')).size(), 32u);
+  EXPECT_EQ(ks.EscapePart(std::string(32, 'z')), std::string(32, 'z'));
+}
+
+TEST(KeySchemaTest, FamilyOfAndFamilyPatternRoundTrip) {
+  for (const std::string& prefix : {std::string("stormkv:"), std::string("t1:"),
+                                    std::string("we*ird[1]?\\:"), std::string("")}) {
+    KeySchema ks(KeySchemaOptions{prefix, 256});
+    SCOPED_TRACE("prefix '" + prefix + "'");
+    for (std::string_view f : kFamilies) {
+      std::string key = ks.Key(f, "tag:{x}", {"a b", "*"});
+      EXPECT_EQ(ks.FamilyOf(key), f) << key;
+      EXPECT_TRUE(GlobMatches(ks.FamilyPattern(f), key)) << ks.FamilyPattern(f) << " vs " << key;
+      EXPECT_TRUE(GlobMatches(ks.FamilyPattern(), key)) << key;
+      for (std::string_view other : kFamilies) {
+        if (other == f) continue;
+        EXPECT_FALSE(GlobMatches(ks.FamilyPattern(other), key)) << other << " matched " << key;
+      }
+    }
+  }
+  KeySchema ks;
+  EXPECT_EQ(ks.FamilyPattern(family::kDedup), "stormkv:dedup:{*");
+  EXPECT_EQ(ks.FamilyPattern(), "stormkv:*");
+  EXPECT_EQ(KeySchema(KeySchemaOptions{"a*b?[c]\\:", 256}).FamilyPattern(family::kDedup),
+            "a\\*b\\?\\[c\\]\\\\:dedup:{*");
+  EXPECT_EQ(ks.FamilyOf("other:dedup:{x}"), "");
+  EXPECT_EQ(ks.FamilyOf("stormkv:"), "");
+  EXPECT_EQ(ks.FamilyOf("stormkv:no-tag"), "");
+  EXPECT_EQ(ks.FamilyOf("stormkv"), "");
+  EXPECT_EQ(ks.FamilyOf(""), "");
+}
+
+TEST(KeySchemaTest, HostileLabelsCannotForgeKeys) {
+  KeySchema ks;
+  const std::vector<std::string> hostile = {"}:storm-rate:{x",
+                                            "x}",
+                                            "{",
+                                            "}{",
+                                            "*",
+                                            "stormkv:storm-agg:{y}",
+                                            "a:b:c",
+                                            "\\}",
+                                            "%7D",
+                                            "",
+                                            "\r\n",
+                                            std::string("\0}\0", 3),
+                                            std::string(600, '}')};
+  std::set<std::string> keys;
+  for (const std::string& tag : hostile) {
+    for (const std::string& part : hostile) {
+      std::string key = ks.Key(family::kDedup, tag, {part});
+      SCOPED_TRACE(key);
+      EXPECT_TRUE(keys.insert(key).second) << "two labels gave the same key";
+      EXPECT_EQ(ks.FamilyOf(key), family::kDedup);
+      EXPECT_EQ(std::count(key.begin(), key.end(), '{'), 1);
+      EXPECT_EQ(std::count(key.begin(), key.end(), '}'), 1);
+      // prefix + family + ":{tag}:part": exactly three ':' separators.
+      EXPECT_EQ(std::count(key.begin(), key.end(), ':'), 3);
+      for (std::string_view other : kFamilies) {
+        if (other != family::kDedup) {
+          EXPECT_FALSE(GlobMatches(ks.FamilyPattern(other), key));
+        }
+      }
+      std::string tag_part = key.substr(key.find('{') + 1, key.find('}') - key.find('{') - 1);
+      EXPECT_EQ(tag_part, ks.EscapePart(tag));
+    }
+  }
+}
+
+TEST(KeySchemaTest, RandomLabelsGiveWellFormedKeys) {
+  std::mt19937 rng(static_cast<uint32_t>(::testing::UnitTest::GetInstance()->random_seed()));
+  SCOPED_TRACE("seed " + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  KeySchema ks(KeySchemaOptions{"stormkv:", 48});
+  std::set<std::string> raws, parts;
+  for (int i = 0; i < 2000; ++i) {
+    std::string raw(std::uniform_int_distribution<int>(0, 80)(rng), '\0');
+    for (char& c : raw) c = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+    std::string part = ks.EscapePart(raw);
+    EXPECT_LE(part.size(), 48u);
+    EXPECT_TRUE(OnlySafeBytes(part)) << part;
+    EXPECT_EQ(part, ks.EscapePart(raw));  // deterministic
+    if (raws.insert(raw).second) {
+      EXPECT_TRUE(parts.insert(part).second) << "collision: " << part;
+    }
+    std::string key = ks.Key(family::kStormPattern, raw, {raw});
+    EXPECT_EQ(ks.FamilyOf(key), family::kStormPattern);
+    EXPECT_TRUE(GlobMatches(ks.FamilyPattern(family::kStormPattern), key)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace stormkv
