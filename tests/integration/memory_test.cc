@@ -1,11 +1,15 @@
 // Memory: a production-scale workload stays under the 256 MB budget on every backend, with its
 // figures printed; every gateway key carries a TTL; the budget fixture catches drift.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "integration/fixture.h"
+#include "stormkv/redis_backend.h"
 
 namespace stormkv::integration {
 namespace {
@@ -15,17 +19,21 @@ using std::chrono::seconds;
 using testing::TestAlert;
 using testing::Webhook;
 
+NormalizedSignal MakeSignal(std::string name, std::string ns, std::string pod, int64_t now_ms) {
+  NormalizedSignal s;
+  s.labels = {{"alertname", name}, {"namespace", ns}, {"pod", pod}, {"severity", "critical"}};
+  s.name = std::move(name);
+  s.namespace_name = std::move(ns);
+  s.resource = {"Pod", std::move(pod)};
+  s.severity = "critical";
+  s.starts_at_ms = s.received_at_ms = now_ms;
+  return s;
+}
+
 class MemoryIT : public GatewayIT {
  protected:
   NormalizedSignal Signal(std::string name, std::string ns, std::string pod) {
-    NormalizedSignal s;
-    s.labels = {{"alertname", name}, {"namespace", ns}, {"pod", pod}, {"severity", "critical"}};
-    s.name = std::move(name);
-    s.namespace_name = std::move(ns);
-    s.resource = {"Pod", std::move(pod)};
-    s.severity = "critical";
-    s.starts_at_ms = s.received_at_ms = NowMs();
-    return s;
+    return MakeSignal(std::move(name), std::move(ns), std::move(pod), NowMs());
   }
 };
 
@@ -37,32 +45,42 @@ TEST_P(MemoryIT, ProductionScaleStaysUnderBudget) {
   ASSERT_OK_AND_ASSIGN(int64_t used_before, InfoMemoryField(kv(), "used_memory"));
   const auto t0 = std::chrono::steady_clock::now();
   // Signals go in already adapted (IngestSignals): the adapters have their own tests; this
-  // scenario is about the state the gateway keeps.
+  // scenario is about the state the gateway keeps. Four replicas (threads) share the work; each
+  // group and each storm belongs to one replica, so its alerts arrive in order.
+  constexpr int kReplicas = 4;
+  pipeline();
+  std::mutex mu;
   std::map<Outcome, int64_t> plain, storms;
-  std::vector<NormalizedSignal> batch;
-  auto flush = [&](std::map<Outcome, int64_t>* counts) {
-    IngestResult r = pipeline().IngestSignals(std::move(batch));
-    batch.clear();
-    EXPECT_OK(r.status);
-    for (const AlertDecision& d : r.decisions) (*counts)[d.outcome] += 1;
+  auto replica = [&](int r) {
+    std::vector<NormalizedSignal> batch;
+    auto flush = [&](std::map<Outcome, int64_t>* counts) {
+      IngestResult res = pipeline().IngestSignals(std::move(batch));
+      batch.clear();
+      EXPECT_OK(res.status);
+      std::lock_guard<std::mutex> lock(mu);
+      for (const AlertDecision& d : res.decisions) (*counts)[d.outcome] += 1;
+    };
+    for (int g = r; g < kGroups; g += kReplicas) {
+      for (int p = 0; p < kPodsPerGroup; ++p) {
+        batch.push_back(Signal("Alert" + std::to_string(g / 100),
+                               "ns-" + std::to_string(g % 100) + "-" + std::to_string(g / 10000),
+                               "app-" + std::to_string(g) + "-" + std::to_string(p)));
+      }
+      if (batch.size() >= 500) flush(&plain);
+    }
+    if (!batch.empty()) flush(&plain);
+    for (int s = r; s < kStorms; s += kReplicas) {
+      for (int p = 0; p < 5 + kStormResources; ++p) {
+        batch.push_back(Signal("StormAlert" + std::to_string(s % 10),
+                               "storm-ns-" + std::to_string(s / 10), "web-" + std::to_string(p)));
+      }
+      if (batch.size() >= 500) flush(&storms);
+    }
+    if (!batch.empty()) flush(&storms);
   };
-  for (int g = 0; g < kGroups; ++g) {
-    for (int p = 0; p < kPodsPerGroup; ++p) {
-      batch.push_back(Signal("Alert" + std::to_string(g / 100),
-                             "ns-" + std::to_string(g % 100) + "-" + std::to_string(g / 10000),
-                             "app-" + std::to_string(g) + "-" + std::to_string(p)));
-    }
-    if (batch.size() >= 1000) flush(&plain);
-  }
-  if (!batch.empty()) flush(&plain);
-  for (int s = 0; s < kStorms; ++s) {
-    for (int p = 0; p < 5 + kStormResources; ++p) {
-      batch.push_back(Signal("StormAlert" + std::to_string(s % 10),
-                             "storm-ns-" + std::to_string(s / 10), "web-" + std::to_string(p)));
-    }
-    if (batch.size() >= 1000) flush(&storms);
-  }
-  if (!batch.empty()) flush(&storms);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kReplicas; ++r) threads.emplace_back(replica, r);
+  for (std::thread& t : threads) t.join();
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -165,6 +183,75 @@ TEST_P(MemoryIT, FlushDbDoesNotResetTheBudget) {
 }
 
 STORMKV_INSTANTIATE_GATEWAY_IT(MemoryIT);
+
+// The same scenario on the embedded store and on the backend under test (real Redis): their
+// used_memory growth must agree within 5%. Parameterised by the Redis backend's name so that
+// ctest gives it the Redis label and lock.
+class CrossBackendIT : public ::testing::TestWithParam<std::string> {
+ protected:
+  // 10,000 fingerprints + 100 storms x 50 resources; returns used_memory growth.
+  static Result<int64_t> Scenario(TestBackend& tb) {
+    PipelineOptions o;
+    o.rate_limit_enabled = false;
+    Pipeline p(*tb.kv, tb.clock, o);
+    const int64_t now = tb.clock->NowMs();
+    // Warm up (Redis loads every script once, which grows its memory once), then start clean.
+    std::vector<NormalizedSignal> warm;
+    for (int i = 0; i < 6; ++i) warm.push_back(MakeSignal("Warm", "w", "p" + std::to_string(i), now));
+    STORMKV_RETURN_IF_ERROR(p.IngestSignals(std::move(warm)).status);
+    STORMKV_RETURN_IF_ERROR(tb.kv->FlushDb());
+    Result<int64_t> before = InfoMemoryField(*tb.kv, "used_memory");
+    if (!before.ok()) return before.status();
+    std::vector<NormalizedSignal> batch;
+    for (int g = 0; g < 2000; ++g) {
+      for (int i = 0; i < 5; ++i) {
+        batch.push_back(MakeSignal("Alert" + std::to_string(g / 50), "ns-" + std::to_string(g % 50),
+                                   "app-" + std::to_string(g) + "-" + std::to_string(i), now));
+      }
+    }
+    for (int s = 0; s < 100; ++s) {
+      for (int i = 0; i < 55; ++i) {
+        batch.push_back(MakeSignal("Storm" + std::to_string(s), "storm-ns",
+                                   "web-" + std::to_string(i), now));
+      }
+    }
+    for (std::size_t i = 0; i < batch.size(); i += 1000) {
+      std::vector<NormalizedSignal> part(batch.begin() + i,
+                                         batch.begin() + std::min(batch.size(), i + 1000));
+      STORMKV_RETURN_IF_ERROR(p.IngestSignals(std::move(part)).status);
+    }
+    if (RedisBackend* redis = AsRedisBackend(tb.kv.get())) redis->CloseIdleConnections();
+    Result<int64_t> after = InfoMemoryField(*tb.kv, "used_memory");
+    if (!after.ok()) return after.status();
+    return *after - *before;
+  }
+};
+
+TEST_P(CrossBackendIT, SameScenarioSameUsedMemory) {
+  std::optional<TestBackend> memory, other;
+  STORMKV_SETUP_BACKEND("memory", memory);
+  STORMKV_SETUP_BACKEND(GetParam(), other);
+  ASSERT_OK(ApplyBudget(*memory->kv));
+  ASSERT_OK(CheckBudgetConfig(*other->kv));
+  ASSERT_OK_AND_ASSIGN(int64_t mem_growth, Scenario(*memory));
+  ASSERT_OK_AND_ASSIGN(int64_t other_growth, Scenario(*other));
+  const double diff = std::abs(static_cast<double>(mem_growth - other_growth)) /
+                      static_cast<double>(other_growth);
+  std::printf("[ figures  ] same scenario (10,000 fingerprints + 100 storms x 50): used_memory "
+              "growth memory %lld, %s %lld: %.2f%% apart\n",
+              static_cast<long long>(mem_growth), GetParam().c_str(),
+              static_cast<long long>(other_growth), 100.0 * diff);
+  BudgetLedger::Get().AddScenario("cross-backend used_memory growth", "memory", mem_growth);
+  BudgetLedger::Get().AddScenario("cross-backend used_memory growth", GetParam(), other_growth);
+  EXPECT_LT(diff, 0.05) << "the embedded store must predict Redis's used_memory within 5%";
+  EXPECT_OK(CheckBudgetConfig(*other->kv));
+  ASSERT_OK_AND_ASSIGN(int64_t ooms, OomErrorCount(*other->kv));
+  EXPECT_EQ(ooms, 0);
+  if (other->cleanup) other->cleanup();
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CrossBackendIT, ::testing::Values(std::string("redis")),
+                         ::stormkv::BackendParamName);
 
 }  // namespace
 }  // namespace stormkv::integration
