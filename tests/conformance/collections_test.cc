@@ -432,3 +432,55 @@ TEST_P(ConformanceTest, TypeAgnosticCommandsWorkOnEveryFamily) {
 
 }  // namespace
 }  // namespace stormkv::conformance
+
+namespace stormkv::conformance {
+namespace {
+
+// Sizes and lengths past Redis 7.0's listpack/intset thresholds (128 entries, 64-byte values,
+// 512 integers): the encoding changes, the replies must not.
+TEST_P(ConformanceTest, CollectionsPastEncodingThresholds) {
+  const std::string h = K("h"), s = K("s"), z = K("z"), wide = K("wide");
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (int i = 0; i < 200; ++i) fields.emplace_back(Numbered("f", i), std::to_string(i));
+  ASSERT_OK_AND_ASSIGN(int64_t added, kv().HSet(h, fields));
+  EXPECT_EQ(added, 200);
+  EXPECT_REPLY(Int(200), "HLEN", h);
+  ASSERT_OK_AND_ASSIGN(auto all, kv().HGetAll(h));
+  std::sort(all.begin(), all.end());
+  std::sort(fields.begin(), fields.end());
+  EXPECT_EQ(all, fields);
+  EXPECT_REPLY(Int(5), "HINCRBY", h, "f5", "0");
+  const std::string long_value(100, 'v');
+  EXPECT_REPLY(Int(1), "HSET", wide, "a", "1");
+  EXPECT_REPLY(Int(1), "HSET", wide, "b", long_value);
+  EXPECT_REPLY(Bulk(long_value), "HGET", wide, "b");
+  EXPECT_REPLY(Int(1), "HDEL", wide, "b");
+  EXPECT_REPLY(Int(1), "HLEN", wide);
+
+  Command sadd{"SADD", s};
+  for (int i = 0; i < 600; ++i) sadd.push_back(std::to_string(i * 7));
+  EXPECT_TRUE(Replies(sadd, Int(600)));
+  EXPECT_REPLY(Int(1), "SISMEMBER", s, "4193");
+  EXPECT_REPLY(Int(0), "SISMEMBER", s, "4194");
+  EXPECT_REPLY(Int(1), "SADD", s, "text");
+  EXPECT_REPLY(Int(601), "SCARD", s);
+  EXPECT_REPLY(Int(1), "SREM", s, "0");
+  EXPECT_EQ(SortedStrings(MustRun({"SMEMBERS", s})).size(), 600u);
+
+  Command zadd{"ZADD", z};
+  for (int i = 0; i < 200; ++i) {
+    zadd.push_back(std::to_string(200 - i));
+    zadd.push_back(Numbered("m", i));
+  }
+  EXPECT_TRUE(Replies(zadd, Int(200)));
+  EXPECT_REPLY(Bulks({"m199", "m198", "m197"}), "ZRANGEBYSCORE", z, "-inf", "+inf", "LIMIT", "0",
+               "3");
+  EXPECT_REPLY(Bulks({"m0", "200"}), "ZRANGEBYSCORE", z, "(199", "+inf", "WITHSCORES");
+  EXPECT_REPLY(Int(100), "ZREMRANGEBYSCORE", z, "(100", "+inf");
+  EXPECT_REPLY(Int(100), "ZCARD", z);
+  EXPECT_REPLY(Nil(), "ZSCORE", z, "m0");
+  EXPECT_REPLY(Bulk("100"), "ZSCORE", z, "m100");
+}
+
+}  // namespace
+}  // namespace stormkv::conformance

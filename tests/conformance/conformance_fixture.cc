@@ -28,6 +28,12 @@ std::string Arity(std::string_view lower_name) {
   return "ERR wrong number of arguments for '" + std::string(lower_name) + "' command";
 }
 
+std::string Numbered(std::string_view stem, int64_t i) {
+  std::string out(stem);
+  out += std::to_string(i);
+  return out;
+}
+
 Reply Bulks(std::initializer_list<std::string> items) {
   std::vector<Reply> v;
   for (const std::string& s : items) v.push_back(Reply::Bulk(s));

@@ -47,6 +47,9 @@ inline constexpr std::string_view kOom = "OOM command not allowed when used memo
 // "ERR wrong number of arguments for '<name>' command".
 std::string Arity(std::string_view lower_name);
 
+// stem + decimal i ("f7"), built without GCC 12's false -Wrestrict on `"f" + std::to_string(i)`.
+std::string Numbered(std::string_view stem, int64_t i);
+
 // Reply builders.
 inline Reply Nil() { return Reply::Nil(); }
 inline Reply Ok() { return Reply::Ok(); }
