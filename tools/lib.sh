@@ -37,8 +37,11 @@ build_project() {
   cmake -S "$STORMKV_ROOT" -B "$STORMKV_ROOT/$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null \
     || die "cmake configure failed (rerun: cmake -S . -B $dir)"
   log "building $dir with $jobs jobs"
-  cmake --build "$STORMKV_ROOT/$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || die "build failed"
+  local rc=0 buildlog="$STORMKV_ROOT/$dir/build.log"
+  cmake --build "$STORMKV_ROOT/$dir" -j "$jobs" >"$buildlog" 2>&1 || rc=$?
+  # show warnings and errors, not the progress lines
+  grep -vE '^\[ *[0-9]+%\]|^(gmake|make)\[[0-9]+\]: (Entering|Leaving)' "$buildlog" >&2 || true
+  [ "$rc" -eq 0 ] || die "build failed (exit $rc); full log: $dir/build.log"
 }
 
 # free_port: a loopback TCP port nobody listens on (random in 20000-39999).

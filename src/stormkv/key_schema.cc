@@ -25,10 +25,18 @@ std::string GlobEscape(std::string_view s) {
 
 KeySchema::KeySchema(KeySchemaOptions options) : options_(std::move(options)) {
   options_.max_part_bytes = std::max<std::size_t>(options_.max_part_bytes, 32);
+  std::string safe;
+  for (char c : options_.prefix) {
+    if (c == '{') safe += "%7B";
+    else if (c == '}') safe += "%7D";
+    else safe += c;
+  }
+  options_.prefix = std::move(safe);
 }
 
 std::string KeySchema::EscapePart(std::string_view raw) const {
   static const char kHex[] = "0123456789ABCDEF";
+  if (raw.empty()) return "~";  // never produced by a non-empty value; keeps "{~}" a real hash tag
   std::string out;
   out.reserve(std::min(raw.size(), options_.max_part_bytes));
   for (unsigned char c : raw) {

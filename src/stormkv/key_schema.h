@@ -9,7 +9,8 @@
 //   becomes %XX — so a label can never forge a separator, a hash tag or a glob, and bounded:
 //   a part longer than `max_part_bytes` once escaped is cut and suffixed with "~" plus the
 //   first 16 hex digits of the SHA-256 of the raw value, so distinct long values stay distinct
-//   and no key grows without bound.
+//   and no key grows without bound. An empty value becomes "~" (which no non-empty value
+//   produces), so "{~}" is still a hash tag: Redis Cluster ignores an empty "{}".
 // * Every key that one script touches shares one `{tag}` (Redis Cluster hash slot).
 #ifndef STORMKV_KEY_SCHEMA_H_
 #define STORMKV_KEY_SCHEMA_H_
@@ -22,7 +23,8 @@
 namespace stormkv {
 
 struct KeySchemaOptions {
-  // Prepended to every key. Must not contain '{' or '}'. Default "stormkv:".
+  // Prepended to every key. Default "stormkv:". '{' and '}' would move the hash tag, so they are
+  // replaced by %7B and %7D.
   std::string prefix = "stormkv:";
   // Upper bound for one escaped label-derived part (tag or part), in bytes; >= 32.
   std::size_t max_part_bytes = 256;

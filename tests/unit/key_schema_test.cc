@@ -61,7 +61,20 @@ TEST(KeySchemaTest, PlainBytesAreKept) {
   KeySchema ks;
   const std::string plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-";
   EXPECT_EQ(ks.EscapePart(plain), plain);
-  EXPECT_EQ(ks.EscapePart(""), "");
+}
+
+TEST(KeySchemaTest, EmptyValueIsStillAHashTag) {
+  // Redis Cluster ignores "{}"; an empty label must still give the script's keys one slot.
+  KeySchema ks;
+  EXPECT_EQ(ks.EscapePart(""), "~");
+  EXPECT_EQ(ks.Key(family::kDedup, "", {""}), "stormkv:dedup:{~}:~");
+  EXPECT_NE(ks.EscapePart(""), ks.EscapePart("~"));  // a literal '~' is escaped
+}
+
+TEST(KeySchemaTest, BracesInThePrefixCannotMoveTheHashTag) {
+  KeySchema ks(KeySchemaOptions{"a{b}:", 256});
+  EXPECT_EQ(ks.Key(family::kDedup, "t"), "a%7Bb%7D:dedup:{t}");
+  EXPECT_EQ(ks.FamilyOf(ks.Key(family::kDedup, "t")), family::kDedup);
 }
 
 TEST(KeySchemaTest, EverythingElseIsPercentEscaped) {
