@@ -964,7 +964,7 @@ std::string Store<A>::InfoSection(std::string_view name) const {
     s = "# Server\r\n";
     add("redis_version", "7.0.15");
     add("redis_mode", "standalone");
-    add("stormkv_backend", "memory");
+    add("stormkv_backend", cfg_.shared ? "shm" : "memory");
     add("stormkv_allocator_profile", std::string(AllocatorProfileName(cfg_.allocator)));
     add("server_time_usec", num(now_us_));
     add("hz", "10");

@@ -7,6 +7,7 @@
 #ifndef STORMKV_BACKENDS_MEMORY_OBJECTS_H_
 #define STORMKV_BACKENDS_MEMORY_OBJECTS_H_
 
+#include <algorithm>
 #include <boost/container/string.hpp>
 #include <boost/container/vector.hpp>
 #include <cmath>
@@ -105,6 +106,24 @@ class IndexedItems {
   }
 
   size_t RealBytes() const { return items_.capacity() * sizeof(Item) + index_.capacity_bytes(); }
+
+  // Makes room for `extra` more items (vector and, once indexed, index) without reallocating.
+  void ReserveExtra(size_t extra) {
+    if (items_.capacity() - items_.size() < extra) {
+      items_.reserve(std::max(items_.size() + extra, items_.capacity() * 2));
+    }
+    if (items_.size() > kIndexMin) index_.Reserve(items_.size() + extra);
+  }
+
+  // True when the index holds exactly the items and finds each one at its own position.
+  bool IndexConsistent() const {
+    if (items_.size() > kIndexMin && index_.size() != items_.size()) return false;
+    if (items_.size() <= kIndexMin && index_.size() != 0) return false;
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (Find(View(items_[i].key)) != i) return false;
+    }
+    return true;
+  }
 
  private:
   void Rebuild() {

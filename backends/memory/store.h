@@ -1,8 +1,9 @@
 // backends/memory/store.h — Store<A>: the embedded store's state and command engine.
 //
 // One Store is one Redis-like database (db0) plus server-wide state (config, stats, accounting).
-// It is templated on an allocator of char so the whole object graph can later be placed in a
-// Boost.Interprocess segment; memory_backend.cc instantiates Store<std::allocator<char>>.
+// It is templated on an allocator of char so the whole object graph can be placed in a
+// Boost.Interprocess segment; memory_backend.cc instantiates Store<std::allocator<char>> and
+// shm_backend.cc Store<shm::Allocator<char>> (offset pointers into a shared segment).
 // Time is passed in with every command (no Clock pointer inside), the RNG is a plain integer.
 //
 // Not thread-safe: the owner (MemoryBackend) holds one mutex around every Execute/Eval call.
@@ -45,6 +46,7 @@ struct StoreConfig {
   uint64_t seed = 1;
   bool active_expiry = true;
   int64_t baseline_used_memory = -1;  // -1: model::EmptyServer(allocator).used_memory
+  bool shared = false;                // placed in a shared segment (INFO server says "shm")
 };
 
 // Where a command runs: directly from a client, or through ScriptContext::Call.
@@ -82,6 +84,28 @@ class Store {
   // The store's own heap footprint, estimated by walking its structures (O(keys)).
   int64_t RealBytes() const;
   size_t KeyCount() const { return live_; }
+
+  // ---- shared-segment support (the shm backend; the in-process backend never calls these) ----
+
+  // The command-table flags (kWrite, kDenyOom, kNoScript) of command `name`; 0 when unknown.
+  static uint32_t CommandFlags(std::string_view name);
+  // Grows every container that the write command `argv` could grow — the keyspace vectors and
+  // index (room for one more key, and free/volatile lists as large as the slot vector) and the
+  // collections of the value at argv[1] (room for argv.size() - 2 more elements) — so that
+  // running it afterwards allocates only blocks bounded by its argument sizes. Changes
+  // capacities, never contents. May throw the allocator's exception (contents still unchanged).
+  void ReserveForWrite(const Command& argv);
+  // Counts an error reply made outside the store (e.g. a full segment) in INFO stats and
+  // errorstats, like the store's own errors.
+  void RecordError(std::string_view text) { CountError(text); }
+  // A counter incremented before every change to the stored data (a write command or a
+  // capacity reservation, a key expired or evicted). Equal values before and after an
+  // interrupted operation prove the operation changed nothing.
+  uint64_t Mutations() const { return mutations_; }
+  // Walks every structure and checks its invariants: slots, index, expiry list, collections
+  // and their indexes, sorted-set ranks, and the modelled dataset bytes. Returns "" when all
+  // hold, else a description of the first violation. O(keys + elements).
+  std::string CheckIntegrity() const;
 
  private:
   using String = BasicString<A>;
@@ -278,6 +302,7 @@ class Store {
   int64_t last_cron_ms_ = -1;
   uint32_t expire_cursor_ = 0;
   uint64_t rng_ = 0;
+  uint64_t mutations_ = 0;
 
   // Scripts.
   bool in_script_ = false;
