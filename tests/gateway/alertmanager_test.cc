@@ -117,8 +117,8 @@ TEST(AlertmanagerTest, ManyAlertsAllProcessed) {
   std::string payload = R"({"alerts":[)";
   for (int i = 0; i < 50; ++i) {
     if (i) payload += ',';
-    payload += R"({"labels":{"alertname":"X","namespace":"ns","pod":"p)" + std::to_string(i) +
-               R"("}})";
+    payload +=
+        R"({"labels":{"alertname":"X","namespace":"ns","pod":"p)" + std::to_string(i) + R"("}})";
   }
   payload += "]}";
   ASSERT_OK_AND_ASSIGN(auto signals, ParseAlertmanagerWebhook(payload, kNow));
@@ -127,9 +127,8 @@ TEST(AlertmanagerTest, ManyAlertsAllProcessed) {
 }
 
 TEST(AlertmanagerTest, MinimalAlertDefaults) {
-  ASSERT_OK_AND_ASSIGN(auto signals,
-                       ParseAlertmanagerWebhook(OneAlert(R"({"labels":{"alertname":"Up"}})"),
-                                                kNow));
+  ASSERT_OK_AND_ASSIGN(
+      auto signals, ParseAlertmanagerWebhook(OneAlert(R"({"labels":{"alertname":"Up"}})"), kNow));
   ASSERT_EQ(signals.size(), 1u);
   EXPECT_EQ(signals[0].severity, "unknown");
   EXPECT_EQ(signals[0].namespace_name, "");
@@ -141,23 +140,21 @@ TEST(AlertmanagerTest, MinimalAlertDefaults) {
 }
 
 TEST(AlertmanagerTest, UnknownFieldsAndNullsIgnored) {
-  ASSERT_OK_AND_ASSIGN(
-      auto signals,
-      ParseAlertmanagerWebhook(
-          R"({"version":"4","future":{"x":[1,2,3]},"commonLabels":42,"alerts":[
+  ASSERT_OK_AND_ASSIGN(auto signals,
+                       ParseAlertmanagerWebhook(
+                           R"({"version":"4","future":{"x":[1,2,3]},"commonLabels":42,"alerts":[
               {"labels":{"alertname":"A"},"annotations":null,"fingerprint":null,
                "extra":true,"silencedBy":["x"]}]})",
-          kNow));
+                           kNow));
   EXPECT_EQ(signals.size(), 1u);
 }
 
 TEST(AlertmanagerTest, PayloadStatusAppliesWhenAlertHasNone) {
-  ASSERT_OK_AND_ASSIGN(
-      auto signals,
-      ParseAlertmanagerWebhook(
-          R"({"status":"resolved","alerts":[{"labels":{"alertname":"A"}},
+  ASSERT_OK_AND_ASSIGN(auto signals,
+                       ParseAlertmanagerWebhook(
+                           R"({"status":"resolved","alerts":[{"labels":{"alertname":"A"}},
               {"status":"firing","labels":{"alertname":"B"}}]})",
-          kNow));
+                           kNow));
   EXPECT_TRUE(signals[0].resolved);
   EXPECT_FALSE(signals[1].resolved);
 }
@@ -217,8 +214,8 @@ TEST(AlertmanagerTest, RejectsBadAlertsNamingTheIndex) {
 TEST(AlertmanagerTest, PayloadSizeCap) {
   AdapterLimits limits;
   limits.max_payload_bytes = 64;
-  std::string big = OneAlert(R"({"labels":{"alertname":"A","x":")" + std::string(100, 'y') +
-                             R"("}})");
+  std::string big =
+      OneAlert(R"({"labels":{"alertname":"A","x":")" + std::string(100, 'y') + R"("}})");
   ExpectRejected(big, "bytes exceed the limit of 64 bytes", limits);
   // The default cap is 1 MiB.
   std::string huge = OneAlert(R"({"labels":{"alertname":"A"},"annotations":{"d":")" +
@@ -227,9 +224,9 @@ TEST(AlertmanagerTest, PayloadSizeCap) {
 }
 
 TEST(AlertmanagerTest, LabelAndAnnotationCaps) {
-  ExpectRejected(OneAlert(R"({"labels":{"alertname":"A","pod":")" + std::string(1025, 'p') +
-                          R"("}})"),
-                 "alerts[0].labels.pod: value is 1025 bytes, limit 1024");
+  ExpectRejected(
+      OneAlert(R"({"labels":{"alertname":"A","pod":")" + std::string(1025, 'p') + R"("}})"),
+      "alerts[0].labels.pod: value is 1025 bytes, limit 1024");
   EXPECT_TRUE(ParseAlertmanagerWebhook(OneAlert(R"({"labels":{"alertname":"A","pod":")" +
                                                 std::string(1024, 'p') + R"("}})"),
                                        kNow)
@@ -242,8 +239,7 @@ TEST(AlertmanagerTest, LabelAndAnnotationCaps) {
   many += "}";
   ExpectRejected(OneAlert(R"({"labels":)" + many + "}"),
                  "alerts[0].labels: 201 entries exceed the limit of 128");
-  ExpectRejected(OneAlert(R"({"labels":{"alertname":"A",")" + std::string(300, 'n') +
-                          R"(":"v"}})"),
+  ExpectRejected(OneAlert(R"({"labels":{"alertname":"A",")" + std::string(300, 'n') + R"(":"v"}})"),
                  "is 300 bytes, limit 256");
 }
 
@@ -251,7 +247,8 @@ TEST(AlertmanagerTest, AlertCountCap) {
   AdapterLimits limits;
   limits.max_items = 3;
   std::string payload = R"({"alerts":[)";
-  for (int i = 0; i < 4; ++i) payload += std::string(i ? "," : "") + R"({"labels":{"alertname":"A"}})";
+  for (int i = 0; i < 4; ++i)
+    payload += std::string(i ? "," : "") + R"({"labels":{"alertname":"A"}})";
   payload += "]}";
   ExpectRejected(payload, "alerts: 4 alerts exceed the limit of 3", limits);
 }

@@ -53,9 +53,9 @@ TEST(FingerprintTest, DaemonSetAndServiceVectors) {
 }
 
 TEST(FingerprintTest, RemediationRequestName) {
-  EXPECT_EQ(RemediationRequestName(
-                "439738bf3e7ce3be4f784f00e75f006faefb295489cd7284b659a7be7e23998b"),
-            "rr-439738bf3e7ce3be");
+  EXPECT_EQ(
+      RemediationRequestName("439738bf3e7ce3be4f784f00e75f006faefb295489cd7284b659a7be7e23998b"),
+      "rr-439738bf3e7ce3be");
 }
 
 }  // namespace

@@ -147,17 +147,17 @@ TEST(KubernetesEventTest, NormalEventIsIgnoredNotAnError) {
   EXPECT_FALSE(items[0].signal.has_value());
   EXPECT_NE(items[0].ignored_reason.find("event type \"Normal\""), std::string::npos)
       << items[0].ignored_reason;
-  ASSERT_OK_AND_ASSIGN(auto untyped,
-                       ParseKubernetesEvents(R"({"involvedObject":{"kind":"Pod","name":"p"}})",
-                                             kNow));
+  ASSERT_OK_AND_ASSIGN(
+      auto untyped, ParseKubernetesEvents(R"({"involvedObject":{"kind":"Pod","name":"p"}})", kNow));
   EXPECT_NE(untyped[0].ignored_reason.find("no type"), std::string::npos);
 }
 
 TEST(KubernetesEventTest, ShapeDetectedWithoutApiVersion) {
-  ASSERT_OK_AND_ASSIGN(auto items, ParseKubernetesEvents(
-      R"({"type":"Warning","reason":"R","regarding":{"kind":"Node","name":"n1"},
+  ASSERT_OK_AND_ASSIGN(
+      auto items, ParseKubernetesEvents(
+                      R"({"type":"Warning","reason":"R","regarding":{"kind":"Node","name":"n1"},
           "metadata":{"namespace":"default"},"deprecatedCount":7})",
-      kNow));
+                      kNow));
   ASSERT_TRUE(items[0].signal.has_value());
   EXPECT_EQ(items[0].signal->resource, (ResourceRef{"Node", "n1"}));
   EXPECT_EQ(items[0].signal->namespace_name, "default") << "falls back to metadata.namespace";

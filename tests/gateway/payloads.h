@@ -3,10 +3,9 @@
 #define STORMKV_TESTS_GATEWAY_PAYLOADS_H_
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace stormkv::testing {
 
@@ -48,10 +47,13 @@ inline std::string Webhook(const std::vector<TestAlert>& alerts) {
   return doc.dump();
 }
 
-inline std::string Webhook(const TestAlert& alert) { return Webhook(std::vector<TestAlert>{alert}); }
+inline std::string Webhook(const TestAlert& alert) {
+  return Webhook(std::vector<TestAlert>{alert});
+}
 
 // One alert `name` in `ns` about pod `pod`.
-inline std::string PodAlert(const std::string& name, const std::string& ns, const std::string& pod) {
+inline std::string PodAlert(const std::string& name, const std::string& ns,
+                            const std::string& pod) {
   TestAlert a;
   a.name = name;
   a.ns = ns;

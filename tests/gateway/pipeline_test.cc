@@ -94,8 +94,7 @@ TEST_F(PipelineTest, DuplicateUpdatesCountAndEmitsNothing) {
   EXPECT_EQ(r.decisions[0].outcome, Outcome::kDuplicate);
   EXPECT_EQ(r.decisions[0].occurrence_count, 2);
   EXPECT_EQ(r.decisions[0].last_seen_ms - r.decisions[0].first_seen_ms, 30000);
-  EXPECT_EQ(r.decisions[0].remediation_request,
-            RemediationRequestName(r.decisions[0].fingerprint));
+  EXPECT_EQ(r.decisions[0].remediation_request, RemediationRequestName(r.decisions[0].fingerprint));
   EXPECT_TRUE(r.requests.empty());
 }
 
@@ -131,8 +130,8 @@ TEST_F(PipelineTest, ResolvedAndNormalAreIgnoredWithoutWrites) {
 
 TEST_F(PipelineTest, KubernetesWarningCreates) {
   Pipeline p = Make();
-  IngestResult r = p.Ingest(KubeEvent("BackOff", "default", "Pod", "web-1"),
-                             SignalSource::kKubernetesEvent);
+  IngestResult r =
+      p.Ingest(KubeEvent("BackOff", "default", "Pod", "web-1"), SignalSource::kKubernetesEvent);
   ASSERT_OK(r.status);
   EXPECT_EQ(r.decisions[0].outcome, Outcome::kCreated);
   EXPECT_EQ(r.decisions[0].fingerprint,
@@ -192,8 +191,8 @@ TEST_F(PipelineTest, RateLimitAnswers503ForAlertmanagerAnd429Otherwise) {
   EXPECT_EQ(r.retry_after_seconds, 60);
   EXPECT_EQ(r.decisions[0].outcome, Outcome::kRateLimited);
   EXPECT_EQ(r.decisions[0].retry_after_ms, 60000);
-  IngestResult other = p.Ingest(KubeEvent("R", "ns", "Pod", "p"),
-                                 SignalSource::kKubernetesEvent, "kube");
+  IngestResult other =
+      p.Ingest(KubeEvent("R", "ns", "Pod", "p"), SignalSource::kKubernetesEvent, "kube");
   ASSERT_OK(other.status);  // clients are isolated
   p.Ingest(KubeEvent("R", "ns", "Pod", "p2"), SignalSource::kKubernetesEvent, "kube");
   other = p.Ingest(KubeEvent("R", "ns", "Pod", "p3"), SignalSource::kKubernetesEvent, "kube");

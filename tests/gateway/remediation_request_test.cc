@@ -19,8 +19,8 @@ NormalizedSignal Signal() {
   s.severity = "critical";
   s.namespace_name = "production";
   s.resource = {"Pod", "api-server-7d9f"};
-  s.labels = {{"alertname", "HighMemoryUsage"}, {"pod", "api-server-7d9f"},
-              {"quote", "say \"hi\"\n\ttab"}};
+  s.labels = {
+      {"alertname", "HighMemoryUsage"}, {"pod", "api-server-7d9f"}, {"quote", "say \"hi\"\n\ttab"}};
   s.annotations = {{"summary", "Memory above 90%"}};
   s.starts_at_ms = kNow - 60000;
   s.received_at_ms = kNow;
@@ -91,8 +91,7 @@ TEST(RemediationRequestTest, StormFieldsAndEmptyCollections) {
                            AffectedResourceId("production", {"Pod", "b"})};
   rr.affected_resources_overflow = 4;
   j = json::parse(RemediationRequestToJson(rr));
-  EXPECT_EQ(j["spec"]["affectedResources"],
-            json({"production:Pod:a", "production:Pod:b"}));
+  EXPECT_EQ(j["spec"]["affectedResources"], json({"production:Pod:a", "production:Pod:b"}));
   EXPECT_EQ(j["spec"]["affectedResourcesOverflow"], 4);
 }
 

@@ -87,8 +87,8 @@ TEST(StringMapTest, Caps) {
   limits.max_labels = 2;
   limits.max_label_name_bytes = 4;
   EXPECT_OK(CheckStringMap({{"a", "1"}, {"b", "2"}}, "x", limits, 3));
-  EXPECT_TRUE(CheckStringMap({{"a", "1"}, {"b", "2"}, {"c", "3"}}, "x", limits, 3)
-                  .IsInvalidArgument());
+  EXPECT_TRUE(
+      CheckStringMap({{"a", "1"}, {"b", "2"}, {"c", "3"}}, "x", limits, 3).IsInvalidArgument());
   Status name = CheckStringMap({{"abcde", "1"}}, "alerts[0].labels", limits, 3);
   EXPECT_NE(name.message().find("alerts[0].labels: name \"abcde\" is 5 bytes"), std::string::npos)
       << name;

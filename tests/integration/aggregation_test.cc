@@ -161,7 +161,8 @@ TEST_P(AggregationIT, HardCapEndsALongStorm) {
     ASSERT_EQ(r.decisions[0].outcome, Outcome::kStormAggregated) << "step " << step;
     if (r.decisions[0].storm_opened) {
       reopened = true;
-      EXPECT_EQ(NowMs() - start, milliseconds(minutes(5)).count()) << "reopened exactly at the hard cap";
+      EXPECT_EQ(NowMs() - start, milliseconds(minutes(5)).count())
+          << "reopened exactly at the hard cap";
       EXPECT_NE(r.decisions[0].remediation_request, storm);
     } else {
       EXPECT_EQ(r.decisions[0].remediation_request, storm);

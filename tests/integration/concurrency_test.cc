@@ -50,9 +50,8 @@ TEST_P(ConcurrencyIT, HundredSameFingerprintRequestsCreateOnce) {
 }
 
 TEST_P(ConcurrencyIT, FiftyStormRequestsOpenOneStorm) {
-  std::vector<IngestResult> rs = Parallel(50, [&](int i) {
-    return Alert("PodCrash", "shop", "pod-" + std::to_string(i));
-  });
+  std::vector<IngestResult> rs =
+      Parallel(50, [&](int i) { return Alert("PodCrash", "shop", "pod-" + std::to_string(i)); });
   for (const IngestResult& r : rs) ASSERT_OK(r.status);
   EXPECT_EQ(Count(rs, Outcome::kCreated), 5u) << "exactly five alerts came before the threshold";
   EXPECT_EQ(Count(rs, Outcome::kStormAggregated), 45u);

@@ -82,7 +82,8 @@ TEST_P(DedupIT, DuplicateRefreshesTheTtl) {
 
 TEST_P(DedupIT, RecordTtlIsFiveMinutes) {
   IngestResult r = Alert("A", "ns", "p");
-  ASSERT_OK_AND_ASSIGN(int64_t pttl, kv().Pttl(pipeline().dedup().KeyFor(r.decisions[0].fingerprint)));
+  ASSERT_OK_AND_ASSIGN(int64_t pttl,
+                       kv().Pttl(pipeline().dedup().KeyFor(r.decisions[0].fingerprint)));
   EXPECT_GT(pttl, 299000);
   EXPECT_LE(pttl, 300000);
 }
@@ -126,8 +127,8 @@ TEST_P(DedupIT, PodLabelWinsOverDeployment) {
   a.extra_labels = {{"deployment", "api"}};
   IngestResult r = Ingest(Webhook(a));
   EXPECT_EQ(r.decisions[0].resource, (ResourceRef{"Pod", "api-0"}));
-  EXPECT_EQ(r.decisions[0].fingerprint, ComputeFingerprint("HighMemoryUsage", "production",
-                                                           {"Pod", "api-0"}));
+  EXPECT_EQ(r.decisions[0].fingerprint,
+            ComputeFingerprint("HighMemoryUsage", "production", {"Pod", "api-0"}));
 }
 
 TEST_P(DedupIT, DuplicateReportsTheFirstRequestName) {

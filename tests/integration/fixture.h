@@ -145,7 +145,7 @@ inline std::vector<testing::TestAlert> PodAlerts(const std::string& name, const 
 }
 
 // The suite's instantiation: every backend.
-#define STORMKV_INSTANTIATE_GATEWAY_IT(Suite)                                              \
+#define STORMKV_INSTANTIATE_GATEWAY_IT(Suite)                                             \
   INSTANTIATE_TEST_SUITE_P(All, Suite, ::testing::ValuesIn(::stormkv::AllBackendNames()), \
                            ::stormkv::BackendParamName)
 

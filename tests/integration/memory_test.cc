@@ -81,8 +81,7 @@ TEST_P(MemoryIT, ProductionScaleStaysUnderBudget) {
   std::vector<std::thread> threads;
   for (int r = 0; r < kReplicas; ++r) threads.emplace_back(replica, r);
   for (std::thread& t : threads) t.join();
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   EXPECT_EQ(plain[Outcome::kCreated], kGroups * kPodsPerGroup);
   EXPECT_EQ(storms[Outcome::kCreated], kStorms * 5);
@@ -96,13 +95,12 @@ TEST_P(MemoryIT, ProductionScaleStaysUnderBudget) {
   BudgetLedger::Get().AddScenario("production-scale used_memory growth", backend_name(),
                                   used - used_before);
   std::ostringstream os;
-  os << "[ figures  ] " << backend_name() << ": production scale: "
-     << kGroups * kPodsPerGroup << " fingerprints + " << kStorms << " storms x "
-     << kStormResources << " resources (" << kGroups * kPodsPerGroup + kStorms * 55
-     << " alerts, " << secs << " s)\n"
+  os << "[ figures  ] " << backend_name() << ": production scale: " << kGroups * kPodsPerGroup
+     << " fingerprints + " << kStorms << " storms x " << kStormResources << " resources ("
+     << kGroups * kPodsPerGroup + kStorms * 55 << " alerts, " << secs << " s)\n"
      << "             used_memory " << used << " (+" << used - used_before << "), peak " << peak
-     << " = " << (100.0 * static_cast<double>(peak) / kBudgetBytes) << "% of the "
-     << kBudgetBytes << "-byte budget\n";
+     << " = " << (100.0 * static_cast<double>(peak) / kBudgetBytes) << "% of the " << kBudgetBytes
+     << "-byte budget\n";
   PrintFamilyReport("             memory by key family (MEMORY USAGE):", families, os);
   std::cout << os.str() << std::flush;
 }
@@ -121,11 +119,12 @@ TEST_P(MemoryIT, ReferenceTriageStormSizes) {
     ASSERT_TRUE(usage.has_value());
     bytes[layout] = *usage;
   }
-  std::printf("[ figures  ] %s: 15-resource storm record: full-crd %lld B, json-meta %lld B, "
-              "compact %lld B\n",
-              backend_name().c_str(), static_cast<long long>(bytes[Layout::kFullCrd]),
-              static_cast<long long>(bytes[Layout::kJsonMeta]),
-              static_cast<long long>(bytes[Layout::kCompact]));
+  std::printf(
+      "[ figures  ] %s: 15-resource storm record: full-crd %lld B, json-meta %lld B, "
+      "compact %lld B\n",
+      backend_name().c_str(), static_cast<long long>(bytes[Layout::kFullCrd]),
+      static_cast<long long>(bytes[Layout::kJsonMeta]),
+      static_cast<long long>(bytes[Layout::kCompact]));
   EXPECT_LT(bytes[Layout::kFullCrd], 10 * 1024) << "not 10-50 KB";
   EXPECT_LE(bytes[Layout::kCompact] * 5, bytes[Layout::kFullCrd]);
   EXPECT_LT(bytes[Layout::kCompact], 1024);
@@ -153,11 +152,11 @@ TEST_P(MemoryIT, EveryGatewayKeyHasATtl) {
   PipelineOptions o = DefaultOptions();
   o.rate_limit_enabled = true;
   Reconfigure(o);
-  ASSERT_OK(Ingest(Webhook(PodAlerts("PodCrash", "a", 0, 12)), SignalSource::kAlertmanager, "c1")
-                .status);
-  ASSERT_OK(Ingest(testing::KubeEvent("BackOff", "b", "Pod", "x"), SignalSource::kKubernetesEvent,
-                   "c2")
-                .status);
+  ASSERT_OK(
+      Ingest(Webhook(PodAlerts("PodCrash", "a", 0, 12)), SignalSource::kAlertmanager, "c1").status);
+  ASSERT_OK(
+      Ingest(testing::KubeEvent("BackOff", "b", "Pod", "x"), SignalSource::kKubernetesEvent, "c2")
+          .status);
   std::vector<std::string> keys = AllKeys();
   ASSERT_FALSE(keys.empty());
   for (const std::string& key : keys) {
@@ -197,7 +196,8 @@ class CrossBackendIT : public ::testing::TestWithParam<std::string> {
     const int64_t now = tb.clock->NowMs();
     // Warm up (Redis loads every script once, which grows its memory once), then start clean.
     std::vector<NormalizedSignal> warm;
-    for (int i = 0; i < 6; ++i) warm.push_back(MakeSignal("Warm", "w", "p" + std::to_string(i), now));
+    for (int i = 0; i < 6; ++i)
+      warm.push_back(MakeSignal("Warm", "w", "p" + std::to_string(i), now));
     STORMKV_RETURN_IF_ERROR(p.IngestSignals(std::move(warm)).status);
     STORMKV_RETURN_IF_ERROR(tb.kv->FlushDb());
     Result<int64_t> before = InfoMemoryField(*tb.kv, "used_memory");
@@ -211,8 +211,8 @@ class CrossBackendIT : public ::testing::TestWithParam<std::string> {
     }
     for (int s = 0; s < 100; ++s) {
       for (int i = 0; i < 55; ++i) {
-        batch.push_back(MakeSignal("Storm" + std::to_string(s), "storm-ns",
-                                   "web-" + std::to_string(i), now));
+        batch.push_back(
+            MakeSignal("Storm" + std::to_string(s), "storm-ns", "web-" + std::to_string(i), now));
       }
     }
     for (std::size_t i = 0; i < batch.size(); i += 1000) {
@@ -235,12 +235,13 @@ TEST_P(CrossBackendIT, SameScenarioSameUsedMemory) {
   ASSERT_OK(CheckBudgetConfig(*other->kv));
   ASSERT_OK_AND_ASSIGN(int64_t mem_growth, Scenario(*memory));
   ASSERT_OK_AND_ASSIGN(int64_t other_growth, Scenario(*other));
-  const double diff = std::abs(static_cast<double>(mem_growth - other_growth)) /
-                      static_cast<double>(other_growth);
-  std::printf("[ figures  ] same scenario (10,000 fingerprints + 100 storms x 50): used_memory "
-              "growth memory %lld, %s %lld: %.2f%% apart\n",
-              static_cast<long long>(mem_growth), GetParam().c_str(),
-              static_cast<long long>(other_growth), 100.0 * diff);
+  const double diff =
+      std::abs(static_cast<double>(mem_growth - other_growth)) / static_cast<double>(other_growth);
+  std::printf(
+      "[ figures  ] same scenario (10,000 fingerprints + 100 storms x 50): used_memory "
+      "growth memory %lld, %s %lld: %.2f%% apart\n",
+      static_cast<long long>(mem_growth), GetParam().c_str(), static_cast<long long>(other_growth),
+      100.0 * diff);
   BudgetLedger::Get().AddScenario("cross-backend used_memory growth", "memory", mem_growth);
   BudgetLedger::Get().AddScenario("cross-backend used_memory growth", GetParam(), other_growth);
   EXPECT_LT(diff, 0.05) << "the embedded store must predict Redis's used_memory within 5%";

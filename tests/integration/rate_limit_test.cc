@@ -88,8 +88,8 @@ TEST_P(RateLimitIT, KubernetesCallersGet429) {
 TEST_P(RateLimitIT, RateLimitedPayloadTouchesNoAlertState) {
   for (int i = 0; i < 5; ++i) ASSERT_OK(Send(i).status);
   const std::string before = Snapshot();
-  IngestResult r = Ingest(testing::Webhook(PodAlerts("B", "other", 0, 8)),
-                          SignalSource::kAlertmanager, "am-1");
+  IngestResult r =
+      Ingest(testing::Webhook(PodAlerts("B", "other", 0, 8)), SignalSource::kAlertmanager, "am-1");
   EXPECT_EQ(r.Count(Outcome::kRateLimited), 8u);
   EXPECT_EQ(Snapshot(), before) << "a denied request spends nothing and records nothing";
 }
@@ -105,8 +105,8 @@ TEST_P(RateLimitIT, PerSignalCostOption) {
   PipelineOptions o = options_;
   o.rate_limit_per_signal = true;
   Reconfigure(o);
-  IngestResult r = Ingest(testing::Webhook(PodAlerts("A", "ns", 0, 4)),
-                          SignalSource::kAlertmanager, "am-1");
+  IngestResult r =
+      Ingest(testing::Webhook(PodAlerts("A", "ns", 0, 4)), SignalSource::kAlertmanager, "am-1");
   ASSERT_OK(r.status);
   r = Ingest(testing::Webhook(PodAlerts("B", "ns", 0, 2)), SignalSource::kAlertmanager, "am-1");
   EXPECT_EQ(r.Count(Outcome::kRateLimited), 2u) << "4 + 2 > burst 5";

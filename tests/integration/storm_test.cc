@@ -100,8 +100,8 @@ TEST_P(StormIT, PatternOutsideTheWindowAgesOut) {
 TEST_P(StormIT, PatternWindowSlides) {
   OneByOne("A", "ns", 0, 3);
   Advance(seconds(90));
-  OneByOne("A", "ns", 3, 2);  // 5 distinct within the window
-  Advance(seconds(40));       // the first 3 are now 130 s old
+  OneByOne("A", "ns", 3, 2);                                 // 5 distinct within the window
+  Advance(seconds(40));                                      // the first 3 are now 130 s old
   std::vector<AlertDecision> d = OneByOne("A", "ns", 5, 3);  // 2 + 3 = 5 distinct
   for (const AlertDecision& x : d) EXPECT_EQ(x.outcome, Outcome::kCreated);
   d = OneByOne("A", "ns", 8, 1);  // the sixth distinct within 2 min

@@ -3,10 +3,9 @@
 #include <exception>
 #include <map>
 #include <new>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "stormkv/gateway/fingerprint.h"
 
@@ -62,10 +61,13 @@ Status ParseTime(const std::optional<std::string>& text, const std::string& fiel
 Status ParseStatus(const std::optional<std::string>& text, const std::string& field,
                    std::optional<bool>* resolved) {
   if (!text) return Status::Ok();
-  if (*text == "firing") *resolved = false;
-  else if (*text == "resolved") *resolved = true;
-  else return Status::InvalidArgument(field + ": must be \"firing\" or \"resolved\", got \"" +
-                                      text->substr(0, 64) + "\"");
+  if (*text == "firing")
+    *resolved = false;
+  else if (*text == "resolved")
+    *resolved = true;
+  else
+    return Status::InvalidArgument(field + ": must be \"firing\" or \"resolved\", got \"" +
+                                   text->substr(0, 64) + "\"");
   return Status::Ok();
 }
 
@@ -96,8 +98,7 @@ Status ParseAlert(const json& alert, const std::string& path, std::optional<bool
   STORMKV_RETURN_IF_ERROR(ParseTime(ends, path + ".endsAt", &s->ends_at_ms));
   if (fingerprint && fingerprint->size() > limits.max_label_value_bytes) {
     return Status::InvalidArgument(path + ".fingerprint: " + std::to_string(fingerprint->size()) +
-                                   " bytes, limit " +
-                                   std::to_string(limits.max_label_value_bytes));
+                                   " bytes, limit " + std::to_string(limits.max_label_value_bytes));
   }
 
   s->source = SignalSource::kAlertmanager;

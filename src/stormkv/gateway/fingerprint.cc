@@ -26,8 +26,8 @@ ResourceRef ExtractAlertResource(const std::map<std::string, std::string>& label
 std::string ComputeFingerprint(std::string_view name, std::string_view namespace_name,
                                const ResourceRef& resource) {
   std::string input;
-  input.reserve(name.size() + namespace_name.size() + resource.kind.size() +
-                resource.name.size() + 3);
+  input.reserve(name.size() + namespace_name.size() + resource.kind.size() + resource.name.size() +
+                3);
   input.append(name);
   input += ':';
   input.append(namespace_name);

@@ -3,7 +3,6 @@
 #include <exception>
 #include <map>
 #include <new>
-
 #include <nlohmann/json.hpp>
 
 #include "stormkv/gateway/fingerprint.h"
@@ -41,8 +40,7 @@ Status OptionalString(const json& obj, const char* key, const std::string& path,
   return Status::Ok();
 }
 
-Status OptionalObject(const json& obj, const char* key, const std::string& path,
-                      const json** out) {
+Status OptionalObject(const json& obj, const char* key, const std::string& path, const json** out) {
   const json* v = Member(obj, key);
   if (v && !v->is_object()) return WrongType(Join(path, key), "an object", *v);
   *out = v;
@@ -100,14 +98,18 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
   STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "involvedObject", path, &involved));
   STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "regarding", path, &regarding));
   bool new_shape;
-  if (api_version.rfind("events.k8s.io/", 0) == 0) new_shape = true;
-  else if (api_version == "v1") new_shape = false;
+  if (api_version.rfind("events.k8s.io/", 0) == 0)
+    new_shape = true;
+  else if (api_version == "v1")
+    new_shape = false;
   else if (!api_version.empty())
     return Status::InvalidArgument(Join(path, "apiVersion") + ": unsupported \"" +
                                    api_version.substr(0, 64) +
                                    "\" (expected \"v1\" or \"events.k8s.io/v1\")");
-  else if (regarding) new_shape = true;
-  else if (involved) new_shape = false;
+  else if (regarding)
+    new_shape = true;
+  else if (involved)
+    new_shape = false;
   else
     return Status::InvalidArgument(
         (path.empty() ? std::string("payload") : path) +
@@ -131,7 +133,8 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
   if (new_shape) {
     const json* series = nullptr;
     STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "series", path, &series));
-    if (series) STORMKV_RETURN_IF_ERROR(OptionalCount(*series, "count", Join(path, "series"), &count));
+    if (series)
+      STORMKV_RETURN_IF_ERROR(OptionalCount(*series, "count", Join(path, "series"), &count));
     if (!count) STORMKV_RETURN_IF_ERROR(OptionalCount(ev, "deprecatedCount", path, &count));
     STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reportingController", path, vmax, &component));
     STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reportingInstance", path, vmax, &host));
@@ -140,13 +143,15 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     const json* source = nullptr;
     STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "source", path, &source));
     if (source) {
-      STORMKV_RETURN_IF_ERROR(OptionalString(*source, "component", Join(path, "source"), vmax, &component));
+      STORMKV_RETURN_IF_ERROR(
+          OptionalString(*source, "component", Join(path, "source"), vmax, &component));
       STORMKV_RETURN_IF_ERROR(OptionalString(*source, "host", Join(path, "source"), vmax, &host));
     }
   }
   std::optional<int64_t> starts;
   if (new_shape) {
-    STORMKV_RETURN_IF_ERROR(FirstTime(ev, {"eventTime", "deprecatedFirstTimestamp"}, path, &starts));
+    STORMKV_RETURN_IF_ERROR(
+        FirstTime(ev, {"eventTime", "deprecatedFirstTimestamp"}, path, &starts));
   } else {
     STORMKV_RETURN_IF_ERROR(FirstTime(ev, {"firstTimestamp", "eventTime"}, path, &starts));
   }
@@ -156,19 +161,19 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     const std::string meta_path = Join(path, "metadata");
     STORMKV_RETURN_IF_ERROR(OptionalString(*metadata, "namespace", meta_path, vmax, &meta_ns));
     STORMKV_RETURN_IF_ERROR(OptionalString(*metadata, "uid", meta_path, vmax, &uid));
-    if (!starts) STORMKV_RETURN_IF_ERROR(FirstTime(*metadata, {"creationTimestamp"}, meta_path, &starts));
-    STORMKV_RETURN_IF_ERROR(StringMap(Member(*metadata, "labels"), Join(meta_path, "labels"),
-                                      limits, vmax, &s.labels));
+    if (!starts)
+      STORMKV_RETURN_IF_ERROR(FirstTime(*metadata, {"creationTimestamp"}, meta_path, &starts));
+    STORMKV_RETURN_IF_ERROR(
+        StringMap(Member(*metadata, "labels"), Join(meta_path, "labels"), limits, vmax, &s.labels));
     STORMKV_RETURN_IF_ERROR(StringMap(Member(*metadata, "annotations"),
                                       Join(meta_path, "annotations"), limits,
                                       limits.max_annotation_value_bytes, &s.annotations));
   }
 
   if (type != "Warning") {
-    item->ignored_reason = type.empty()
-                               ? "event has no type: only Warning events become signals"
-                               : "event type \"" + type.substr(0, 64) +
-                                     "\": only Warning events become signals";
+    item->ignored_reason = type.empty() ? "event has no type: only Warning events become signals"
+                                        : "event type \"" + type.substr(0, 64) +
+                                              "\": only Warning events become signals";
     return Status::Ok();
   }
   if (reason.empty()) return Status::InvalidArgument(Join(path, "reason") + ": missing");

@@ -1,9 +1,8 @@
 #include "stormkv/gateway/pipeline.h"
 
 #include <exception>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "stormkv/gateway/alertmanager.h"
 #include "stormkv/gateway/fingerprint.h"
@@ -76,13 +75,20 @@ Result<std::vector<Pipeline::Item>> Pipeline::Adapt(std::string_view payload, Si
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kCreated: return "created";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kStormAggregated: return "storm-aggregated";
-    case Outcome::kRateLimited: return "rate-limited";
-    case Outcome::kRejected: return "rejected";
-    case Outcome::kIgnored: return "ignored";
-    case Outcome::kFailed: return "failed";
+    case Outcome::kCreated:
+      return "created";
+    case Outcome::kDuplicate:
+      return "duplicate";
+    case Outcome::kStormAggregated:
+      return "storm-aggregated";
+    case Outcome::kRateLimited:
+      return "rate-limited";
+    case Outcome::kRejected:
+      return "rejected";
+    case Outcome::kIgnored:
+      return "ignored";
+    case Outcome::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -185,8 +191,8 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
     d->remediation_request = RemediationRequestName(
         ComputeStormFingerprint(signal.name, signal.namespace_name, agg->first_seen_ms));
     if (agg->is_new) {
-      RemediationRequest rr = MakeStormRequest(signal, *type, agg->alert_count,
-                                               agg->first_seen_ms, agg->last_seen_ms);
+      RemediationRequest rr =
+          MakeStormRequest(signal, *type, agg->alert_count, agg->first_seen_ms, agg->last_seen_ms);
       rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
       requests->push_back(std::move(rr));
     }
@@ -241,7 +247,8 @@ IngestResult Pipeline::IngestSignals(std::vector<NormalizedSignal> signals, Sign
       result.decisions.push_back(std::move(d));
       return result;
     }
-    if (s.fingerprint.empty()) s.fingerprint = ComputeFingerprint(s.name, s.namespace_name, s.resource);
+    if (s.fingerprint.empty())
+      s.fingerprint = ComputeFingerprint(s.name, s.namespace_name, s.resource);
     Item item;
     if (s.resolved) item.ignored_reason = "resolved alert: nothing to remediate";
     item.signal = std::move(s);
@@ -273,10 +280,10 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
     if (options_.rate_limit_enabled) {
       const std::string client =
           client_id.empty() ? options_.default_client : std::string(client_id);
-      const int64_t cost = options_.rate_limit_per_signal
-                               ? std::min<int64_t>(static_cast<int64_t>(signals),
-                                                   options_.rate_limit.burst)
-                               : 1;
+      const int64_t cost =
+          options_.rate_limit_per_signal
+              ? std::min<int64_t>(static_cast<int64_t>(signals), options_.rate_limit.burst)
+              : 1;
       Result<RateDecision> rate = limiter_.Allow(client, cost);
       if (!rate.ok() || !rate->allowed) {
         const bool limited = rate.ok();
@@ -327,8 +334,7 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
   return result;
 }
 
-Result<std::optional<RemediationRequest>> Pipeline::StormRequest(
-    const NormalizedSignal& opening) {
+Result<std::optional<RemediationRequest>> Pipeline::StormRequest(const NormalizedSignal& opening) {
   Result<std::optional<StormRecord>> rec =
       aggregator_.Get(StormNamespaceFor(opening), opening.name);
   if (!rec.ok()) return rec.status();
@@ -373,7 +379,8 @@ std::string AlertDecisionToJson(const AlertDecision& d) {
       j["fingerprint"] = d.fingerprint;
       j["signalName"] = d.signal_name;
       j["namespace"] = d.namespace_name;
-      if (!d.resource.empty()) j["resource"] = {{"kind", d.resource.kind}, {"name", d.resource.name}};
+      if (!d.resource.empty())
+        j["resource"] = {{"kind", d.resource.kind}, {"name", d.resource.name}};
     }
     if (!d.remediation_request.empty()) j["remediationRequest"] = d.remediation_request;
     if (d.occurrence_count > 0) {

@@ -102,7 +102,7 @@ struct AlertDecision {
   int64_t last_seen_ms = 0;
   // storm-aggregated.
   std::optional<StormType> storm_type;
-  bool storm_opened = false;   // this alert opened the storm (its request is emitted)
+  bool storm_opened = false;  // this alert opened the storm (its request is emitted)
   int64_t storm_alert_count = 0;
   int64_t storm_resource_count = 0;
   int64_t storm_overflow = 0;
@@ -111,8 +111,9 @@ struct AlertDecision {
 };
 
 struct IngestResult {
-  // ok; InvalidArgument for a rejected payload; the backend's error when a signal failed
-  // (also when the rate limiter could not be reached).
+  // ok; InvalidArgument for a rejected payload; Unavailable ("rate limited: ...") when the
+  // client is over its rate; the backend's error when a signal failed (also when the rate
+  // limiter could not be reached).
   Status status;
   // What an HTTP front end answers: 200 (processed, some maybe duplicates/ignored), 400
   // (rejected), 429 (rate-limited, non-Alertmanager), 503 (rate-limited Alertmanager caller, or a

@@ -1,12 +1,11 @@
 #include "stormkv/gateway/remediation_request.h"
 
-#include <exception>
-#include <sstream>
-
 #include <cereal/archives/json.hpp>
 #include <cereal/cereal.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <exception>
+#include <sstream>
 
 #include "stormkv/gateway/fingerprint.h"
 
@@ -88,9 +87,12 @@ std::string Compact(const std::string& text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       out += c;
     } else if (c == '"') {
       in_string = true;
@@ -157,8 +159,8 @@ RemediationRequest MakeRemediationRequest(const NormalizedSignal& signal,
   rr.severity = signal.severity;
   rr.signal_type = std::string(SignalTypeName(signal.source));
   rr.signal_source = std::string(SignalAdapterName(signal.source));
-  rr.target_resource = TargetResource{signal.resource.kind, signal.resource.name,
-                                      signal.namespace_name};
+  rr.target_resource =
+      TargetResource{signal.resource.kind, signal.resource.name, signal.namespace_name};
   rr.firing_time_ms = signal.starts_at_ms;
   rr.received_time_ms = signal.received_at_ms;
   rr.deduplication = dedup;

@@ -49,7 +49,10 @@ class Cursor {
     return true;
   }
   bool Char(char c) {
-    if (pos_ < s_.size() && s_[pos_] == c) { ++pos_; return true; }
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
     return false;
   }
   bool OneOf(std::string_view set, char* out) {
@@ -79,8 +82,10 @@ std::string Quote(std::string_view s) {
 
 std::string_view SignalSourceName(SignalSource source) {
   switch (source) {
-    case SignalSource::kAlertmanager: return "alertmanager";
-    case SignalSource::kKubernetesEvent: return "kubernetes-event";
+    case SignalSource::kAlertmanager:
+      return "alertmanager";
+    case SignalSource::kKubernetesEvent:
+      return "kubernetes-event";
   }
   return "unknown";
 }
@@ -103,9 +108,12 @@ Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limit
   for (std::size_t i = 0; i < payload.size(); ++i) {
     const char c = payload[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -148,9 +156,7 @@ Status CheckStringMap(const std::map<std::string, std::string>& map, std::string
 }
 
 Result<std::optional<int64_t>> ParseRfc3339Ms(std::string_view text) {
-  auto bad = [&] {
-    return Status::InvalidArgument("not an RFC 3339 timestamp: " + Quote(text));
-  };
+  auto bad = [&] { return Status::InvalidArgument("not an RFC 3339 timestamp: " + Quote(text)); };
   Cursor c(text);
   int64_t year, month, day, hour, minute, second;
   char sep;
@@ -159,9 +165,8 @@ Result<std::optional<int64_t>> ParseRfc3339Ms(std::string_view text) {
       !c.Digits(2, &minute) || !c.Char(':') || !c.Digits(2, &second)) {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, static_cast<unsigned>(month)) || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, static_cast<unsigned>(month)) ||
+      hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
   if (second == 60) second = 59;
