@@ -58,10 +58,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 busy() { awk -v l="$(load1)" -v n="$(nproc)" -v f="$1" 'BEGIN { exit !(l > n * f) }'; }
 
 ensure_packages gnuplot-nox
-# build_project checks the build's status through PIPESTATUS, which only works without pipefail.
-set +o pipefail
 build_project "$build_dir" -DSTORMKV_BUILD_TESTS=OFF -DSTORMKV_BUILD_TOOLS=OFF
-set -o pipefail
 [ -x "$build_dir/bin/bench_report" ] || die "bench_report was not built (bench/report/)"
 
 rm -rf "$raw"
