@@ -7,6 +7,8 @@
 // values), so the figures compare one for one with `redis-benchmark -c 1` (Unpipelined: one
 // Run() per command, one connection) and `redis-benchmark -c 1 -P 64` (Pipelined: one
 // RunBatch() of 64 commands per round trip). items_per_second is commands per second.
+// Besides, SETEX (SET ... EX 300) and Script/INCR_PEXPIRE (EVALSHA of INCR + PEXPIRE, kv_bench's
+// twin case) show the costs the gateway pays; redis-benchmark has no counterpart for them.
 // Unset STORMKV_REDIS_URL: every benchmark stops with SkipWithError.
 #include <benchmark/benchmark.h>
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "stormkv/redis_backend.h"
+#include "stormkv/script.h"
 
 namespace stormkv {
 namespace {
@@ -50,6 +53,7 @@ Command BenchCommand(const std::string& name) {
   if (name == "GET") return {"GET", "key:__rand_int__"};
   if (name == "INCR") return {"INCR", "counter:__rand_int__"};
   if (name == "HSET") return {"HSET", "myhash", "element:__rand_int__", "xxx"};
+  if (name == "SETEX") return {"SET", "key:__rand_int__", "xxx", "EX", "300"};
   return {"SADD", "myset", "element:__rand_int__"};
 }
 
@@ -85,11 +89,43 @@ void BM_Pipelined(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(state.iterations() * kPipeline);
 }
 
+const Script& IncrPexpire() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "redis_bench_incr_pexpire",
+      "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n",
+      [](ScriptContext& ctx, const std::vector<std::string>& keys,
+         const std::vector<std::string>& args) -> Result<Reply> {
+        Result<Reply> n = ctx.Call({"INCR", keys[0]});
+        if (!n.ok()) return n;
+        Result<Reply> e = ctx.Call({"PEXPIRE", keys[0], args[0]});
+        if (!e.ok()) return e.status();
+        return n;
+      }));
+  return s;
+}
+
+void BM_Script(benchmark::State& state) {
+  KvBackend* kv = Backend(state);
+  if (kv == nullptr) return;
+  const Script& script = IncrPexpire();
+  const std::vector<std::string> keys = {"script:counter"};
+  const std::vector<std::string> args = {"300000"};
+  for (auto _ : state) {
+    Result<Reply> r = kv->Eval(script, keys, args);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace
 }  // namespace stormkv
 
 int main(int argc, char** argv) {
-  for (const char* name : {"SET", "GET", "INCR", "HSET", "SADD"}) {
+  for (const char* name : {"SET", "GET", "INCR", "HSET", "SADD", "SETEX"}) {
     benchmark::RegisterBenchmark((std::string("Unpipelined/") + name).c_str(),
                                  stormkv::BM_Unpipelined, std::string(name))
         ->UseRealTime();
@@ -97,6 +133,7 @@ int main(int argc, char** argv) {
                                  stormkv::BM_Pipelined, std::string(name))
         ->UseRealTime();
   }
+  benchmark::RegisterBenchmark("Script/INCR_PEXPIRE", stormkv::BM_Script)->UseRealTime();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
