@@ -42,7 +42,9 @@ timeval ToTimeval(std::chrono::milliseconds d) {
   return tv;
 }
 
-bool IsTimeoutErrno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT || e == EINPROGRESS; }
+bool IsTimeoutErrno(int e) {
+  return e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT || e == EINPROGRESS;
+}
 
 // The one mapping from a hiredis failure or an error reply to a Status.
 //  * `reply` of type error: the server's text, coded by StatusFromErrorReply (no prefix: callers
@@ -92,11 +94,16 @@ Status ContextError(const std::string& server, const redisContext* c, int saved_
 
 Result<Reply> ConvertReply(const std::string& server, const redisReply* r) {
   switch (r->type) {
-    case REDIS_REPLY_STRING: return Reply::Bulk(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS: return Reply::StatusText(std::string(r->str, r->len));
-    case REDIS_REPLY_INTEGER: return Reply::Integer(r->integer);
-    case REDIS_REPLY_NIL: return Reply::Nil();
-    case REDIS_REPLY_ERROR: return Reply::Error(std::string(r->str, r->len));
+    case REDIS_REPLY_STRING:
+      return Reply::Bulk(std::string(r->str, r->len));
+    case REDIS_REPLY_STATUS:
+      return Reply::StatusText(std::string(r->str, r->len));
+    case REDIS_REPLY_INTEGER:
+      return Reply::Integer(r->integer);
+    case REDIS_REPLY_NIL:
+      return Reply::Nil();
+    case REDIS_REPLY_ERROR:
+      return Reply::Error(std::string(r->str, r->len));
     case REDIS_REPLY_ARRAY: {
       std::vector<Reply> elements;
       elements.reserve(r->elements);
@@ -192,8 +199,6 @@ bool LooksDead(const redisContext* c) {
   } while (n < 0 && errno == EINTR);
   return n != 0;
 }
-
-class RedisBackendImpl;
 
 class ConnectionPool {
  public:
@@ -465,8 +470,8 @@ class RedisBackendImpl final : public RedisBackend {
     Result<Reply> r = Execute(lease, {"SCRIPT", "LOAD", script.lua()});
     if (!r.ok()) return r.status().WithContext("SCRIPT LOAD of " + script.name());
     if (r->str() != script.sha1()) {
-      return Status::Internal(pool_.server() + ": SCRIPT LOAD of " + script.name() +
-                              " returned " + r->ToString() + ", expected " + script.sha1());
+      return Status::Internal(pool_.server() + ": SCRIPT LOAD of " + script.name() + " returned " +
+                              r->ToString() + ", expected " + script.sha1());
     }
     std::lock_guard<std::mutex> lock(scripts_mu_);
     loaded_.insert(script.sha1());

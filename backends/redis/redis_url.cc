@@ -60,8 +60,9 @@ bool PercentDecode(std::string_view in, std::string* out) {
 Status ParseUserInfo(std::string_view url, std::string_view userinfo, RedisEndpoint* ep) {
   size_t colon = userinfo.find(':');
   if (colon == std::string_view::npos) {
-    return Bad(url, "a user without a password (write redis://user:password@host or "
-                    "redis://:password@host)");
+    return Bad(url,
+               "a user without a password (write redis://user:password@host or "
+               "redis://:password@host)");
   }
   if (!PercentDecode(userinfo.substr(0, colon), &ep->user) ||
       !PercentDecode(userinfo.substr(colon + 1), &ep->password)) {
@@ -127,7 +128,8 @@ Status ParseUnix(std::string_view url, std::string_view rest, RedisEndpoint* ep)
     if (userinfo_part.back() != '@') {
       return Bad(url, "the socket path must be absolute: unix:///path/to.sock");
     }
-    STORMKV_RETURN_IF_ERROR(ParseUserInfo(url, userinfo_part.substr(0, userinfo_part.size() - 1), ep));
+    STORMKV_RETURN_IF_ERROR(
+        ParseUserInfo(url, userinfo_part.substr(0, userinfo_part.size() - 1), ep));
   }
   rest = rest.substr(first_slash);
   size_t q = rest.find('?');
@@ -173,8 +175,9 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   if (url.substr(0, 9) == "rediss://") {
     return Bad(url, "TLS (rediss://) is not supported: Debian's hiredis 0.14 has no SSL");
   }
-  return Bad(url, "expected redis://[[user]:password@]host[:port][/db] or "
-                  "unix:///path/to.sock[?db=N]");
+  return Bad(url,
+             "expected redis://[[user]:password@]host[:port][/db] or "
+             "unix:///path/to.sock[?db=N]");
 }
 
 }  // namespace stormkv

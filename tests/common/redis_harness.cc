@@ -25,7 +25,8 @@ Result<std::unique_ptr<KvBackend>> Connect(const std::string& url, bool eager) {
 Result<std::string> ConfigValue(KvBackend& kv, const char* name) {
   Result<std::optional<std::string>> v = kv.ConfigGet(name);
   if (!v.ok()) return v.status();
-  if (!v->has_value()) return Status::Internal(std::string("CONFIG GET ") + name + " answered nothing");
+  if (!v->has_value())
+    return Status::Internal(std::string("CONFIG GET ") + name + " answered nothing");
   return **v;
 }
 
@@ -70,7 +71,8 @@ Status AdvanceRedisTtls(KvBackend& kv, std::chrono::milliseconds d) {
   }
   std::vector<Result<Reply>> done = kv.RunBatch(updates);
   for (size_t i = 0; i < done.size(); ++i) {
-    if (!done[i].ok()) return done[i].status().WithContext("advance: " + updates[i][0] + " " + updates[i][1]);
+    if (!done[i].ok())
+      return done[i].status().WithContext("advance: " + updates[i][0] + " " + updates[i][1]);
   }
   return Status::Ok();
 }

@@ -14,8 +14,11 @@ std::vector<std::pair<std::string, std::string>> DedupRecord(int i) {
   std::string r(ref);
   r = r.substr(0, 50);
   r.resize(50, 'z');
-  return {{"fingerprint", fp}, {"ref", r}, {"count", "1"},
-          {"firstSeen", "2024-05-01T12:34:56Z"}, {"lastSeen", "2024-05-01T12:35:56Z"}};
+  return {{"fingerprint", fp},
+          {"ref", r},
+          {"count", "1"},
+          {"firstSeen", "2024-05-01T12:34:56Z"},
+          {"lastSeen", "2024-05-01T12:35:56Z"}};
 }
 
 std::string Member(int j) {

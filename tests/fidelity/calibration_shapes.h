@@ -16,12 +16,12 @@ struct Shape {
   std::string name;   // gtest-safe: "str100_ttl_key80"
   std::string label;  // calibrate.py's name: "str100+ttl key80"
   enum class Kind { kString, kIncr, kHash, kSet } kind = Kind::kString;
-  int vlen = 0;       // kString: value length
-  int klen = 20;      // key length
-  bool ttl = false;   // EX/EXPIRE 300
-  int by = 1;         // kIncr: INCR (1) or INCRBY by
-  int members = 0;    // kSet
-  bool lru = false;   // measured under maxmemory 8gb + allkeys-lru (shared integers off)
+  int vlen = 0;      // kString: value length
+  int klen = 20;     // key length
+  bool ttl = false;  // EX/EXPIRE 300
+  int by = 1;        // kIncr: INCR (1) or INCRBY by
+  int members = 0;   // kSet
+  bool lru = false;  // measured under maxmemory 8gb + allkeys-lru (shared integers off)
 };
 
 // gtest prints a shape by its calibrate.py name.

@@ -131,14 +131,26 @@ class FidelityTest : public ::testing::Test {
   // Runs every command the measurements use once, so no latency histogram is allocated
   // between two readings.
   Status WarmUp(KvBackend& kv, bool real) {
-    std::vector<Command> cmds = {
-        {"SET", "w", "x"}, {"SET", "w", "x", "EX", "300"}, {"GET", "w"}, {"INCR", "wi"},
-        {"INCRBY", "wi", "5"}, {"EXPIRE", "wi", "300"}, {"HSET", "wh", "a", "b"},
-        {"SADD", "ws", "a"}, {"MEMORY", "USAGE", "w", "SAMPLES", "0"}, {"OBJECT", "ENCODING", "w"},
-        {"DEL", "w", "wi", "wh", "ws"}, {"DBSIZE"}, {"PING"}, {"INFO", "memory"},
-        {"INFO", "clients"}, {"INFO", "stats"}, {"INFO", "keyspace"},
-        {"CONFIG", "GET", "maxmemory"}, {"CONFIG", "SET", "maxmemory-policy", saved_policy_},
-        {"FLUSHDB"}};
+    std::vector<Command> cmds = {{"SET", "w", "x"},
+                                 {"SET", "w", "x", "EX", "300"},
+                                 {"GET", "w"},
+                                 {"INCR", "wi"},
+                                 {"INCRBY", "wi", "5"},
+                                 {"EXPIRE", "wi", "300"},
+                                 {"HSET", "wh", "a", "b"},
+                                 {"SADD", "ws", "a"},
+                                 {"MEMORY", "USAGE", "w", "SAMPLES", "0"},
+                                 {"OBJECT", "ENCODING", "w"},
+                                 {"DEL", "w", "wi", "wh", "ws"},
+                                 {"DBSIZE"},
+                                 {"PING"},
+                                 {"INFO", "memory"},
+                                 {"INFO", "clients"},
+                                 {"INFO", "stats"},
+                                 {"INFO", "keyspace"},
+                                 {"CONFIG", "GET", "maxmemory"},
+                                 {"CONFIG", "SET", "maxmemory-policy", saved_policy_},
+                                 {"FLUSHDB"}};
     if (real) cmds.push_back({"DEBUG", "HTSTATS", std::to_string(db_)});
     for (const Result<Reply>& r : kv.RunBatch(cmds)) STORMKV_RETURN_IF_ERROR(r.status());
     return Status::Ok();
@@ -175,9 +187,12 @@ class FidelityTest : public ::testing::Test {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (true) {
       Result<Reply> stats = (*kv)->Run({"DEBUG", "HTSTATS", std::to_string(db_)});
-      if (!stats.ok()) return stats.status().WithContext("DEBUG HTSTATS (start redis-server with --enable-debug-command local)");
+      if (!stats.ok())
+        return stats.status().WithContext(
+            "DEBUG HTSTATS (start redis-server with --enable-debug-command local)");
       if (stats->str().find("rehashing target") == std::string::npos) return Status::Ok();
-      if (std::chrono::steady_clock::now() > deadline) return Status::Timeout("db dict still rehashing after 10 s");
+      if (std::chrono::steady_clock::now() > deadline)
+        return Status::Timeout("db dict still rehashing after 10 s");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -204,9 +219,8 @@ class FidelityTest : public ::testing::Test {
       // Another connection is still open (the server may not have processed a close yet).
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    return Status::Unavailable(std::to_string(clients - 1) +
-                               " other client(s) stay connected to " + loader_->Describe() +
-                               ": cannot measure used_memory");
+    return Status::Unavailable(std::to_string(clients - 1) + " other client(s) stay connected to " +
+                               loader_->Describe() + ": cannot measure used_memory");
   }
 
   // Waits until `kv`'s one connection is the server's only client: a connection closed just
@@ -246,7 +260,8 @@ class FidelityTest : public ::testing::Test {
 
   Status Load(KvBackend& kv, const std::vector<Command>& cmds) {
     for (size_t i = 0; i < cmds.size(); i += kBatch) {
-      std::vector<Command> chunk(cmds.begin() + i, cmds.begin() + std::min(cmds.size(), i + kBatch));
+      std::vector<Command> chunk(cmds.begin() + i,
+                                 cmds.begin() + std::min(cmds.size(), i + kBatch));
       for (const Result<Reply>& r : kv.RunBatch(chunk)) STORMKV_RETURN_IF_ERROR(r.status());
     }
     return Status::Ok();
@@ -335,19 +350,23 @@ TEST_P(ShapeFidelity, UsedMemoryDeltaAndMemoryUsage) {
                     << ", memory backend " << *mem_mu;
     }
   }
-  ASSERT_OK_AND_ASSIGN(Reply real_enc, loader_->Run({"OBJECT", "ENCODING", KeyName(0, shape.klen)}));
+  ASSERT_OK_AND_ASSIGN(Reply real_enc,
+                       loader_->Run({"OBJECT", "ENCODING", KeyName(0, shape.klen)}));
   ASSERT_OK_AND_ASSIGN(Reply mem_enc, mem->Run({"OBJECT", "ENCODING", KeyName(0, shape.klen)}));
   EXPECT_EQ(mem_enc.str(), real_enc.str()) << shape.label;
 
-  std::printf("%-22s n=%d enc=%-9s used/key real %9.2f mem %9.2f (%+.2f%%, %s)  MU real %lld mem %lld\n",
-              shape.label.c_str(), n, real_enc.str().c_str(), real_per_key, mem_per_key,
-              100.0 * (mem_per_key - real_per_key) / real_per_key, state,
-              static_cast<long long>(real_mu0), static_cast<long long>(mem_mu0));
+  std::printf(
+      "%-22s n=%d enc=%-9s used/key real %9.2f mem %9.2f (%+.2f%%, %s)  MU real %lld mem %lld\n",
+      shape.label.c_str(), n, real_enc.str().c_str(), real_per_key, mem_per_key,
+      100.0 * (mem_per_key - real_per_key) / real_per_key, state, static_cast<long long>(real_mu0),
+      static_cast<long long>(mem_mu0));
   ASSERT_OK(loader_->FlushDb());
 }
 
 INSTANTIATE_TEST_SUITE_P(Calibration, ShapeFidelity, ::testing::ValuesIn(AllShapes()),
-                         [](const ::testing::TestParamInfo<Shape>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Shape>& info) {
+                           return info.param.name;
+                         });
 
 // maxmemory = the empty store's used_memory + 1 MiB, then 100-byte SETs one by one until the
 // first error (calibrate.py maxmemory_tests): same policy, same outcome on both.
@@ -373,12 +392,13 @@ class MaxmemoryFidelity : public FidelityTest {
     ASSERT_OK(m->ConfigSet("maxmemory-policy", policy));
     ASSERT_OK(m->ConfigSet("maxmemory", std::to_string(mem_base + kMiB)));
     *mem = Fill(*m, prefix, ttl_every, limit);
-    std::printf("%-13s writes ok: real %6lld mem %6lld | keys: real %6lld mem %6lld | evicted: real "
-                "%6lld mem %6lld | error: real '%s' mem '%s'\n",
-                policy.c_str(), static_cast<long long>(real->writes_ok),
-                static_cast<long long>(mem->writes_ok), static_cast<long long>(real->keys),
-                static_cast<long long>(mem->keys), static_cast<long long>(real->evicted),
-                static_cast<long long>(mem->evicted), real->error.c_str(), mem->error.c_str());
+    std::printf(
+        "%-13s writes ok: real %6lld mem %6lld | keys: real %6lld mem %6lld | evicted: real "
+        "%6lld mem %6lld | error: real '%s' mem '%s'\n",
+        policy.c_str(), static_cast<long long>(real->writes_ok),
+        static_cast<long long>(mem->writes_ok), static_cast<long long>(real->keys),
+        static_cast<long long>(mem->keys), static_cast<long long>(real->evicted),
+        static_cast<long long>(mem->evicted), real->error.c_str(), mem->error.c_str());
   }
 };
 
@@ -405,7 +425,8 @@ TEST_F(MaxmemoryFidelity, VolatileLruEvictsOnlyVolatileKeys) {
   ASSERT_NO_FATAL_FAILURE(Scenario("volatile-lru", "vl", 2, 200000, &real, &mem));
   EXPECT_EQ(real.error, kOom);
   EXPECT_EQ(mem.error, kOom);
-  EXPECT_TRUE(Within(mem.writes_ok, real.writes_ok, 0.05)) << real.writes_ok << " vs " << mem.writes_ok;
+  EXPECT_TRUE(Within(mem.writes_ok, real.writes_ok, 0.05))
+      << real.writes_ok << " vs " << mem.writes_ok;
   EXPECT_TRUE(Within(mem.keys, real.keys, 0.05)) << real.keys << " vs " << mem.keys;
   EXPECT_EQ(real.keys + real.evicted, real.writes_ok) << "only the volatile keys went";
   EXPECT_EQ(mem.keys + mem.evicted, mem.writes_ok);

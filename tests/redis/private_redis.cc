@@ -30,8 +30,9 @@ bool Pings(int port) {
     redisSetTimeout(c, tv);
     auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
     // A password-protected server answers NOAUTH: it is up as well.
-    ok = r != nullptr && (r->type == REDIS_REPLY_STATUS ||
-                          (r->type == REDIS_REPLY_ERROR && std::string(r->str).rfind("NOAUTH", 0) == 0));
+    ok = r != nullptr &&
+         (r->type == REDIS_REPLY_STATUS ||
+          (r->type == REDIS_REPLY_ERROR && std::string(r->str).rfind("NOAUTH", 0) == 0));
     if (r != nullptr) freeReplyObject(r);
   }
   if (c != nullptr) redisFree(c);
@@ -68,7 +69,8 @@ int FindFreeLoopbackPort(int first) {
 
 Result<std::unique_ptr<PrivateRedis>> PrivateRedis::Start(std::vector<std::string> extra_args) {
   if (!InPath("redis-server")) {
-    return Status::Unavailable("redis-server is not in PATH: install redis-server (Debian package)");
+    return Status::Unavailable(
+        "redis-server is not in PATH: install redis-server (Debian package)");
   }
   std::unique_ptr<PrivateRedis> r(new PrivateRedis());
   const char* env_port = std::getenv("STORMKV_PRIVATE_REDIS_PORT");
@@ -83,13 +85,26 @@ Result<std::unique_ptr<PrivateRedis>> PrivateRedis::Start(std::vector<std::strin
 }
 
 Status PrivateRedis::Launch() {
-  std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                   "--daemonize", "no", "--dir", dir_,
-                                   "--logfile", dir_ + "/redis.log",
-                                   "--enable-debug-command", "local"};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--daemonize",
+                                   "no",
+                                   "--dir",
+                                   dir_,
+                                   "--logfile",
+                                   dir_ + "/redis.log",
+                                   "--enable-debug-command",
+                                   "local"};
   for (std::string a : extra_args_) {
-    for (size_t at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}")) a.replace(at, 5, dir_);
+    for (size_t at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}"))
+      a.replace(at, 5, dir_);
     args.push_back(a);
   }
   std::vector<char*> argv;
@@ -97,7 +112,8 @@ Status PrivateRedis::Launch() {
   argv.push_back(nullptr);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) return Status::Unavailable("cannot start redis-server: " + std::string(strerror(rc)));
+  if (rc != 0)
+    return Status::Unavailable("cannot start redis-server: " + std::string(strerror(rc)));
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -115,7 +131,8 @@ Status PrivateRedis::Launch() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Stop().ok();
-  return Status::Timeout("redis-server on port " + std::to_string(port_) + " did not answer PING in 10 s");
+  return Status::Timeout("redis-server on port " + std::to_string(port_) +
+                         " did not answer PING in 10 s");
 }
 
 Status PrivateRedis::Stop() {

@@ -1,5 +1,7 @@
 // RedisBackend against the harness server (STORMKV_REDIS_URL): replies, error mapping,
 // pipelining, scripts and NOSCRIPT, the pool, and the harness's advance/cleanup.
+#include "stormkv/redis_backend.h"
+
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 
 #include "common/backend_factories.h"
 #include "common/test_util.h"
-#include "stormkv/redis_backend.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -85,8 +86,8 @@ TEST_F(RedisBackendTest, ErrorRepliesKeepTheServerTextAndCode) {
 }
 
 TEST_F(RedisBackendTest, BatchKeepsOrderAndErrorsDoNotStopIt) {
-  std::vector<Command> cmds = {{"SET", "a", "1"}, {"INCR", "a"}, {"HSET", "a", "f", "v"},
-                               {}, {"INCR", "a"}, {"GET", "a"}};
+  std::vector<Command> cmds = {{"SET", "a", "1"}, {"INCR", "a"}, {"HSET", "a", "f", "v"}, {},
+                               {"INCR", "a"},     {"GET", "a"}};
   std::vector<Result<Reply>> r = kv_->RunBatch(cmds);
   ASSERT_EQ(r.size(), cmds.size());
   EXPECT_EQ(*r[0], Reply::Ok());
@@ -111,9 +112,11 @@ TEST_F(RedisBackendTest, TransportFailureInABatchMarksTheRestAndTheNextCallRecon
   std::unique_ptr<KvBackend> one = Open(1);
   ASSERT_NE(one, nullptr);
   ASSERT_OK_AND_ASSIGN(Reply id, one->Run({"CLIENT", "ID"}));
-  std::vector<Result<Reply>> r = one->RunBatch(
-      {{"SET", "a", "1"}, {"CLIENT", "KILL", "ID", std::to_string(id.integer()), "SKIPME", "no"}, {"GET", "a"},
-       {"GET", "b"}});
+  std::vector<Result<Reply>> r =
+      one->RunBatch({{"SET", "a", "1"},
+                     {"CLIENT", "KILL", "ID", std::to_string(id.integer()), "SKIPME", "no"},
+                     {"GET", "a"},
+                     {"GET", "b"}});
   ASSERT_EQ(r.size(), 4u);
   EXPECT_OK(r[0]);
   EXPECT_OK(r[1]);  // the server answers +OK to a client killing itself, then closes
@@ -135,7 +138,8 @@ TEST_F(RedisBackendTest, ConnectionClosedWhileSendingABigBatchIsAnErrorNotASigna
   std::unique_ptr<KvBackend> one = Open(1);
   ASSERT_NE(one, nullptr);
   ASSERT_OK_AND_ASSIGN(Reply id, one->Run({"CLIENT", "ID"}));
-  std::vector<Command> cmds = {{"CLIENT", "KILL", "ID", std::to_string(id.integer()), "SKIPME", "no"}};
+  std::vector<Command> cmds = {
+      {"CLIENT", "KILL", "ID", std::to_string(id.integer()), "SKIPME", "no"}};
   const std::string value(4096, 'v');
   for (int i = 0; i < 20000; ++i) cmds.push_back({"SET", "big:" + std::to_string(i), value});
   std::vector<Result<Reply>> r = one->RunBatch(cmds);
@@ -164,7 +168,8 @@ TEST_F(RedisBackendTest, EvalLoadsOnceThenEvalsha) {
   int64_t loads = redis_->Stats().script_loads;
   for (int i = 0; i < 3; ++i) {
     ASSERT_OK_AND_ASSIGN(Reply r, kv_->Eval(s, {"k1"}, {"a1", "41"}));
-    EXPECT_EQ(r, Reply::Array({Reply::Bulk("k1"), Reply::Bulk("a1"), Reply::Integer(42), Reply::Nil()}));
+    EXPECT_EQ(
+        r, Reply::Array({Reply::Bulk("k1"), Reply::Bulk("a1"), Reply::Integer(42), Reply::Nil()}));
   }
   EXPECT_EQ(redis_->Stats().script_loads - loads, 1);
   ASSERT_OK_AND_ASSIGN(Reply exists, kv_->Run({"SCRIPT", "EXISTS", s.sha1()}));
@@ -199,9 +204,12 @@ TEST_F(RedisBackendTest, ErrorsRaisedInsideScriptsKeepTheirCode) {
   Result<Reply> oom_plain = kv_->Run({"SET", "o", "v"});
   ASSERT_OK(kv_->ConfigSet("maxmemory", *mm));
   EXPECT_TRUE(oom.status().IsOutOfMemory()) << oom.status();
-  EXPECT_EQ(oom.status().message().rfind("OOM command not allowed when used memory > 'maxmemory'.", 0), 0u);
+  EXPECT_EQ(
+      oom.status().message().rfind("OOM command not allowed when used memory > 'maxmemory'.", 0),
+      0u);
   EXPECT_TRUE(oom_plain.status().IsOutOfMemory()) << oom_plain.status();
-  EXPECT_EQ(oom_plain.status().message(), "OOM command not allowed when used memory > 'maxmemory'.");
+  EXPECT_EQ(oom_plain.status().message(),
+            "OOM command not allowed when used memory > 'maxmemory'.");
 }
 
 TEST_F(RedisBackendTest, PoolIsThreadSafeAndBounded) {
@@ -213,7 +221,8 @@ TEST_F(RedisBackendTest, PoolIsThreadSafeAndBounded) {
     threads.emplace_back([&] {
       for (int i = 0; i < 300; ++i) {
         if (!pooled->Run({"INCR", "ctr"}).ok()) failures++;
-        if (i % 50 == 0 && !pooled->RunBatch({{"INCR", "ctr"}, {"DECR", "ctr"}})[1].ok()) failures++;
+        if (i % 50 == 0 && !pooled->RunBatch({{"INCR", "ctr"}, {"DECR", "ctr"}})[1].ok())
+          failures++;
       }
     });
   }

@@ -2,11 +2,10 @@
 // server, timeouts, wrong password / user / db, restart between calls, unix socket, a peer that
 // is not Redis, replies of an unexpected type.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,8 +22,10 @@ namespace {
 using std::chrono::milliseconds;
 using testing::PrivateRedis;
 
-Result<std::unique_ptr<KvBackend>> Open(const std::string& url, milliseconds connect = milliseconds(1000),
-                                        milliseconds command = milliseconds(2000), bool eager = true) {
+Result<std::unique_ptr<KvBackend>> Open(const std::string& url,
+                                        milliseconds connect = milliseconds(1000),
+                                        milliseconds command = milliseconds(2000),
+                                        bool eager = true) {
   RedisOptions o;
   o.url = url;
   o.connect_timeout = connect;
@@ -35,7 +36,8 @@ Result<std::unique_ptr<KvBackend>> Open(const std::string& url, milliseconds con
 }
 
 void ExpectMentions(const Status& s, const std::string& what) {
-  EXPECT_NE(s.message().find(what), std::string::npos) << "'" << s.message() << "' lacks '" << what << "'";
+  EXPECT_NE(s.message().find(what), std::string::npos)
+      << "'" << s.message() << "' lacks '" << what << "'";
 }
 
 // A loopback listener that never accepts: the kernel completes handshakes into its backlog until
@@ -232,9 +234,10 @@ TEST(RedisFaultTest, ServerRestartBetweenCallsIsTransparentIncludingNoscript) {
   ASSERT_OK_AND_ASSIGN(auto server, PrivateRedis::Start());
   ASSERT_OK_AND_ASSIGN(auto kv, Open(server->Url()));
   RedisBackend* r = AsRedisBackend(kv.get());
-  Script incr("t_fault_incr", "return redis.call('INCR', KEYS[1])",
-              [](ScriptContext&, const std::vector<std::string>&, const std::vector<std::string>&)
-                  -> Result<Reply> { return Status::Internal("no twin"); });
+  Script incr(
+      "t_fault_incr", "return redis.call('INCR', KEYS[1])",
+      [](ScriptContext&, const std::vector<std::string>&,
+         const std::vector<std::string>&) -> Result<Reply> { return Status::Internal("no twin"); });
   ASSERT_OK_AND_ASSIGN(Reply one, kv->Eval(incr, {"n"}, {}));
   EXPECT_EQ(one, Reply::Integer(1));
   ASSERT_OK(server->Restart());
@@ -256,8 +259,8 @@ TEST(RedisFaultTest, ServerRestartBetweenCallsIsTransparentIncludingNoscript) {
 }
 
 TEST(RedisFaultTest, UnixSocketWithDb) {
-  ASSERT_OK_AND_ASSIGN(auto with_sock,
-                       PrivateRedis::Start({"--unixsocket", "{dir}/redis.sock", "--unixsocketperm", "700"}));
+  ASSERT_OK_AND_ASSIGN(auto with_sock, PrivateRedis::Start({"--unixsocket", "{dir}/redis.sock",
+                                                            "--unixsocketperm", "700"}));
   std::string sock = with_sock->dir() + "/redis.sock";
   ASSERT_OK_AND_ASSIGN(auto via_unix, Open("unix://" + sock + "?db=2"));
   EXPECT_EQ(via_unix->Describe(), "unix://" + sock + "?db=2");
