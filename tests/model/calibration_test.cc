@@ -1,4 +1,4 @@
-// The memory backend reproduces the Redis 7.0 calibration in ../shared/redis-memory:
+// The memory backend reproduces the Redis 7.0 calibration (tests/model/data, from shared/redis-memory):
 // every row of results-debian.json and results-upstream-jemalloc-q8.json (same shapes, same key
 // names and values as calibrate.py build_cmds, N = 10000): used_memory delta per key within 0.5%,
 // MEMORY USAGE ... SAMPLES 0 exact, same encoding; and the maxmemory outcomes.
@@ -32,7 +32,7 @@ nlohmann::json LoadJson(const std::string& name) {
   std::ifstream in(path);
   if (!in) {
     ADD_FAILURE() << "calibration data missing: " << path
-                  << " (the model suite needs ../shared/redis-memory next to the repository)";
+                  << " (tests/model/data holds the calibration results)";
     return nlohmann::json();
   }
   try {
