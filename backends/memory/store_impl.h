@@ -1060,6 +1060,10 @@ void Store<A>::ReserveForWrite(const Command& argv) {
   if (slot == kNoPos) return;
   EntryT& e = entries_[slot];
   size_t extra = argv.size() - 2;
+  // HSET/HMSET field value ..., ZADD [options] score member ...: at most one element per pair.
+  if (EqNoCase(argv[0], "hset") || EqNoCase(argv[0], "hmset") || EqNoCase(argv[0], "zadd")) {
+    extra = extra / 2 + 1;
+  }
   switch (e.type) {
     case ObjType::kHash:
       e.hash->fields.ReserveExtra(extra);
