@@ -1,13 +1,16 @@
 #include "common/backend_factories.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
 
 #include "stormkv/memory_backend.h"
+#include "stormkv/shm_backend.h"
 
 namespace stormkv {
 
-// "redis" joins when the Redis backend lands.
-std::vector<std::string> AllBackendNames() { return {"memory", "redis"}; }
+std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm"}; }
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
@@ -30,6 +33,37 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
       clock->Advance(d);
       return Status::Ok();
     };
+    out.backend = std::move(tb);
+    return out;
+  }
+  if (name == "shm") {
+    // A fresh POSIX segment per case (sparse: pages are touched only as used), removed when the
+    // backend closes and again at cleanup. Its virtual clock starts where ManualClock does;
+    // advance moves both, so `clock` (what services read) and the store's clock agree.
+    static std::atomic<int> counter{0};
+    ShmBackendOptions o;
+    o.name = "stormkv-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    o.open = ShmBackendOptions::OpenMode::kCreate;
+    o.size = int64_t{512} * 1024 * 1024;
+    o.remove_on_close = true;
+    Result<std::unique_ptr<ShmBackend>> kv = NewShmBackend(o);
+    if (!kv.ok()) {
+      out.error = kv.status();
+      return out;
+    }
+    TestBackend tb;
+    tb.name = name;
+    tb.clock = std::make_shared<ManualClock>();
+    std::shared_ptr<ShmClock> shared = (*kv)->clock();
+    shared->SetMs(tb.clock->NowMs());
+    std::shared_ptr<ManualClock> clock = tb.clock;
+    tb.advance = [clock, shared](std::chrono::milliseconds d) {
+      clock->Advance(d);
+      shared->Advance(d);
+      return Status::Ok();
+    };
+    tb.cleanup = [seg = o.name]() { (void)RemoveShmSegment(seg); };
+    tb.kv = std::move(*kv);
     out.backend = std::move(tb);
     return out;
   }

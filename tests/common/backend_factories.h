@@ -11,6 +11,9 @@
 // tools/test.sh sets); set but unreachable -> the case fails with the connection error.
 // The Redis server named by STORMKV_REDIS_URL must be disposable: each case starts with
 // FLUSHDB of the URL's database.
+// "shm" always works: the embedded store in a fresh POSIX shared-memory segment (512 MB, sparse)
+// named stormkv-test-<pid>-<n>, removed when the backend closes and at cleanup; `clock` is a
+// ManualClock kept equal to the segment's shared clock by `advance`.
 #ifndef STORMKV_TESTS_COMMON_BACKEND_FACTORIES_H_
 #define STORMKV_TESTS_COMMON_BACKEND_FACTORIES_H_
 
