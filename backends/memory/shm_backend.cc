@@ -617,21 +617,44 @@ class ShmBackendImpl final : public ShmBackend {
 
   // Checks the allocator and every store structure. A corrupted structure could crash the
   // checker itself; `verifying` stays set then, and the next recovery does not try again.
-  std::string VerifyLocked() {
+  // With `repair`, accounting left out of date by an interrupted command is recomputed first
+  // (*repaired tells whether that was needed).
+  std::string VerifyLocked(bool repair = false, bool* repaired = nullptr) {
     Header& h = seg_->hdr();
+    StoreT& st = seg_->store();
     h.verifying = 1;
     std::string bad;
     try {
       if (!h.heap.sm->check_sanity()) {
         bad = "the segment's allocator failed its sanity check";
       } else {
-        bad = seg_->store().CheckIntegrity();
+        bad = st.CheckIntegrity();
+        if (!bad.empty() && repair) {
+          st.RepairAccounting();
+          bad = st.CheckIntegrity();
+          if (repaired != nullptr) *repaired = bad.empty();
+        }
       }
     } catch (const std::exception& e) {
       bad = std::string("the check failed: ") + e.what();
     }
     h.verifying = 0;
     return bad;
+  }
+
+  // After an interrupted write: verify (repairing accounting), then mark the segment.
+  void MarkInterrupted(const std::string& what, bool checker_died) {
+    bool repaired = false;
+    std::string bad = checker_died ? "a process died while checking the structures after an "
+                                     "earlier failure; not checked again"
+                                   : VerifyLocked(/*repair=*/true, &repaired);
+    if (!bad.empty()) {
+      SetHealth(Health::kDamaged, what + "; verification failed: " + bad);
+    } else {
+      SetHealth(Health::kPossiblyInconsistent,
+                what + (repaired ? " (accounting recomputed, structures verified intact)"
+                                 : " (structures verified intact)"));
+    }
   }
 
   // The previous holder died with the lock (EOWNERDEAD): find out what it was doing.
@@ -662,16 +685,7 @@ class ShmBackendImpl final : public ShmBackend {
     }
     bool checker_died = h.verifying != 0;
     h.verifying = 0;
-    if (partial) {
-      std::string bad = checker_died ? "a process died while checking the structures after an "
-                                       "earlier failure; not checked again"
-                                     : VerifyLocked();
-      if (!bad.empty()) {
-        SetHealth(Health::kDamaged, what + "; verification failed: " + bad);
-      } else {
-        SetHealth(Health::kPossiblyInconsistent, what + " (structures verified intact)");
-      }
-    }
+    if (partial) MarkInterrupted(what, checker_died);
     if (!h.heap.reserve) h.heap.HoldReserve();
     ReapPid(h, dead);
     CopyText(h.last_owner_death, sizeof h.last_owner_death, what);
@@ -715,14 +729,9 @@ class ShmBackendImpl final : public ShmBackend {
   Status Interrupted(std::string_view cmd, std::string_view what) {
     Header& h = seg_->hdr();
     h.heap.fallback_armed = 0;
-    std::string reason = "'" + std::string(cmd.substr(0, 32)) + "' was interrupted half-way (" +
-                         std::string(what) + ")";
-    std::string bad = VerifyLocked();
-    if (!bad.empty()) {
-      SetHealth(Health::kDamaged, reason + "; verification failed: " + bad);
-    } else {
-      SetHealth(Health::kPossiblyInconsistent, reason + " (structures verified intact)");
-    }
+    MarkInterrupted("'" + std::string(cmd.substr(0, 32)) + "' was interrupted half-way (" +
+                        std::string(what) + ")",
+                    /*checker_died=*/false);
     if (!h.heap.reserve) h.heap.HoldReserve();
     std::string msg = "OOM " + What() + " ran out of memory in the middle of '" +
                       std::string(cmd.substr(0, 32)) + "'; the segment is marked " +

@@ -42,11 +42,15 @@ struct Heap {
   bi::offset_ptr<void> reserve;  // the held block; null while released
   uint64_t reserve_bytes = 0;
   uint32_t fallback_armed = 0;  // a prepared command runs: Allocate may release the reserve
-  uint32_t pad = 0;
+  uint32_t fail_after = 0;      // tests: the fail_after-th allocation from now fails (0: never)
   uint64_t reserve_releases = 0;
   uint64_t failed_allocations = 0;
 
   void* Allocate(std::size_t n) {
+    if (fail_after != 0 && --fail_after == 0) {
+      ++failed_allocations;
+      throw bi::bad_alloc();
+    }
     void* p = sm->allocate(n, std::nothrow);
     if (p != nullptr) return p;
     if (fallback_armed != 0 && reserve) {

@@ -106,6 +106,10 @@ class Store {
   // and their indexes, sorted-set ranks, and the modelled dataset bytes. Returns "" when all
   // hold, else a description of the first violation. O(keys + elements).
   std::string CheckIntegrity() const;
+  // Recomputes what is derived from the stored data — each collection's encoding tag and
+  // modelled cost, the modelled dataset bytes, the expiry sum — after an interrupted command
+  // left them out of date. Does not touch the structures themselves (CheckIntegrity judges them).
+  void RepairAccounting();
 
  private:
   using String = BasicString<A>;

@@ -1175,6 +1175,33 @@ std::string Store<A>::CheckIntegrity() const {
   return "";
 }
 
+template <class A>
+void Store<A>::RepairAccounting() {
+  int64_t dataset = static_cast<int64_t>(8 * (main_slots_ + expire_slots_));
+  WideSum expire_sum;
+  for (EntryT& e : entries_) {
+    if (e.type == ObjType::kFree) continue;
+    if (e.type == ObjType::kHash && e.hash) {
+      e.enc = e.hash->enc;
+      e.value_cost = HashCost(*e.hash);
+    } else if (e.type == ObjType::kSet && e.set) {
+      e.enc = e.set->enc;
+      e.value_cost = SetCost(*e.set);
+    } else if (e.type == ObjType::kZset && e.zset) {
+      e.enc = e.zset->enc;
+      e.value_cost = ZsetCost(*e.zset);
+    }
+    dataset += static_cast<int64_t>(KeyCost(e.key.size()) + e.value_cost);
+    if (e.expire_ms != kNoExpire) {
+      dataset += static_cast<int64_t>(Je(model::kDictEntry));
+      expire_sum.add(e.expire_ms);
+    }
+  }
+  dataset_ = dataset;
+  expire_sum_ = expire_sum;
+  UpdatePeak();
+}
+
 }  // namespace stormkv::memstore
 
 #endif  // STORMKV_BACKENDS_MEMORY_STORE_IMPL_H_
