@@ -8,19 +8,22 @@
 //
 // The segment's size is a hard cap: a write that cannot get segment memory fails with
 // kOutOfMemory ("OOM shm segment 'x' is full ...") before it changes anything — every write is
-// prepared first (its containers grown, an emergency reserve kept back for its argument-sized
-// allocations) so a command never stops half-way for lack of memory. Inside a script each
-// primitive command is atomic in this sense; like Redis, a script that fails does not undo its
-// earlier commands.
+// prepared first (its containers grown, room checked for its argument-sized allocations, an
+// emergency reserve kept back) so that a command does not stop half-way for lack of memory.
+// Should an allocation fail inside a command anyway, it answers kOutOfMemory ("... ran out of
+// memory in the middle of ...") and the segment is verified and marked as below. Inside a script
+// each primitive command is atomic in this sense; like Redis, a script that fails does not undo
+// its earlier commands.
 //
 // One robust process-shared mutex guards the store. A process killed while holding it does not
 // wedge the others: the next locker recovers the lock and looks at what the dead process was
 // doing. If it had changed nothing (e.g. killed while blocked or while reading), the store is
 // intact and its command counts as not applied. If it had started changing data, its command
-// (or script) may be partially applied: the survivor verifies every structure (allocator and
-// store), marks the segment "possibly inconsistent" (INFO shm: stormkv_shm_consistent:0 with the
-// reason) and keeps serving; new attaches report it as an error unless they accept it. If the
-// verification fails, the segment is "damaged" and every command answers kCorruption.
+// (or script) may be partially applied: the survivor recomputes the derived accounting, verifies
+// every structure (allocator and store), marks the segment "possibly inconsistent" (INFO shm:
+// stormkv_shm_consistent:0 with the reason) and keeps serving; new attaches report it as an
+// error unless they accept it. If the verification fails (or a verification itself died), the
+// segment is "damaged" and every command answers kCorruption; remove it.
 //
 // Thread-safety: a backend may be used from any number of threads; all processes and threads
 // share the one lock. Eval holds it for the whole twin.
