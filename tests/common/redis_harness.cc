@@ -63,8 +63,10 @@ Status AdvanceRedisTtls(KvBackend& kv, std::chrono::milliseconds d) {
     int64_t ms = remaining[i]->integer();
     if (ms < 0) continue;  // -1 no expiry, -2 gone meanwhile
     int64_t left = ms - d.count();
-    if (left <= 0) {
+    if (left < 0) {  // a key lives while now <= its expiry: remainder 0 keeps it 1 ms more
       updates.push_back({"DEL", keys[i]});
+    } else if (left == 0) {
+      updates.push_back({"PEXPIRE", keys[i], "1"});
     } else {
       updates.push_back({"PEXPIRE", keys[i], std::to_string(left)});
     }
