@@ -502,6 +502,10 @@ TEST_P(ServicesTest, ServiceKeysUsePrefixAndEscapeLabels) {
   const std::string huge(10000, 'n');
   EXPECT_LE(agg.KeyFor(huge, huge).size(), std::string("tenant-7:storm-agg:{}:").size() + 2 * 64);
   EXPECT_NE(agg.KeyFor(huge, "a"), agg.KeyFor(huge + "x", "a"));
+  // The default bound is 256 bytes per part, under the default prefix.
+  Deduplicator default_keys(kv(), clock(), KeySchema());
+  EXPECT_EQ(KeySchema().options().max_part_bytes, 256u);
+  EXPECT_EQ(default_keys.KeyFor(huge).size(), std::string("stormkv:dedup:{}").size() + 256);
 
   // The services write exactly these keys, and resources of any size are bounded too.
   ASSERT_OK(dedup.Record("abc", "rr"));
