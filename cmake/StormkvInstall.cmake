@@ -11,7 +11,8 @@ install(TARGETS stormkv stormkv_core stormkv_lua stormkv_memory stormkv_redis st
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/stormkv DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h")
+  FILES_MATCHING PATTERN "*.h"
+  PATTERN "json_text.h" EXCLUDE)  # internal to the gateway's .cc files (includes nlohmann)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/backends/memory/include/stormkv
                   ${PROJECT_SOURCE_DIR}/backends/redis/include/stormkv
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
