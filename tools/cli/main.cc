@@ -275,7 +275,8 @@ int Main(int argc, char** argv) {
       "Replays a workload through the real gateway services (rate limiter, deduplicator, storm\n"
       "detector, storm aggregator) on the chosen backend, with a virtual clock that jumps from\n"
       "alert to alert, then measures: keys and bytes per key family (MEMORY USAGE), used_memory\n"
-      "and its peak during the run, against the budget. Exit 1 when the peak does not fit.\n\n"
+      "and its peak during the run, against the budget. Exit 1 when the peak does not fit\n"
+      "(with --compare-layouts: when any layout does not fit).\n\n"
       "Scenarios:\n"
       "  integration  shaped like a ~92-test gateway integration run: a few hundred alerts, a few\n"
       "               dozen storms, one namespace per test, nothing flushed between tests\n"
@@ -284,7 +285,8 @@ int Main(int argc, char** argv) {
       "  storm        one storm of --resources resources arriving at --rate alerts/s\n\n"
       "On Redis the run writes under a fresh key prefix (sim<4 random chars>:), moves\n"
       "the keys' TTLs along with the virtual clock, and deletes its keys at the end. It never\n"
-      "runs FLUSHDB or CONFIG SET. used_memory there includes whatever else the server holds.\n\n"
+      "runs FLUSHDB or CONFIG SET. used_memory there includes whatever else the server holds.\n"
+      "If interrupted, the keys it wrote expire by themselves (every gateway key has a TTL).\n\n"
       "Examples:\n"
       "  stormkv simulate --scenario integration --compare-layouts --budget 256mb\n"
       "  stormkv simulate --scenario production --fingerprints 100000 --storms 1000 \\\n"
@@ -345,8 +347,9 @@ int Main(int argc, char** argv) {
                        "Alerts per second within one storm")
           ->capture_default_str()
           ->check(CLI::PositiveNumber),
-      prod->add_option("--namespaces", pp.namespaces, "Namespaces the alerts spread over")
-          ->capture_default_str()
+      prod->add_option("--namespaces", pp.namespaces,
+                       "Namespaces the alerts spread over (default: one per 200 fingerprints, at "
+                       "least 10)")
           ->check(CLI::PositiveNumber),
       prod->add_option("--clients", pp.clients, "Alertmanager replicas calling the gateway")
           ->capture_default_str()

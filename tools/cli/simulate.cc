@@ -164,10 +164,14 @@ std::string WebhookBody(const SimAlert& a, int64_t now_ms) {
   return body.dump();
 }
 
+// Alertmanager re-sends a rate-limited notification after Retry-After, a few times at most.
+constexpr int kMaxRetries = 3;
+
 struct Pending {
   int64_t at_ms;
   uint64_t seq;
   uint64_t id;
+  int attempt = 0;
   bool operator>(const Pending& o) const {
     return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq;
   }
@@ -187,6 +191,9 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   SimulationResult r;
   r.scenario = ScenarioName(o.scenario);
   r.backend = kv.Describe();
+  if (o.backend.kind == BackendKind::kMemory) {
+    r.allocator = std::string(AllocatorProfileName(o.backend.allocator));
+  }
   r.layout = std::string(LayoutName(layout));
   r.seed = o.seed;
   r.budget_bytes = o.budget_bytes;
@@ -293,9 +300,12 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
           break;
       }
     }
-    if (retry_ms >= 0) {  // Alertmanager retries a 503 later
-      queue.push({p.at_ms + retry_ms, seq++, p.id});
-      continue;
+    if (retry_ms >= 0) {
+      if (p.attempt < kMaxRetries) {
+        queue.push({p.at_ms + retry_ms, seq++, p.id, p.attempt + 1});
+        continue;
+      }
+      ++c.dropped;
     }
     for (const ScheduledAlert& f : workload->FollowUps(p.id, p.at_ms)) {
       queue.push({f.at_ms, seq++, f.id});
@@ -341,12 +351,18 @@ std::string Seconds(int64_t ms) {
   return buf;
 }
 
+std::string BackendText(const SimulationResult& r) {
+  if (r.allocator.empty()) return r.backend;
+  return r.backend + " (embedded store modelling Redis 7.0, " + r.allocator + " allocator)";
+}
+
 std::string AlertLine(const AlertCounts& c) {
   std::string s = FormatCount(c.delivered) + " alerts delivered -> " + FormatCount(c.created) +
                   " created, " + FormatCount(c.duplicates) + " duplicates, " +
                   FormatCount(c.storm_aggregated) + " storm-aggregated into " +
                   FormatCount(c.storms_opened) + (c.storms_opened == 1 ? " storm, " : " storms, ") +
-                  FormatCount(c.rate_limited) + " rate-limited (retried)";
+                  FormatCount(c.rate_limited) + " rate-limited (re-sent)";
+  if (c.dropped) s += ", " + FormatCount(c.dropped) + " dropped after 3 re-sends";
   if (c.oom_errors) s += ", " + FormatCount(c.oom_errors) + " refused with OOM";
   if (c.other_errors) s += ", " + FormatCount(c.other_errors) + " failed";
   return s;
@@ -373,8 +389,8 @@ std::string RenderOne(const SimulationResult& r) {
   std::ostringstream os;
   os << "stormkv simulate: scenario " << r.scenario << " (" << r.workload << "), seed " << r.seed
      << "\n";
-  os << "backend " << r.backend << ", layout " << r.layout << ", budget "
-     << FormatBytes(r.budget_bytes) << "\n";
+  os << "backend: " << BackendText(r) << "\n";
+  os << "layout: " << r.layout << "; budget " << FormatBytes(r.budget_bytes) << "\n";
   os << AlertLine(r.alerts) << "\n";
   os << "gateway time simulated: " << Seconds(r.simulated_ms) << " (wall " << Seconds(r.wall_ms)
      << ")\n\n";
@@ -417,9 +433,9 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
   const SimulationResult& first = rs.front();
   os << "stormkv simulate: scenario " << first.scenario << " (" << first.workload << "), seed "
      << first.seed << "\n";
-  os << "backend " << first.backend << ", budget " << FormatBytes(first.budget_bytes)
-     << ", layouts compared (each on a fresh "
-     << (first.key_prefix.rfind("stormkv:", 0) == 0 ? "store" : "key prefix") << ")\n";
+  os << "backend: " << BackendText(first) << "\n";
+  os << "layouts compared, each on a fresh " << (first.shared_server ? "key prefix" : "store")
+     << "; budget " << FormatBytes(first.budget_bytes) << "\n";
   os << AlertLine(first.alerts) << "\n";
   os << "gateway time simulated: " << Seconds(first.simulated_ms) << "\n\n";
 
@@ -555,6 +571,7 @@ nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
       {"scenario", r.scenario},
       {"workload", r.workload},
       {"backend", r.backend},
+      {"allocator", r.allocator},
       {"layout", r.layout},
       {"seed", r.seed},
       {"budget_bytes", r.budget_bytes},
@@ -571,6 +588,7 @@ nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
         {"storm_aggregated", c.storm_aggregated},
         {"storms_opened", c.storms_opened},
         {"rate_limited", c.rate_limited},
+        {"dropped", c.dropped},
         {"oom_errors", c.oom_errors},
         {"other_errors", c.other_errors}}},
       {"simulated_ms", r.simulated_ms},

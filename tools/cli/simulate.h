@@ -61,14 +61,16 @@ struct AlertCounts {
   int64_t storm_aggregated = 0;  // part of a storm: added to its aggregation
   int64_t storms_opened = 0;     // aggregations created (one RemediationRequest per storm)
   int64_t rate_limited = 0;      // denied by the rate limiter (re-sent after Retry-After)
+  int64_t dropped = 0;           // still denied after 3 re-sends: given up, as Alertmanager does
   int64_t oom_errors = 0;        // writes refused with OOM
   int64_t other_errors = 0;
 };
 
 struct SimulationResult {
   std::string scenario;
-  std::string workload;  // Workload::Describe()
-  std::string backend;   // "memory", "redis://127.0.0.1:6379/0"
+  std::string workload;   // Workload::Describe()
+  std::string backend;    // "memory", "redis://127.0.0.1:6379/0"
+  std::string allocator;  // memory: "debian" or "upstream" (the modelled Redis build)
   std::string layout;
   std::string key_prefix;
   bool shared_server = false;  // a Redis server: used_memory includes what else it holds

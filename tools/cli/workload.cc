@@ -254,8 +254,7 @@ class ProductionWorkload final : public Workload {
     p_.storms = std::max<int64_t>(p_.storms, 0);
     p_.storm_resources = std::max<int64_t>(p_.storm_resources, 1);
     p_.minutes = std::max<int64_t>(p_.minutes, 1);
-    p_.namespaces = std::max<int64_t>(p_.namespaces, 1);
-    p_.clients = std::max<int64_t>(p_.clients, 1);
+    if (p_.namespaces <= 0) p_.namespaces = std::max<int64_t>(10, p_.fingerprints / 200);
     if (p_.storm_alerts_per_sec <= 0) p_.storm_alerts_per_sec = 1;
     end_ms_ = p_.minutes * 60000;
     repeat_ms_ = p_.repeat_minutes * 60000;
@@ -264,6 +263,12 @@ class ProductionWorkload final : public Workload {
       int64_t first = FirstFire(i);
       expected_ += 1 + (repeat_ms_ > 0 ? (end_ms_ - 1 - first) / repeat_ms_ : 0);
     }
+    // Enough replicas that each sends 50 alerts/s on average: half the gateway's default rate
+    // limit (100/s), so bursts fit and the run measures state, not a rate-limit pile-up.
+    if (p_.clients <= 0) {
+      const double per_sec = static_cast<double>(expected_) * 1000.0 / static_cast<double>(end_ms_);
+      p_.clients = std::max<int64_t>(3, static_cast<int64_t>(per_sec / 50.0) + 1);
+    }
   }
 
   std::string Describe() const override {
@@ -271,7 +276,7 @@ class ProductionWorkload final : public Workload {
            std::to_string(p_.repeat_minutes) + " min + " + std::to_string(p_.storms) +
            " storms x " + std::to_string(p_.storm_resources) + " resources over " +
            std::to_string(p_.minutes) + " min, " + std::to_string(p_.namespaces) + " namespaces, " +
-           std::to_string(expected_) + " alerts";
+           std::to_string(p_.clients) + " clients, " + std::to_string(expected_) + " alerts";
   }
   int64_t ExpectedAlerts() const override { return expected_; }
 

@@ -63,8 +63,8 @@ struct ProductionParams {
   int64_t minutes = 30;             // length of the run
   int64_t repeat_minutes = 4;       // a firing alert is re-sent this often (0 = never)
   double storm_alerts_per_sec = 5;  // arrival rate of one storm's alerts
-  int64_t namespaces = 50;
-  int64_t clients = 3;  // Alertmanager replicas calling the gateway
+  int64_t namespaces = 0;           // 0 = one per 200 fingerprints (at least 10)
+  int64_t clients = 0;  // Alertmanager replicas calling the gateway; 0 = enough for the load
 };
 
 struct StormParams {
