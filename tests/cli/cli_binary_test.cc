@@ -106,7 +106,7 @@ TEST(CliBackendUrl, BadUrlsExitWithTwoAndSayWhy) {
       {{"simulate", "--backend", "memory://?allocator=tcmalloc"}, "allocator"},
       {{"triage", "ftp://example"}, "unknown scheme"},
       {{"triage", "rediss://example:6380"}, "TLS"},
-      {{"simulate", "--backend", "shm://gateway?size=256mb"}, "not supported yet"},
+      {{"simulate", "--backend", "shm://stormkv-cli-missing?size=256mb"}, "does not exist"},
       {{"triage", "shm://"}, "name"},
   };
   for (const Case& c : cases) {

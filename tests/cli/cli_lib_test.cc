@@ -1,9 +1,13 @@
 // The CLI's building blocks, without a process: byte sizes, key families, backend URLs, tables,
 // triage findings.
 #include <gmock/gmock.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "backend_url.h"
+#include "common/test_util.h"
+#include "stormkv/shm_backend.h"
 #include "key_families.h"
 #include "table.h"
 #include "triage.h"
@@ -95,11 +99,28 @@ TEST(BackendUrls, MasksPasswords) {
   EXPECT_THAT(bad.status().message(), ::testing::Not(HasSubstr("s3cret")));
 }
 
-TEST(BackendUrls, ShmIsRefusedClearly) {
-  Result<std::unique_ptr<KvBackend>> kv = OpenBackend(*ParseBackendUrl("shm://gw?size=64mb"));
+TEST(BackendUrls, ShmMissingSegmentIsRefusedClearly) {
+  Result<std::unique_ptr<KvBackend>> kv =
+      OpenBackend(*ParseBackendUrl("shm://stormkv-cli-test-missing?size=64mb"));
   ASSERT_FALSE(kv.ok());
   EXPECT_TRUE(kv.status().IsInvalidArgument());
-  EXPECT_THAT(kv.status().message(), HasSubstr("not supported yet"));
+  EXPECT_THAT(kv.status().message(), HasSubstr("does not exist"));
+}
+
+TEST(BackendUrls, ShmCreatesAndAttaches) {
+  const std::string name = "stormkv-cli-test-" + std::to_string(::getpid());
+  const std::string url = "shm://" + name + "?size=8mb&create=1";
+  {
+    Result<std::unique_ptr<KvBackend>> kv = OpenBackend(*ParseBackendUrl(url));
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    ASSERT_OK((*kv)->Set("k", "v"));
+    Result<std::unique_ptr<KvBackend>> again = OpenBackend(*ParseBackendUrl(url));
+    ASSERT_TRUE(again.ok()) << again.status();
+    Result<std::optional<std::string>> got = (*again)->Get("k");
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->value_or(""), "v");
+  }
+  EXPECT_OK(RemoveShmSegment(name));
 }
 
 TEST(TableRender, AlignsColumns) {

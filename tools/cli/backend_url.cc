@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "stormkv/memory_backend.h"
+#include "stormkv/shm_backend.h"
 #include "stormkv/redis_backend.h"
 #include "units.h"
 
@@ -97,18 +98,10 @@ Result<BackendUrl> ParseBackendUrl(std::string_view text) {
   }
   if (StartsWith(text, "shm://")) {
     out.kind = BackendKind::kShm;
-    std::string_view rest = text.substr(6);
-    std::size_t q = rest.find('?');
-    out.shm_name = std::string(rest.substr(0, q));
-    if (out.shm_name.empty()) return Bad(text, "shm needs a segment name: shm://name?size=256mb");
-    std::string_view query = q == std::string_view::npos ? "" : rest.substr(q + 1);
-    STORMKV_RETURN_IF_ERROR(ForEachParam(query, [&](std::string_view n, std::string_view v) {
-      if (n != "size") return Bad(text, "unknown shm option '" + std::string(n) + "'");
-      Result<int64_t> size = ParseByteSize(v);
-      if (!size.ok()) return Bad(text, size.status().message());
-      out.shm_size_bytes = *size;
-      return Status::Ok();
-    }));
+    Result<ShmBackendOptions> shm = ParseShmUrl(text);  // the shm backend's own parser
+    if (!shm.ok()) return Bad(text, shm.status().message());
+    out.shm_name = shm->name.empty() ? shm->file : shm->name;
+    out.shm_size_bytes = shm->size;
     return out;
   }
   if (StartsWith(text, "rediss://")) return Bad(out.display, "TLS (rediss://) is not supported");
@@ -128,10 +121,7 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       return kv;
     }
     case BackendKind::kShm:
-      return Status::InvalidArgument(
-          "shm:// backends are not supported yet (issue 8: one "
-          "embedded store shared by several processes); use memory "
-          "or a redis:// URL");
+      return OpenShmBackend(url.text);
     case BackendKind::kRedis: {
       RedisOptions ro;
       ro.url = url.text;

@@ -3,7 +3,7 @@
 //   memory                         the embedded store (default); Debian allocator profile
 //   memory://?allocator=upstream   the embedded store imitating an upstream Redis build
 //   redis://[user:pass@]host:port/db, rediss is not supported, unix:///path.sock?db=N
-//   shm://name?size=256mb          a shared embedded store (not supported yet: issue 8)
+//   shm://name?size=256mb[&create=1]  a shared embedded store (see stormkv/shm_backend.h)
 #ifndef STORMKV_TOOLS_CLI_BACKEND_URL_H_
 #define STORMKV_TOOLS_CLI_BACKEND_URL_H_
 
@@ -43,8 +43,8 @@ struct OpenBackendOptions {
 };
 
 // Opens the backend and, for Redis, checks that the server answers PING.
-// Failure: InvalidArgument for a URL the backend rejects or an unsupported backend (shm until
-// issue 8 lands: "shm:// backends are not supported yet ..."); Unavailable / Timeout, naming
+// Failure: InvalidArgument for a URL the backend rejects or an unsupported backend (an shm
+// segment that does not exist without create=1: "... does not exist"); Unavailable / Timeout, naming
 // the server, when it cannot be reached; Internal when a backend is not built into this binary.
 Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
                                                const OpenBackendOptions& options = {});
