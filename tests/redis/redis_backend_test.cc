@@ -33,11 +33,12 @@ class RedisBackendTest : public ::testing::Test {
     if (tb_ && tb_->cleanup) tb_->cleanup();
   }
   // A second backend on the same server with its own options.
-  std::unique_ptr<KvBackend> Open(size_t pool_size) {
+  std::unique_ptr<KvBackend> Open(size_t pool_size,
+                                   std::chrono::milliseconds pool_wait = std::chrono::milliseconds(100)) {
     RedisOptions o;
     o.url = TestRedisUrl();
     o.pool_size = pool_size;
-    o.pool_wait_timeout = std::chrono::milliseconds(100);
+    o.pool_wait_timeout = pool_wait;
     Result<std::unique_ptr<KvBackend>> kv = NewRedisBackend(o);
     EXPECT_OK(kv);
     return kv.ok() ? std::move(kv).value() : nullptr;
@@ -213,7 +214,8 @@ TEST_F(RedisBackendTest, ErrorsRaisedInsideScriptsKeepTheirCode) {
 }
 
 TEST_F(RedisBackendTest, PoolIsThreadSafeAndBounded) {
-  std::unique_ptr<KvBackend> pooled = Open(3);
+  // 8 threads share 3 connections: on a loaded machine a checkout may wait well over 100 ms.
+  std::unique_ptr<KvBackend> pooled = Open(3, std::chrono::seconds(10));
   ASSERT_NE(pooled, nullptr);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
