@@ -544,6 +544,15 @@ class ShmBackendImpl final : public ShmBackend {
 
   std::string What() const { return seg_->target().What(); }
 
+  bool IsDamaged() const {
+    return seg_->hdr().health.load(std::memory_order_relaxed) ==
+           static_cast<uint32_t>(Health::kDamaged);
+  }
+  Status DamagedStatus() const {
+    return Status::Corruption(What() + " is damaged: " + std::string(seg_->hdr().health_reason) +
+                              "; remove it");
+  }
+
   Status Acquire(OpKind kind, std::string_view name, bool allow_damaged) {
     Header& h = seg_->hdr();
     int rc;
@@ -583,10 +592,8 @@ class ShmBackendImpl final : public ShmBackend {
     if (rc != 0) return Status::Internal(What() + ": locking failed: " + Errno(rc));
     h.owner_pid.store(static_cast<int32_t>(::getpid()), std::memory_order_release);
     NoteOp(kind, name);
-    if (!allow_damaged &&
-        h.health.load(std::memory_order_relaxed) == static_cast<uint32_t>(Health::kDamaged)) {
-      Status s = Status::Corruption(What() + " is damaged: " + std::string(h.health_reason) +
-                                    "; remove it");
+    if (!allow_damaged && IsDamaged()) {
+      Status s = DamagedStatus();
       Release();
       return s;
     }
@@ -742,6 +749,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
   Result<Reply> RunLocked(const Command& argv, bool in_script) {
+    if (IsDamaged()) return DamagedStatus();
     STORMKV_RETURN_IF_ERROR(PrepareLocked(argv));
     StoreT& st = seg_->store();
     Reply r;

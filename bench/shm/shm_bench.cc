@@ -12,6 +12,7 @@
 //  * redis: `workers` forked processes, each with its own connection to STORMKV_REDIS_URL (the
 //    server must be disposable: FLUSHDB first); SkipWithError when the variable is unset.
 // Counter calls_per_s: script calls of all workers per wall-clock second.
+// BM_Command/<backend>/<command>: one command (or dedup script call) at a time from one thread.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -231,7 +232,69 @@ void BM_ScriptCalls(benchmark::State& state, int backend, int script, int worker
   state.counters["calls_per_s"] = static_cast<double>(total_calls) / total_seconds;
 }
 
+// One command at a time from this process: the per-call cost of the shm path (robust lock,
+// write preparation, offset pointers) against the in-process store.
+void BM_Command(benchmark::State& state, int backend, int which) {
+  std::unique_ptr<KvBackend> kv;
+  std::shared_ptr<const Clock> clock;
+  if (backend == kMemory) {
+    auto c = std::make_shared<ManualClock>();
+    MemoryBackendOptions o;
+    o.clock = c;
+    kv = NewMemoryBackend(o);
+    clock = c;
+  } else {
+    ShmBackendOptions o;
+    o.name = Key("stormkv-bench-cmd-", ::getpid());
+    o.open = ShmBackendOptions::OpenMode::kCreate;
+    o.size = int64_t{256} << 20;
+    o.remove_on_close = true;
+    auto b = NewShmBackend(o);
+    if (!b.ok()) {
+      state.SkipWithError(b.status().ToString().c_str());
+      return;
+    }
+    clock = (*b)->clock();
+    kv = std::move(*b);
+  }
+  std::vector<Command> cmds;
+  for (int i = 0; i < 4096; ++i) {
+    std::string k = Key("key:", i);
+    if (which == 0) cmds.push_back({"GET", k});
+    if (which == 1) cmds.push_back({"SET", k, std::string(40, 'v'), "EX", "300"});
+    if (which == 2) cmds.push_back({"HSET", Key("hash:", i % 64), Key("field", i), "v"});
+  }
+  for (int i = 0; i < 4096; ++i) (void)kv->Run({"SET", Key("key:", i), "v"});
+  Deduplicator dedup(*kv, clock, KeySchema());
+  std::vector<std::string> fps;
+  for (int i = 0; i < 1024; ++i) fps.push_back(Sha256Hex(Key("fp-", i)));
+  size_t i = 0;
+  for (auto _ : state) {
+    if (which == 3) {
+      if (!dedup.Record(fps[i++ & 1023], "rr").ok()) {
+        state.SkipWithError("dedup failed");
+        return;
+      }
+    } else {
+      Result<Reply> r = kv->Run(cmds[i++ & 4095]);
+      if (!r.ok()) {
+        state.SkipWithError(r.status().ToString().c_str());
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void Register() {
+  const char* commands[] = {"get", "set_ex", "hset", "dedup_script"};
+  for (int b : {kMemory, kShm}) {
+    for (int c = 0; c < 4; ++c) {
+      std::string name = std::string("BM_Command/") + (b == kMemory ? "memory/" : "shm/");
+      name += commands[c];
+      benchmark::RegisterBenchmark(name.c_str(), BM_Command, b, c)->UseRealTime();
+    }
+  }
   const char* backends[] = {"memory", "shm", "redis"};
   const char* scripts[] = {"dedup", "storm_agg_compact"};
   for (int b : {kMemory, kShm, kRedis}) {
