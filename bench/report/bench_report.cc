@@ -21,10 +21,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -44,6 +46,8 @@ struct Run {
   double cpu_ns = kNaN;
   int64_t iterations = 0;
   int threads = 1;
+  int repetitions = 1;  // > 1: the figures are the median of this many repetitions
+  double cv = kNaN;     // coefficient of variation of real time across repetitions
   bool error = false;
   std::string error_message;
   std::string label;
@@ -96,7 +100,12 @@ bool LoadBench(Bench& b, std::string* err) {
     *err = b.path + ": cannot open";
     return false;
   }
-  json doc = json::parse(in, nullptr, false);
+  // Google Benchmark writes NaN/inf (e.g. the cv of a counter that is always 0), which JSON does
+  // not allow: read those as null.
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  static const std::regex kNonFinite(R"((:\s*)-?(NaN|nan|inf|Infinity)\b)");
+  text = std::regex_replace(text, kNonFinite, "$1null");
+  json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("benchmarks")) {
     *err = b.path + ": not Google Benchmark JSON (no \"benchmarks\" array)";
     return false;
@@ -119,16 +128,35 @@ bool LoadBench(Bench& b, std::string* err) {
                                                   "error_occurred",
                                                   "error_message",
                                                   "label"};
+  // With --benchmark_repetitions, a case is its "median" aggregate (and "cv" for the noise);
+  // iteration runs of such a case are dropped.
+  std::map<std::string, double> cv;
+  std::set<std::string> has_median;
   for (const json& j : doc["benchmarks"]) {
-    if (j.value("run_type", "iteration") == "aggregate") continue;
+    if (j.value("run_type", "iteration") != "aggregate") continue;
+    const std::string run_name = j.value("run_name", "");
+    if (j.value("aggregate_name", "") == "median") has_median.insert(run_name);
+    if (j.value("aggregate_name", "") == "cv" && j.contains("real_time") &&
+        j["real_time"].is_number())
+      cv[run_name] = j["real_time"].get<double>();
+  }
+  for (const json& j : doc["benchmarks"]) {
+    const std::string run_name = j.value("run_name", j.value("name", ""));
+    const bool aggregate = j.value("run_type", "iteration") == "aggregate";
+    if (aggregate && j.value("aggregate_name", "") != "median") continue;
+    if (!aggregate && has_median.count(run_name) && !j.value("error_occurred", false)) continue;
     Run r;
-    r.name = j.value("name", "");
+    r.name = aggregate ? run_name : j.value("name", "");
     std::string unit = j.value("time_unit", "ns");
     if (j.contains("real_time") && j["real_time"].is_number())
       r.real_ns = ToNs(j["real_time"].get<double>(), unit);
     if (j.contains("cpu_time") && j["cpu_time"].is_number())
       r.cpu_ns = ToNs(j["cpu_time"].get<double>(), unit);
-    r.iterations = j.value("iterations", int64_t{0});
+    r.iterations = aggregate ? 0 : j.value("iterations", int64_t{0});
+    if (aggregate) {
+      r.repetitions = j.value("repetitions", 1);
+      if (auto it = cv.find(run_name); it != cv.end()) r.cv = it->second;
+    }
     r.threads = j.value("threads", 1);
     r.error = j.value("error_occurred", false);
     r.error_message = j.value("error_message", "");
@@ -512,7 +540,7 @@ void Report::MemoryVsRedis() {
     }
     md << "| "
        << (op == "SET"      ? "SET (memory: SET EX 300)"
-           : op == "SCRIPT" ? "INCR+PEXPIRE script (memory twin only)"
+           : op == "SCRIPT" ? "INCR+PEXPIRE script (native twin / EVALSHA)"
                             : op)
        << " | " << Grouped(get(op, "mem1")) << " | " << Grouped(get(op, "mem2")) << " | "
        << Grouped(get(op, "redis")) << " | " << Grouped(get(op, "redis_p")) << " | " << Ratio(r1)
@@ -936,6 +964,7 @@ void Report::AllResults() {
     }
     md << "| case | time | CPU | iterations | ops/s (wall clock) | counters |\n"
           "|---|---:|---:|---:|---:|---|\n";
+    bool repeated = false;
     for (const Run& r : b.runs) {
       if (r.error) {
         md << "| " << r.name << " | **error** | | | | " << r.error_message << " |\n";
@@ -947,11 +976,20 @@ void Report::AllResults() {
         if (!counters.empty()) counters += ", ";
         counters += k + "=" + (std::fabs(v) >= 100 ? Grouped(v) : Fixed(v, 2));
       }
+      std::string iterations = Grouped(static_cast<double>(r.iterations));
+      if (r.repetitions > 1) {
+        repeated = true;
+        iterations = "median of " + std::to_string(r.repetitions);
+        if (!std::isnan(r.cv)) iterations += ", cv " + Fixed(r.cv * 100, 1) + "%";
+      }
       md << "| " << r.name << " | " << Duration(r.real_ns) << " | " << Duration(r.cpu_ns) << " | "
-         << Grouped(static_cast<double>(r.iterations)) << " | " << Grouped(r.OpsPerSec()) << " | "
-         << counters << " |\n";
+         << iterations << " | " << Grouped(r.OpsPerSec()) << " | " << counters << " |\n";
     }
     md << "\n";
+    if (repeated) {
+      md << "Repeated cases show the median of the repetitions; cv is the coefficient of "
+            "variation of their wall-clock time (a noise gauge).\n\n";
+    }
   }
   for (auto [label, table, missing] :
        {std::tuple{"redis-benchmark -c 1", &rb_plain, &rb_plain_missing},
