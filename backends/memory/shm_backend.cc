@@ -62,6 +62,23 @@ int64_t WallUs() {
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// getpid() is a system call; commands record the locker's pid, so it is cached (and forgotten
+// in the child of a fork).
+std::atomic<int32_t> g_self_pid{0};
+
+void ForgetPid() { g_self_pid.store(0, std::memory_order_relaxed); }
+
+int32_t SelfPid() {
+  int32_t pid = g_self_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    static const bool registered = pthread_atfork(nullptr, nullptr, ForgetPid) == 0;
+    (void)registered;
+    pid = static_cast<int32_t>(::getpid());
+    g_self_pid.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
+
 struct ProcState {
   bool alive = false;
   uint64_t start_ticks = 0;
@@ -288,7 +305,7 @@ void ReapPid(Header& h, int32_t dead) {
 }
 
 int Register(Header& h) {
-  int32_t me = static_cast<int32_t>(::getpid());
+  int32_t me = SelfPid();
   uint64_t ticks = ReadProc(me).start_ticks;
   for (int pass = 0; pass < 2; ++pass) {
     for (int i = 0; i < kMaxAttached; ++i) {
@@ -555,8 +572,10 @@ class ShmBackendImpl final : public ShmBackend {
 
   Status Acquire(OpKind kind, std::string_view name, bool allow_damaged) {
     Header& h = seg_->hdr();
-    int rc;
-    if (lock_timeout_.count() <= 0) {
+    int rc = pthread_mutex_trylock(&h.mu);
+    if (rc != EBUSY) {
+      // Got it (or EOWNERDEAD / an error), without computing a deadline.
+    } else if (lock_timeout_.count() <= 0) {
       rc = pthread_mutex_lock(&h.mu);
     } else {
       timespec ts;
@@ -590,7 +609,7 @@ class ShmBackendImpl final : public ShmBackend {
                                  "remove the segment");
     }
     if (rc != 0) return Status::Internal(What() + ": locking failed: " + Errno(rc));
-    h.owner_pid.store(static_cast<int32_t>(::getpid()), std::memory_order_release);
+    h.owner_pid.store(SelfPid(), std::memory_order_release);
     NoteOp(kind, name);
     if (!allow_damaged && IsDamaged()) {
       Status s = DamagedStatus();
@@ -602,7 +621,7 @@ class ShmBackendImpl final : public ShmBackend {
 
   void NoteOp(OpKind kind, std::string_view name) {
     OpRecord& op = seg_->hdr().op;
-    op.pid = static_cast<int32_t>(::getpid());
+    op.pid = SelfPid();
     op.mutations_at_start = seg_->store().Mutations();
     CopyText(op.name, sizeof op.name, name);
     op.kind = kind;
@@ -720,7 +739,7 @@ class ShmBackendImpl final : public ShmBackend {
     bool deny = (flags & memstore::kDenyOom) != 0;
     if (!heap.reserve && !heap.HoldReserve() && deny) return Full(argv);
     try {
-      seg_->store().ReserveForWrite(argv);
+      seg_->store().ReserveForWrite(argv, flags);
     } catch (const std::exception&) {
       return Full(argv);
     }
@@ -888,7 +907,7 @@ Result<std::shared_ptr<Segment>> CreateSegment(const Target& t, const ShmBackend
   ::close(fd);
   auto seg = std::make_shared<Segment>(t, base, bytes);
   Header* h = new (base) Header();
-  h->creator_pid = static_cast<int32_t>(::getpid());
+  h->creator_pid = SelfPid();
   h->magic.store(kInitMagic, std::memory_order_release);
   h->layout_version = kLayoutVersion;
   h->header_bytes = sizeof(Header);

@@ -57,6 +57,7 @@ enum CmdFlag : uint32_t {
   kWrite = 1,
   kDenyOom = 2,
   kNoScript = 4,
+  kAddsElements = 8,  // may add elements to the collection at argv[1] (HSET, SADD, ZADD...)
 };
 
 template <class A>
@@ -87,14 +88,17 @@ class Store {
 
   // ---- shared-segment support (the shm backend; the in-process backend never calls these) ----
 
-  // The command-table flags (kWrite, kDenyOom, kNoScript) of command `name`; 0 when unknown.
+  // The command-table flags (kWrite, kDenyOom, kNoScript, kAddsElements) of command `name`; 0
+  // when unknown.
   static uint32_t CommandFlags(std::string_view name);
   // Grows every container that the write command `argv` could grow — the keyspace vectors and
-  // index (room for one more key, and free/volatile lists as large as the slot vector) and the
-  // collections of the value at argv[1] (room for argv.size() - 2 more elements) — so that
+  // index (room for one more key, and free/volatile lists as large as the slot vector) and, for
+  // kAddsElements commands, the collections of the value at argv[1] (room for as many elements
+  // as the arguments can name) — so that
   // running it afterwards allocates only blocks bounded by its argument sizes. Changes
   // capacities, never contents. May throw the allocator's exception (contents still unchanged).
-  void ReserveForWrite(const Command& argv);
+  // `flags` = CommandFlags(argv[0]).
+  void ReserveForWrite(const Command& argv, uint32_t flags);
   // Counts an error reply made outside the store (e.g. a full segment) in INFO stats and
   // errorstats, like the store's own errors.
   void RecordError(std::string_view text) { CountError(text); }

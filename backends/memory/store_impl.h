@@ -1046,7 +1046,7 @@ uint32_t Store<A>::CommandFlags(std::string_view name) {
 }
 
 template <class A>
-void Store<A>::ReserveForWrite(const Command& argv) {
+void Store<A>::ReserveForWrite(const Command& argv, uint32_t flags) {
   ++mutations_;
   auto room = [](auto& v, size_t want) {
     if (v.capacity() < want) v.reserve(std::max(want, v.capacity() * 2));
@@ -1055,7 +1055,7 @@ void Store<A>::ReserveForWrite(const Command& argv) {
   index_.Reserve(live_ + 1);
   if (free_slots_.capacity() < entries_.capacity()) free_slots_.reserve(entries_.capacity());
   if (volatile_.capacity() < entries_.capacity()) volatile_.reserve(entries_.capacity());
-  if (argv.size() < 3) return;
+  if (argv.size() < 3 || (flags & kAddsElements) == 0) return;
   uint32_t slot = FindSlot(argv[1]);
   if (slot == kNoPos) return;
   EntryT& e = entries_[slot];
