@@ -1,0 +1,336 @@
+// Faults under the ingest Pipeline, on every backend: the operation number k of a payload fails
+// (for every k), once or for good (the connection is cut half-way through the payload), and the
+// payload is retried after Heal() — as Alertmanager retries a 503. The retry must end in the
+// state and decisions of a fault-free run that saw the alerts processed before the failure twice
+// (they were delivered twice), no more and no less: no half-written alert, no double counting, no
+// lost alert. Time stands still (ManualClock) so every run sees the same `now`.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/backend_factories.h"
+#include "common/test_util.h"
+#include "fault/fault_util.h"
+#include "gateway/payloads.h"
+#include "stormkv/forwarding_backend.h"
+#include "stormkv/gateway/pipeline.h"
+
+namespace stormkv::fault {
+namespace {
+
+using stormkv::testing::TestAlert;
+using stormkv::testing::Webhook;
+
+constexpr int64_t kTtlSlackMs = 5000;  // Redis TTLs run in real time between two runs
+
+TestAlert Pod(const std::string& name, const std::string& pod, const std::string& status = "firing") {
+  TestAlert a;
+  a.name = name;
+  a.ns = "payments";
+  a.resource = pod;
+  a.status = status;
+  return a;
+}
+
+// Delivered first, fault-free: gives the main payload a duplicate of an earlier delivery.
+std::vector<TestAlert> Earlier() { return {Pod("DiskFull", "db-0")}; }
+
+// The payload under test: a pattern storm of A (opens at its third resource), a duplicate of an
+// earlier delivery, an ordinary alert, a resolved one (no write) and a duplicate inside the payload.
+std::vector<TestAlert> Main() {
+  return {Pod("A", "api-0"),  Pod("A", "api-1"), Pod("A", "api-2"),
+          Pod("A", "api-3"),  Pod("DiskFull", "db-0"), Pod("B", "web-0"),
+          Pod("X", "x-0", "resolved"), Pod("A", "api-0")};
+}
+
+std::string Prefix(const std::vector<TestAlert>& alerts, std::size_t n) {
+  return Webhook(std::vector<TestAlert>(alerts.begin(), alerts.begin() + static_cast<long>(n)));
+}
+
+PipelineOptions Options(Layout layout, const std::string& prefix) {
+  PipelineOptions o;
+  o.keys.prefix = prefix;
+  o.storm.rate_threshold = 1000;  // pattern storms only: the rate counter is checked on its own
+  o.storm.pattern_threshold = 2;
+  o.aggregation.layout = layout;
+  o.rate_limit.burst = 1000;
+  o.rate_limit.rate = 1000;
+  return o;
+}
+
+// The fields of a decision that a retry must reproduce.
+std::string Describe(const AlertDecision& d) {
+  std::ostringstream os;
+  os << d.index << " " << OutcomeName(d.outcome) << " rr=" << d.remediation_request
+     << " count=" << d.occurrence_count << " first=" << d.first_seen_ms << " last=" << d.last_seen_ms
+     << " opened=" << d.storm_opened << " storm_alerts=" << d.storm_alert_count
+     << " resources=" << d.storm_resource_count << " overflow=" << d.storm_overflow;
+  return os.str();
+}
+
+std::vector<std::string> Names(const IngestResult& r) {
+  std::vector<std::string> out;
+  for (const RemediationRequest& rr : r.requests) out.push_back(rr.name);
+  return out;
+}
+
+// Index of the first failed decision (the signal the fault hit), or the payload size.
+std::size_t FirstFailed(const IngestResult& r) {
+  for (const AlertDecision& d : r.decisions) {
+    if (d.outcome == Outcome::kFailed) return d.index;
+  }
+  return r.decisions.size();
+}
+
+enum class Mode {
+  kOnce,       // operation k fails, the next ones pass (a blip)
+  kOutage,     // operation k and every later one fail until Heal() (connection cut half-way)
+  kReplyLost,  // operation k runs on the server, its reply is lost (timeout after the write)
+};
+
+struct Attempt {
+  IngestResult failed;
+  IngestResult retry;
+  std::string failed_op;  // script name of operation k ("" for a plain command)
+  std::map<std::string, KeyState> keys;
+};
+
+class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { STORMKV_SETUP_BACKEND(GetParam(), tb_); }
+  void TearDown() override {
+    if (tb_ && tb_->cleanup) tb_->cleanup();
+  }
+  KvBackend& kv() { return *tb_->kv; }
+  std::string NextPrefix(const std::string& tag) { return tag + std::to_string(++runs_) + ":"; }
+
+  std::map<std::string, KeyState> Keys(const std::string& prefix) {
+    Result<std::map<std::string, KeyState>> s = Snapshot(kv(), prefix);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::map<std::string, KeyState>{};
+  }
+
+  // Operations one fault-free delivery of Main() takes after Earlier().
+  int64_t CountOps(Layout layout) {
+    FaultInjectionBackend faults(&kv());
+    TriggerBackend trig(&faults);
+    Pipeline p(trig, tb_->clock, Options(layout, NextPrefix("count")));
+    EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
+    const int64_t before = trig.ops();
+    EXPECT_OK(p.Ingest(Webhook(Main())).status);
+    return trig.ops() - before;
+  }
+
+  // Earlier(), then Main() with operation k failing as `mode` says, then Heal() and Main() again.
+  Attempt RunWithFault(Layout layout, int64_t k, const Status& status, Mode mode) {
+    Attempt a;
+    const std::string prefix = NextPrefix("fault");
+    FaultInjectionBackend faults(&kv());
+    TriggerBackend trig(&faults);
+    ReplyLostBackend lost(&trig);
+    Pipeline p(lost, tb_->clock, Options(layout, prefix));
+    EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
+    if (mode == Mode::kReplyLost) {
+      lost.ArmAt(lost.ops() + k, status);
+    } else {
+      trig.ArmAt(trig.ops() + k, status, mode == Mode::kOutage);
+    }
+    const int64_t before = trig.ops();
+    a.failed = p.Ingest(Webhook(Main()));
+    std::vector<std::string> names = trig.op_names();
+    if (before + k - 1 < static_cast<int64_t>(names.size())) a.failed_op = names[before + k - 1];
+    faults.Heal();
+    trig.Disarm();
+    lost.ArmAt(0, Status());
+    a.retry = p.Ingest(Webhook(Main()));
+    a.keys = Keys(prefix);
+    return a;
+  }
+
+  // The fault-free equivalent: Earlier(), the first `delivered` alerts of Main(), then Main().
+  Attempt Reference(Layout layout, std::size_t delivered) {
+    Attempt a;
+    const std::string prefix = NextPrefix("ref");
+    Pipeline p(kv(), tb_->clock, Options(layout, prefix));
+    EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
+    if (delivered > 0) EXPECT_OK(p.Ingest(Prefix(Main(), delivered)).status);
+    a.retry = p.Ingest(Webhook(Main()));
+    a.keys = Keys(prefix);
+    return a;
+  }
+
+  // Checks the failed attempt: the fault is visible in the result, in the failing decision and
+  // in every later one; nothing after it was attempted.
+  void CheckFailedAttempt(const IngestResult& r, const Status& injected) {
+    EXPECT_EQ(r.status.code(), injected.code()) << r.status;
+    EXPECT_EQ(r.http_status, 503) << "Alertmanager retries only 5xx";
+    const std::size_t first = FirstFailed(r);
+    ASSERT_LT(first, r.decisions.size()) << "no failed decision for " << r.status;
+    for (std::size_t i = first; i < r.decisions.size(); ++i) {
+      const AlertDecision& d = r.decisions[i];
+      if (d.outcome == Outcome::kIgnored) continue;
+      EXPECT_EQ(d.outcome, Outcome::kFailed) << Describe(d);
+      EXPECT_EQ(d.status.code(), injected.code()) << Describe(d) << " " << d.status;
+      EXPECT_NE(d.reason.find(injected.message()), std::string::npos)
+          << "decision " << i << " reason '" << d.reason << "' hides the backend's error";
+    }
+    for (std::size_t i = 0; i < first; ++i) {
+      EXPECT_NE(r.decisions[i].outcome, Outcome::kFailed);
+    }
+    EXPECT_EQ(r.requests.size(), [&] {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < first; ++i) {
+        const AlertDecision& d = r.decisions[i];
+        n += d.outcome == Outcome::kCreated || (d.outcome == Outcome::kStormAggregated && d.storm_opened);
+      }
+      return n;
+    }()) << "requests are emitted exactly for the alerts processed before the fault";
+  }
+
+  // Rate-counter key of alert A (the only storm) under a snapshot's names.
+  static std::string RateKeyOfA(const std::map<std::string, KeyState>& keys) {
+    for (const auto& [k, v] : keys) {
+      if (k.rfind("storm-rate:", 0) == 0 && k.size() >= 2 && k.substr(k.size() - 2) == ":A") return k;
+    }
+    return "";
+  }
+
+  // Compares a retry with the reference; returns the differences ("" when none).
+  static std::string Compare(const Attempt& want, const Attempt& got, bool rate_counted_twice) {
+    std::ostringstream os;
+    if (got.retry.status.code() != want.retry.status.code()) {
+      os << "retry status " << got.retry.status << ", want " << want.retry.status << "\n";
+    }
+    for (std::size_t i = 0; i < want.retry.decisions.size() && i < got.retry.decisions.size(); ++i) {
+      const std::string w = Describe(want.retry.decisions[i]);
+      const std::string g = Describe(got.retry.decisions[i]);
+      if (w != g) os << "decision got  " << g << "\n         want " << w << "\n";
+    }
+    if (Names(got.retry) != Names(want.retry)) os << "emitted requests differ\n";
+    // Storm-rate counters may have counted an alert whose aggregation then failed (pipeline.h).
+    // The rate bucket refills within milliseconds (burst 1000 at 1000/s), so on Redis it may
+    // already have expired in real time: it is left out.
+    auto without_buckets = [](std::map<std::string, KeyState> keys) {
+      std::erase_if(keys, [](const auto& kv) { return kv.first.rfind("ratelimit:", 0) == 0; });
+      return keys;
+    };
+    os << Diff(without_buckets(want.keys), without_buckets(got.keys), kTtlSlackMs, {"storm-rate:"});
+    const std::string rk = RateKeyOfA(want.keys);
+    if (!rk.empty() && got.keys.count(rk)) {
+      const int64_t w = std::stoll(want.keys.at(rk).value);
+      const int64_t g = std::stoll(got.keys.at(rk).value);
+      if (g != w + (rate_counted_twice ? 1 : 0)) {
+        os << "rate counter of A: " << g << ", want " << w << (rate_counted_twice ? " + 1" : "")
+           << "\n";
+      }
+    }
+    return os.str();
+  }
+
+  std::optional<TestBackend> tb_;
+  int runs_ = 0;
+};
+
+TEST_P(PipelineFaultTest, OneFailedOperationAnywhereThenRetryGivesTheRightCounts) {
+  const std::vector<Status> statuses = {
+      Status::Unavailable("injected: connection reset by peer"),
+      Status::Timeout("injected: command timed out after 5000 ms"),
+      Status::OutOfMemory("OOM command not allowed when used memory > 'maxmemory'.")};
+  for (Layout layout : kAllLayouts) {
+    const int64_t ops = CountOps(layout);
+    ASSERT_GE(ops, 15) << "the payload should take the rate limiter, dedup, detection and "
+                          "aggregation paths";
+    for (const Status& injected : statuses) {
+      // Every code on the default layout, one code on the others.
+      if (layout != Layout::kCompact && !injected.IsUnavailable()) continue;
+      for (int64_t k = 1; k <= ops; ++k) {
+        SCOPED_TRACE(std::string(LayoutName(layout)) + " " + injected.ToString() + " at operation " +
+                     std::to_string(k));
+        Attempt got = RunWithFault(layout, k, injected, Mode::kOnce);
+        CheckFailedAttempt(got.failed, injected);
+        ASSERT_OK(got.retry.status);
+        Attempt want = Reference(layout, FirstFailed(got.failed));
+        ASSERT_OK(want.retry.status);
+        const bool counted_twice = got.failed_op.rfind("storm_agg", 0) == 0;
+        EXPECT_EQ(Compare(want, got, counted_twice), "") << "failed operation: " << got.failed_op;
+      }
+    }
+  }
+}
+
+// The connection dies at operation k and stays down for the rest of the payload, so the
+// rollback of a new dedup record cannot run either. Such an alert is then a duplicate on the
+// retry: its request is never emitted. pipeline.h promises that this is never silent — the
+// failed decision names the failed rollback — and every other alert must come out right.
+TEST_P(PipelineFaultTest, OutageHalfWayThroughThePayloadIsVisibleAndOtherwiseExact) {
+  const Status injected = Status::Unavailable("injected: connection reset by peer");
+  const Layout layout = Layout::kCompact;
+  const int64_t ops = CountOps(layout);
+  int lost_alerts = 0;
+  for (int64_t k = 1; k <= ops; ++k) {
+    SCOPED_TRACE("outage from operation " + std::to_string(k));
+    Attempt got = RunWithFault(layout, k, injected, Mode::kOutage);
+    CheckFailedAttempt(got.failed, injected);
+    ASSERT_OK(got.retry.status);
+    const std::size_t i = FirstFailed(got.failed);
+    Attempt want = Reference(layout, i);
+    const bool rollback_failed =
+        got.failed.decisions[i].reason.find("rollback of the new dedup record failed") !=
+        std::string::npos;
+    if (!rollback_failed) {
+      EXPECT_EQ(Compare(want, got, false), "") << "failed operation: " << got.failed_op;
+      continue;
+    }
+    ++lost_alerts;
+    // Alert i was recorded but never emitted: on the retry it is a duplicate; the rest is exact.
+    EXPECT_EQ(got.retry.decisions[i].outcome, Outcome::kDuplicate);
+    EXPECT_NE(want.retry.decisions[i].outcome, Outcome::kDuplicate);
+    EXPECT_NE(got.failed.decisions[i].reason.find(injected.message()), std::string::npos);
+  }
+  // Operations of alerts that passed dedup and then lost the connection.
+  EXPECT_GT(lost_alerts, 0) << "the sweep should reach a failed rollback";
+  std::cout << "[ fault    ] outage sweep: " << ops << " cut points, " << lost_alerts
+            << " alerts recorded as seen but never emitted (failed rollback, reported)\n";
+}
+
+// The server ran operation k but its reply was lost (a command timeout after the write): the
+// caller cannot know whether it happened (kv_backend.h). The failure must still be a clear
+// Timeout, and the stored state must stay decodable. Where the retry differs from a fault-free
+// run is printed, not asserted: see /work/notes/requests.md ("reply lost after the write").
+TEST_P(PipelineFaultTest, ReplyLostAfterTheWriteIsAClearTimeoutAndStateStaysReadable) {
+  const Status injected = Status::Timeout("injected: reply lost after the command ran");
+  const Layout layout = Layout::kCompact;
+  const int64_t ops = CountOps(layout);
+  int diverged = 0;
+  std::ostringstream report;
+  for (int64_t k = 1; k <= ops; ++k) {
+    SCOPED_TRACE("reply of operation " + std::to_string(k) + " lost");
+    Attempt got = RunWithFault(layout, k, injected, Mode::kReplyLost);
+    CheckFailedAttempt(got.failed, injected);
+    ASSERT_OK(got.retry.status);
+    for (const auto& [key, state] : got.keys) {
+      EXPECT_NE(state.pttl, -1) << key << " has no TTL";
+    }
+    const std::size_t i = FirstFailed(got.failed);
+    Attempt want = Reference(layout, i);
+    const std::string diff = Compare(want, got, got.failed_op.rfind("storm_agg", 0) == 0);
+    if (!diff.empty()) {
+      ++diverged;
+      report << "  operation " << k << " (" << (got.failed_op.empty() ? "command" : got.failed_op)
+             << ", alert " << i << "):\n" << diff;
+    }
+  }
+  std::cout << "[ fault    ] reply-lost sweep: " << diverged << " of " << ops
+            << " cut points end differently from a fault-free run\n"
+            << report.str();
+}
+
+INSTANTIATE_TEST_SUITE_P(All, PipelineFaultTest, ::testing::ValuesIn(AllBackendNames()),
+                         BackendParamName);
+
+}  // namespace
+}  // namespace stormkv::fault
