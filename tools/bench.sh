@@ -71,6 +71,18 @@ start_redis
 trap stop_redis EXIT
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
+# Pin redis-server to CPU 0 and every Redis client to CPU 1. Unpinned, the scheduler sometimes
+# puts client and server on one CPU (no cross-CPU wake-up: 3-4x the round trips per second on
+# this kind of VM) and sometimes not, which makes one-client comparisons meaningless.
+# kv_bench (in-process, 1 and 2 threads) stays unpinned.
+client=()
+pinning="none (fewer than 2 CPUs or no taskset)"
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  taskset -a -p -c 0 "$REDIS_PID" >/dev/null || die "taskset failed on redis-server"
+  client=(taskset -c 1)
+  pinning="redis-server on CPU 0; redis-benchmark, redis_bench, scripts_bench, memory_entities_bench on CPU 1; kv_bench unpinned"
+fi
+
 if [ $wait_idle -eq 1 ] && busy 0.25; then
   log "waiting for the machine to be idle (load average $(load1) on $(nproc) CPUs)"
   for _ in $(seq 90); do busy 0.25 || break; sleep 10; done
@@ -100,7 +112,9 @@ run_bench() {  # run_bench NAME
   rcli flushall >/dev/null
   log "running $name"
   # shellcheck disable=SC2086  # bench_args entries are word lists
-  "$bin" --benchmark_format=json ${bench_args[$name]:-} \
+  local pin=("${client[@]}")
+  [ "$name" != kv_bench ] || pin=()
+  "${pin[@]}" "$bin" --benchmark_format=json ${bench_args[$name]:-} \
     >"$raw/$name.json" 2>"$raw/$name.stderr" || rc=$?
   if [ $rc -ne 0 ]; then
     missing "$name" "exited with status $rc: $(tail -n 1 "$raw/$name.stderr" | tr -d '`|')"
@@ -117,7 +131,8 @@ run_redis_benchmark() {  # run_redis_benchmark LABEL N [extra args]
   local cmd=(redis-benchmark -p "$REDIS_PORT" -c 1 -n "$n" "$@" -t set,get,incr,hset,sadd --csv)
   rcli flushall >/dev/null
   log "running ${cmd[*]}"
-  if "${cmd[@]}" >"$raw/redis-benchmark-$label.csv" 2>"$raw/redis-benchmark-$label.stderr"; then
+  if "${client[@]}" "${cmd[@]}" >"$raw/redis-benchmark-$label.csv" \
+    2>"$raw/redis-benchmark-$label.stderr"; then
     report_args+=(--redis-benchmark "$label=$raw/redis-benchmark-$label.csv")
   else
     log "redis-benchmark ($label) failed: $(tail -n 1 "$raw/redis-benchmark-$label.stderr")"
@@ -160,6 +175,7 @@ cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
   echo "benchmark=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"
   echo "stormkv=$(git describe --always --dirty --tags 2>/dev/null || echo unknown)"
   echo "build_dir=$build_dir"
+  echo "pinning=$pinning"
   echo "redis_maxmemory=$(rcli config get maxmemory | tail -n 1)"
   echo "redis_maxmemory_policy=$(rcli config get maxmemory-policy | tail -n 1)"
   echo "redis_used_memory_empty=$used_empty"

@@ -476,7 +476,8 @@ void Report::Header() {
      << "| stormkv | " << M("stormkv") << " |\n"
      << "| Build | CMake Release (" << M("build_dir") << ") |\n"
      << "| Redis server under test | private, 127.0.0.1 TCP, maxmemory " << M("redis_maxmemory")
-     << " B (" << M("redis_maxmemory_policy") << "), `--save '' --appendonly no` |\n\n";
+     << " B (" << M("redis_maxmemory_policy") << "), `--save '' --appendonly no` |\n"
+     << "| CPU pinning | " << M("pinning") << " |\n\n";
   for (const Bench& b : benches) {
     if (!b.present() || b.context.is_null()) continue;
     if (b.context.value("library_build_type", "") == "debug") {
