@@ -44,17 +44,20 @@ declare -A bench_dir=([kv_bench]=bench/kv [redis_bench]=bench/redis [scripts_ben
   [memory_entities_bench]=bench/memory_entities)
 
 # Arguments of the timing benches. Full: 3 repetitions of 0.5 s per case, reported as medians
-# (with their coefficient of variation). Quick: one 0.05 s run per case. memory_entities_bench
-# measures bytes in one fixed iteration per case and takes no timing arguments.
+# (with their coefficient of variation); redis_bench and redis-benchmark instead alternate in 3
+# rounds (medians). Quick: one 0.05 s run per case, one round. memory_entities_bench measures
+# bytes in one fixed iteration per case and takes no timing arguments.
 declare -A bench_args
 if [ $quick -eq 1 ]; then
   timing="--benchmark_min_time=0.05"
-  rb_n=10000 rb_np=100000
+  bench_args[redis_bench]=$timing
+  rb_n=10000 rb_np=100000 rounds=1
 else
   timing="--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true"
-  rb_n=100000 rb_np=1000000
+  bench_args[redis_bench]="--benchmark_min_time=0.5"
+  rb_n=50000 rb_np=500000 rounds=3
 fi
-for b in kv_bench redis_bench scripts_bench; do bench_args[$b]=$timing; done
+for b in kv_bench scripts_bench; do bench_args[$b]=$timing; done
 bench_args[memory_entities_bench]=""
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -99,8 +102,8 @@ missing() {  # missing NAME REASON
   report_args+=(--missing "$1=$2")
 }
 
-run_bench() {  # run_bench NAME
-  local name=$1 bin=$build_dir/bin/$1 rc=0
+run_bench() {  # run_bench NAME [ROUND]: output in raw/NAME[-ROUND].json
+  local name=$1 bin=$build_dir/bin/$1 rc=0 out=$1${2:+-$2}
   if [ ! -x "$bin" ]; then
     if [ -f "${bench_dir[$name]}/CMakeLists.txt" ]; then
       missing "$name" "${bench_dir[$name]}/ exists but $bin was not built"
@@ -110,43 +113,48 @@ run_bench() {  # run_bench NAME
     return 0
   fi
   rcli flushall >/dev/null
-  log "running $name"
+  log "running $name${2:+ (round $2)}"
   # shellcheck disable=SC2086  # bench_args entries are word lists
   local pin=("${client[@]}")
   [ "$name" != kv_bench ] || pin=()
   "${pin[@]}" "$bin" --benchmark_format=json ${bench_args[$name]:-} \
-    >"$raw/$name.json" 2>"$raw/$name.stderr" || rc=$?
+    >"$raw/$out.json" 2>"$raw/$out.stderr" || rc=$?
   if [ $rc -ne 0 ]; then
-    missing "$name" "exited with status $rc: $(tail -n 1 "$raw/$name.stderr" | tr -d '`|')"
+    missing "$name" "exited with status $rc: $(tail -n 1 "$raw/$out.stderr" | tr -d '`|')"
     return 0
   fi
   local errors
-  errors=$(grep -c '"error_occurred": true' "$raw/$name.json" || true)
+  errors=$(grep -c '"error_occurred": true' "$raw/$out.json" || true)
   [ "$errors" -eq 0 ] || log "$name: $errors case(s) reported an error (listed in RESULTS.md)"
-  report_args+=(--bench "$name=$raw/$name.json")
+  report_args+=(--bench "$name=$raw/$out.json")
 }
 
-run_redis_benchmark() {  # run_redis_benchmark LABEL N [extra args]
-  local label=$1 n=$2; shift 2
+run_redis_benchmark() {  # run_redis_benchmark LABEL ROUND N [extra args]
+  local label=$1 round=$2 n=$3; shift 3
   local cmd=(redis-benchmark -p "$REDIS_PORT" -c 1 -n "$n" "$@" -t set,get,incr,hset,sadd --csv)
+  local out=$raw/redis-benchmark-$label-$round
   rcli flushall >/dev/null
   log "running ${cmd[*]}"
-  if "${client[@]}" "${cmd[@]}" >"$raw/redis-benchmark-$label.csv" \
-    2>"$raw/redis-benchmark-$label.stderr"; then
-    report_args+=(--redis-benchmark "$label=$raw/redis-benchmark-$label.csv")
+  if "${client[@]}" "${cmd[@]}" >"$out.csv" 2>"$out.stderr"; then
+    report_args+=(--redis-benchmark "$label=$out.csv")
   else
-    log "redis-benchmark ($label) failed: $(tail -n 1 "$raw/redis-benchmark-$label.stderr")"
+    log "redis-benchmark ($label) failed: $(tail -n 1 "$out.stderr")"
   fi
-  echo "rb_${label}_cmd=redis-benchmark -c 1 -n $n${*:+ $*} -t set,get,incr,hset,sadd --csv" \
-    >>"$raw/meta.txt"
+  [ "$round" -ne 1 ] || echo "rb_${label}_cmd=redis-benchmark -c 1 -n $n${*:+ $*} \
+-t set,get,incr,hset,sadd --csv" >>"$raw/meta.txt"
 }
 
 : >"$raw/meta.txt"
 run_bench memory_entities_bench
 run_bench kv_bench
-run_redis_benchmark plain "$rb_n"
-run_bench redis_bench
-run_redis_benchmark pipelined "$rb_np" -P 64
+# RedisBackend vs redis-benchmark: interleaved rounds, so both sides see the same conditions;
+# the report takes the median of the rounds on each side.
+for round in $(seq "$rounds"); do
+  run_redis_benchmark plain "$round" "$rb_n"
+  run_redis_benchmark pipelined "$round" "$rb_np" -P 64
+  run_bench redis_bench "$round"
+done
+echo "rounds=$rounds" >>"$raw/meta.txt"
 run_bench scripts_bench
 
 finished=$(date +%s)

@@ -77,8 +77,66 @@ struct Bench {
   std::string missing;  // non-empty: why there is no data
   std::vector<Run> runs;
   json context;
+  std::vector<std::string> notes;  // e.g. one of several rounds failed
   bool present() const { return missing.empty(); }
 };
+
+double Median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return kNaN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Several outputs of one bench (rounds): runs with the same name become one run holding the
+// median of each figure, with repetitions = how many there were and cv = the coefficient of
+// variation of their real time. A name that failed in every round stays an error.
+void CollapseRounds(Bench& b) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Run*>> groups;
+  for (const Run& r : b.runs) {
+    if (!groups.count(r.name)) order.push_back(r.name);
+    groups[r.name].push_back(&r);
+  }
+  std::vector<Run> out;
+  for (const std::string& name : order) {
+    std::vector<const Run*> ok;
+    for (const Run* r : groups[name])
+      if (!r->error) ok.push_back(r);
+    if (groups[name].size() == 1 || ok.empty()) {
+      out.push_back(*groups[name].front());
+      continue;
+    }
+    if (ok.size() < groups[name].size())
+      b.notes.push_back("`" + name + "` failed in " +
+                        std::to_string(groups[name].size() - ok.size()) + " of " +
+                        std::to_string(groups[name].size()) + " rounds");
+    if (ok.size() == 1) {
+      out.push_back(*ok.front());
+      continue;
+    }
+    Run m = *ok.front();
+    std::vector<double> real, cpu;
+    std::map<std::string, std::vector<double>> counters;
+    for (const Run* r : ok) {
+      real.push_back(r->real_ns);
+      cpu.push_back(r->cpu_ns);
+      for (const auto& [k, v] : r->counters) counters[k].push_back(v);
+    }
+    m.real_ns = Median(real);
+    m.cpu_ns = Median(cpu);
+    for (auto& [k, v] : counters) m.counters[k] = Median(v);
+    m.iterations = 0;
+    m.repetitions = static_cast<int>(ok.size());
+    double mean = 0, var = 0;
+    for (double x : real) mean += x / real.size();
+    for (double x : real) var += (x - mean) * (x - mean) / (real.size() - 1);
+    m.cv = mean > 0 ? std::sqrt(var) / mean : kNaN;
+    out.push_back(std::move(m));
+  }
+  b.runs = std::move(out);
+}
 
 struct RbRow {
   double rps = kNaN;
@@ -593,9 +651,10 @@ void Report::RedisVsRedisBenchmark() {
     md << "\n\n";
     return;
   }
-  md << "Same server, same run. redis-benchmark: `" << M("rb_plain_cmd") << "` and `"
-     << M("rb_pipelined_cmd")
-     << "`. Targets: RedisBackend reaches 0.9 of redis-benchmark unpipelined and 0.7 pipelined.\n\n"
+  md << "Same server, same run, one client each, pinned as shown above. " << M("rounds", "1")
+     << " round(s), each: `" << M("rb_plain_cmd") << "`, then `" << M("rb_pipelined_cmd")
+     << "`, then redis_bench; each side is the median of its rounds. Targets: RedisBackend "
+        "reaches 0.9 of redis-benchmark unpipelined and 0.7 pipelined.\n\n"
      << "| op | mode | RedisBackend ops/s | redis-benchmark rps | ratio | target | verdict |\n"
      << "|---|---|---:|---:|---:|---:|---|\n";
   int met = 0, total = 0;
@@ -989,15 +1048,17 @@ void Report::AllResults() {
          << iterations << " | " << Grouped(r.OpsPerSec()) << " | " << counters << " |\n";
     }
     md << "\n";
+    for (const std::string& note : b.notes) md << "- Note: " << note << "\n";
+    if (!b.notes.empty()) md << "\n";
     if (repeated) {
-      md << "Repeated cases show the median of the repetitions; cv is the coefficient of "
-            "variation of their wall-clock time (a noise gauge).\n\n";
+      md << "Repeated cases show the median of the repetitions (or rounds); cv is the "
+            "coefficient of variation of their wall-clock time (a noise gauge).\n\n";
     }
   }
   for (auto [label, table, missing] :
        {std::tuple{"redis-benchmark -c 1", &rb_plain, &rb_plain_missing},
         std::tuple{"redis-benchmark -c 1 -P 64", &rb_pipelined, &rb_pipelined_missing}}) {
-    md << "### " << label << "\n\n";
+    md << "### " << label << " (median of " << M("rounds", "1") << " round(s))\n\n";
     if (!*table) {
       md << "**Missing:** " << *missing << "\n\n";
       continue;
@@ -1050,6 +1111,7 @@ int Usage(const char* why) {
 
 int main(int argc, char** argv) {
   Report report;
+  std::vector<RbTable> rb_plain_rounds, rb_pipelined_rounds;
   std::string out_path, meta_path;
   std::vector<std::string> errors;
   for (int i = 1; i < argc; ++i) {
@@ -1076,16 +1138,29 @@ int main(int argc, char** argv) {
       } else {
         b.missing = rest;
       }
-      report.benches.push_back(std::move(b));
+      // A bench given again (rounds): merge with the earlier output.
+      auto same = std::find_if(report.benches.begin(), report.benches.end(),
+                               [&](const Bench& e) { return e.name == key; });
+      if (same == report.benches.end()) {
+        report.benches.push_back(std::move(b));
+      } else if (!b.present()) {
+        same->notes.push_back("one run failed: " + b.missing);
+      } else if (!same->present()) {
+        b.notes = same->notes;
+        b.notes.push_back("one run failed: " + same->missing);
+        *same = std::move(b);
+      } else {
+        for (Run& r : b.runs) same->runs.push_back(std::move(r));
+      }
     } else if (flag == "--redis-benchmark") {
       if (key != "plain" && key != "pipelined")
         return Usage("--redis-benchmark wants plain=CSV or pipelined=CSV");
       RbTable t;
       std::string err;
-      auto& slot = key == "plain" ? report.rb_plain : report.rb_pipelined;
+      auto& rounds = key == "plain" ? rb_plain_rounds : rb_pipelined_rounds;
       auto& why = key == "plain" ? report.rb_plain_missing : report.rb_pipelined_missing;
       if (LoadRedisBenchmark(rest, &t, &err)) {
-        slot = std::move(t);
+        rounds.push_back(std::move(t));
       } else {
         why = "output unreadable: " + err;
       }
@@ -1095,6 +1170,26 @@ int main(int argc, char** argv) {
   }
   if (out_path.empty() || report.data_dir.empty() || meta_path.empty())
     return Usage("--out, --data-dir and --meta are required");
+  for (Bench& b : report.benches) CollapseRounds(b);
+  // redis-benchmark rounds: the median of each figure per test.
+  for (auto [rounds, slot] : {std::pair{&rb_plain_rounds, &report.rb_plain},
+                              std::pair{&rb_pipelined_rounds, &report.rb_pipelined}}) {
+    if (rounds->empty()) continue;
+    std::map<std::string, std::vector<RbRow>> by_test;
+    for (const RbTable& t : *rounds)
+      for (const auto& [test, row] : t) by_test[test].push_back(row);
+    RbTable merged;
+    for (const auto& [test, rows] : by_test) {
+      std::vector<double> rps, p50, p99;
+      for (const RbRow& r : rows) {
+        rps.push_back(r.rps);
+        p50.push_back(r.p50_ms);
+        p99.push_back(r.p99_ms);
+      }
+      merged[test] = RbRow{Median(rps), Median(p50), Median(p99)};
+    }
+    *slot = std::move(merged);
+  }
   std::string err;
   report.meta = LoadMeta(meta_path, &err);
   if (!err.empty()) {
