@@ -44,7 +44,7 @@ declare -A bench_dir=([kv_bench]=bench/kv [redis_bench]=bench/redis [scripts_ben
   [memory_entities_bench]=bench/memory_entities)
 
 # Arguments of the timing benches. Full: 3 repetitions of 0.5 s per case, reported as medians
-# (with their coefficient of variation); redis_bench and redis-benchmark instead alternate in 3
+# (with their coefficient of variation); redis_bench and redis-benchmark instead alternate in 5
 # rounds (medians). Quick: one 0.05 s run per case, one round. memory_entities_bench measures
 # bytes in one fixed iteration per case and takes no timing arguments.
 declare -A bench_args
@@ -55,7 +55,7 @@ if [ $quick -eq 1 ]; then
 else
   timing="--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true"
   bench_args[redis_bench]="--benchmark_min_time=0.5"
-  rb_n=50000 rb_np=500000 rounds=3
+  rb_n=50000 rb_np=500000 rounds=5
 fi
 for b in kv_bench scripts_bench; do bench_args[$b]=$timing; done
 bench_args[memory_entities_bench]=""
