@@ -3,14 +3,16 @@
 -- ARGV[1]  now (ms)   ARGV[2]  emission interval (µs per unit, >= 1)
 -- ARGV[3]  burst      ARGV[4]  cost (>= 0; 0 only reads)
 -- An allowed request with cost > 0 stores the new arrival time with a TTL that ends when the
--- bucket is full again; a denied one writes nothing.
+-- bucket is full again; a denied one writes nothing. A stored time that is not a number, NaN,
+-- or later than now + burst * interval (corrupt, or a clock that went back) counts as a full
+-- bucket: no valid state lies further ahead.
 -- Returns {allowed (0|1), remaining, retry_after_ms, reset_after_ms}.
 local now = tonumber(ARGV[1]) * 1000
 local interval = tonumber(ARGV[2])
 local burst_offset = interval * tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then tat = now end
+if not tat or not (tat >= now and tat <= now + burst_offset) then tat = now end
 local new_tat = tat + interval * cost
 local diff = now - (new_tat - burst_offset)
 if diff < 0 then

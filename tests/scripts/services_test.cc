@@ -380,6 +380,49 @@ TEST_P(ServicesTest, AggregatorCorruptRecords) {
   EXPECT_TRUE(compact.Get("payments", "KubePodCrashLooping").status().IsCorruption());
 }
 
+// Redis's cjson decodes at most 1000 nested arrays/objects ("Found too many nested data
+// structures" -> CORRUPT); the twins refuse the same records instead of recursing without bound.
+TEST_P(ServicesTest, AggregatorNestingLimitMatchesCjson) {
+  const auto nest = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
+  const std::string t = std::to_string(Now());
+  for (Layout layout : {Layout::kJsonMeta, Layout::kFullCrd}) {
+    SCOPED_TRACE(std::string(LayoutName(layout)));
+    AggregationOptions o;
+    o.layout = layout;
+    StormAggregator agg(kv(), clock(), schema_, o);
+    const std::string key = agg.KeyFor("payments", "KubePodCrashLooping");
+    const auto record = [&](int count, const std::string& resources, const std::string& x) {
+      if (layout == Layout::kJsonMeta) {
+        return "{\"alert_count\":" + std::to_string(count) + ",\"first_seen\":" + t +
+               ",\"last_seen\":" + t + ",\"overflow\":0,\"pattern\":\"rate\",\"resources\":[" +
+               resources + "],\"x\":" + x + "}";
+      }
+      return "{\"spec\":{\"affectedResources\":[" + resources +
+             "],\"deduplication\":{\"firstSeen\":" + t + ",\"lastSeen\":" + t +
+             ",\"occurrenceCount\":" + std::to_string(count) + "},\"stormAlertCount\":" +
+             std::to_string(count) + ",\"stormOverflowCount\":0},\"x\":" + x + "}";
+    };
+    // 1 (the record) + 999 = 1000 levels: decoded, updated and re-encoded in full.
+    ASSERT_OK(kv().Set(key, record(1, "\"Pod/b\"", nest(999))));
+    ASSERT_OK_AND_ASSIGN(AggregateResult r, agg.Add(Alert("Pod/a")));
+    EXPECT_FALSE(r.is_new);
+    EXPECT_EQ(r.alert_count, 2);
+    EXPECT_EQ(r.resource_count, 2);
+    ASSERT_OK_AND_ASSIGN(auto kept, kv().Get(key));
+    EXPECT_EQ(kept.value_or(""), record(2, "\"Pod/b\",\"Pod/a\"", nest(999)));
+    // 1001 levels (and far more): Corruption, the record left unchanged.
+    for (int n : {1000, 100000}) {
+      const std::string deep = record(1, "\"Pod/b\"", nest(n));
+      ASSERT_OK(kv().Set(key, deep));
+      auto added = agg.Add(Alert("Pod/a"));
+      EXPECT_TRUE(added.status().IsCorruption()) << n << " -> " << added.status();
+      ASSERT_OK_AND_ASSIGN(auto still, kv().Get(key));
+      EXPECT_TRUE(still.value_or("") == deep) << "a corrupt record is left unchanged";
+    }
+    ASSERT_OK(kv().Del({key}));
+  }
+}
+
 TEST_P(ServicesTest, AggregatorWrongType) {
   StormAggregator compact(kv(), clock(), schema_);
   AggregationOptions o;
@@ -469,6 +512,47 @@ TEST_P(ServicesTest, RateLimiterGcra) {
   EXPECT_EQ(full.remaining, 0);
 }
 
+// A stored arrival time no valid state can have (not a number, NaN, or beyond now + burst
+// intervals, e.g. past 2^63 µs) counts as a full bucket; retry/reset never go negative.
+TEST_P(ServicesTest, RateLimiterUnusableStoredTimeIsAFullBucket) {
+  RateLimitOptions o;
+  o.burst = 3;
+  o.rate = 1;
+  o.period = seconds(10);
+  RateLimiter limiter(kv(), clock(), schema_, o);
+  const std::string key = limiter.KeyFor("c");
+  const int64_t now_us = Now() * 1000;
+  const int64_t burst_us = 30'000'000;
+  for (const std::string& junk :
+       {std::string("17681544017681544000000000000000"), std::string("1e308"),
+        std::string("nan"), std::string("inf"), std::string("-inf"), std::string("pebbles"),
+        std::to_string(now_us + burst_us + 1)}) {
+    SCOPED_TRACE(junk);
+    ASSERT_OK(kv().Set(key, junk, SetOptions{minutes(1)}));
+    ASSERT_OK_AND_ASSIGN(RateDecision peek, limiter.Allow("c", 0));
+    EXPECT_TRUE(peek.allowed);
+    EXPECT_EQ(peek.remaining, 3);
+    EXPECT_EQ(peek.retry_after_ms, 0);
+    EXPECT_EQ(peek.reset_after_ms, 0);
+    ASSERT_OK_AND_ASSIGN(RateDecision d, limiter.Allow("c", 3));
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.remaining, 0);
+    EXPECT_EQ(d.reset_after_ms, 30000);
+    ASSERT_OK_AND_ASSIGN(auto stored, kv().Get(key));
+    EXPECT_EQ(stored.value_or(""), std::to_string(now_us + burst_us)) << "replaced";
+    ASSERT_OK_AND_ASSIGN(RateDecision denied, limiter.Allow("c", 1));
+    EXPECT_FALSE(denied.allowed);
+    EXPECT_EQ(denied.retry_after_ms, 10000);
+  }
+  // The latest valid time (an empty bucket) is kept: denied, with a positive wait.
+  ASSERT_OK(kv().Set(key, std::to_string(now_us + burst_us), SetOptions{minutes(1)}));
+  ASSERT_OK_AND_ASSIGN(RateDecision full, limiter.Allow("c", 2));
+  EXPECT_FALSE(full.allowed);
+  EXPECT_EQ(full.remaining, 0);
+  EXPECT_EQ(full.retry_after_ms, 20000);
+  EXPECT_EQ(full.reset_after_ms, 30000);
+}
+
 TEST_P(ServicesTest, RateLimiterArguments) {
   RateLimiter limiter(kv(), clock(), schema_);
   EXPECT_EQ(limiter.options().burst, 100);
@@ -553,6 +637,12 @@ TEST(Layouts, CanonicalJson) {
                                           "B": "q\"\\\n\u00e9\u007f"} )"));
   EXPECT_EQ(c, "{\"B\":\"q\\\"\\\\\\u000a\xc3\xa9\\u007f\",\"a\":[1,2.5,1000,0,null,true],\"b\":[]}");
   EXPECT_TRUE(CanonicalJson("{nope").status().IsCorruption());
+  // Nesting: at most 1000 levels, as Redis's cjson decodes; brackets in strings do not count.
+  const auto nest = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
+  EXPECT_OK(CanonicalJson(nest(1000)));
+  EXPECT_OK(CanonicalJson("[\"" + std::string(5000, '[') + "\\\"{\"," + nest(999) + "]"));
+  EXPECT_TRUE(CanonicalJson(nest(1001)).status().IsCorruption());
+  EXPECT_TRUE(CanonicalJson("{\"a\":" + nest(200000) + "}").status().IsCorruption());
 }
 
 TEST(StormTypes, Names) {

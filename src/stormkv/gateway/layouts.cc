@@ -117,7 +117,35 @@ std::string CanonicalJsonText(const json& value) {
   return out;
 }
 
+std::size_t JsonNestingExceededAt(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 Result<std::string> CanonicalJson(std::string_view text) {
+  if (JsonNestingExceededAt(text, kMaxJsonNesting) != std::string_view::npos) {
+    return Status::Corruption("JSON nested deeper than " + std::to_string(kMaxJsonNesting));
+  }
   json v = json::parse(text, nullptr, false);
   if (v.is_discarded()) return Status::Corruption("not valid JSON");
   return CanonicalJsonText(v);

@@ -38,7 +38,8 @@ std::string_view LayoutName(Layout layout);
 // InvalidArgument naming the accepted values otherwise.
 Result<Layout> ParseLayout(std::string_view name);
 
-// Re-encodes JSON `text` canonically (see above). Corruption when `text` is not valid JSON.
+// Re-encodes JSON `text` canonically (see above). Corruption when `text` is not valid JSON or
+// nests arrays/objects deeper than 1000 levels (what Redis's Lua cjson refuses to decode).
 Result<std::string> CanonicalJson(std::string_view text);
 
 }  // namespace stormkv

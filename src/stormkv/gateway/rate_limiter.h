@@ -4,6 +4,10 @@
 // STRING per client, KeySchema::Key(family::kRateLimit, client_id), holding the theoretical
 // arrival time (µs since the epoch); it expires exactly when the bucket is full again, so idle
 // clients cost nothing. One atomic script per Allow() (lua/rate_limit.lua; native twin).
+// A stored arrival time that is not a number or lies further ahead than now + burst intervals
+// (no valid state does: a corrupt value, or a clock that went back) counts as a full bucket and
+// is replaced by the next allowed request, so retry_after_ms and reset_after_ms stay within
+// [0, burst * period / rate].
 //
 // For Alertmanager callers answer a denial with 503 and Retry-After = ceil(retry_after_ms/1000):
 // Alertmanager retries only 5xx.
