@@ -229,9 +229,9 @@ TEST_P(SecurityTest, TenKilobyteLabelIsRejectedClearlyWithoutEchoingIt) {
   ExpectRejected(p, Webhook(a), "alertname");
 }
 
-// Disabled: the adapters copy hostile label names and values raw into error texts (requests.md,
-// "control bytes in adapter errors"); enable when fixed.
-TEST_P(SecurityTest, DISABLED_HostileLabelNamesDoNotInjectLinesIntoErrors) {
+// Hostile label names and values are escaped (EscapeForError) wherever an error repeats them:
+// no forged log line, no raw control byte.
+TEST_P(SecurityTest, HostileLabelNamesDoNotInjectLinesIntoErrors) {
   Pipeline p(kv(), tb_->clock, Options("sec:"));
   TestAlert a;
   a.extra_labels = {{"evil\nlevel=info msg=\"forged log line\"", std::string(2000, 'x')}};

@@ -167,6 +167,67 @@ TEST(AlertmanagerTest, RejectsInvalidJson) {
   ExpectRejected(R"({"alerts":[{"labels":{"alertname":"\xc3\x28"}}]})", "invalid JSON");
 }
 
+bool HasControlByte(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// nlohmann throws out_of_range (not parse_error) for a number beyond double range.
+TEST(AlertmanagerTest, NumberOutOfRangeIsInvalidJson) {
+  ExpectRejected(R"({"alerts":[{"labels":{"alertname":"A"}}],"x":1e999})",
+                 "payload: invalid JSON: number out of range: '1e999'");
+  ExpectRejected(OneAlert(R"({"labels":{"alertname":"A"},"n":[-1e309]})"),
+                 "invalid JSON: number out of range");
+  const std::string long_number = "1" + std::string(5000, '0') + "e400";
+  Status s = ParseError(R"({"alerts":[{"labels":{"alertname":"A"}}],"x":)" + long_number + "}");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s;
+  EXPECT_LE(s.message().size(), 300u) << s;
+}
+
+// nlohmann quotes the last token it read (a control byte as "<U+0009>", 8 bytes): the error
+// keeps only its ends, whatever the size of the input.
+TEST(AlertmanagerTest, InvalidJsonErrorsAreBoundedAndEscaped) {
+  const std::string tabs = R"({"alerts":)" + std::string(500000, '\t') + "x}";
+  const std::string long_string = R"({"alerts":")" + std::string(500000, 'a') + "\x01\"}";
+  const std::string bad_utf8 = R"({"alerts":"a\xff\x1b[2J"})";
+  for (const std::string& payload : {tabs, long_string, bad_utf8}) {
+    Status s = ParseError(payload);
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.message().substr(0, 500);
+    EXPECT_EQ(s.message().rfind("payload: invalid JSON: ", 0), 0u) << s.message().substr(0, 500);
+    EXPECT_LE(s.message().size(), 300u) << s.message().substr(0, 500);
+    EXPECT_FALSE(HasControlByte(s.message())) << s;
+  }
+  Status s = ParseError(tabs);
+  EXPECT_NE(s.message().find("syntax error"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("...U+0009><U+0009>x'"), std::string::npos) << s;
+}
+
+// Hostile label names and values are escaped wherever an error repeats them.
+TEST(AlertmanagerTest, HostileInputInErrorsIsEscaped) {
+  const std::string evil = R"(evil\nlevel=info msg=\"forged\")";
+  Status value = ParseError(OneAlert(R"({"labels":{"alertname":"A",")" + evil + R"(":")" +
+                                     std::string(2000, 'x') + R"("}})"));
+  EXPECT_NE(value.message().find(
+                R"(alerts[0].labels.evil\x0alevel=info msg=\x22forged\x22: value is 2000 bytes)"),
+            std::string::npos)
+      << value;
+  Status type = ParseError(OneAlert(R"({"labels":{"alertname":"A",")" + evil + R"(":1}})"));
+  EXPECT_NE(type.message().find(R"(labels.evil\x0alevel=info)"), std::string::npos) << type;
+  Status status = ParseError(OneAlert(R"({"labels":{"alertname":"A"},"status":"firing\r\nX"})"));
+  EXPECT_NE(status.message().find(R"(got "firing\x0d\x0aX")"), std::string::npos) << status;
+  Status time = ParseError(OneAlert(R"({"labels":{"alertname":"A"},"startsAt":"\u001b[31m"})"));
+  EXPECT_NE(time.message().find(R"("\x1b[31m")"), std::string::npos) << time;
+  Status version = ParseError(R"({"version":"4\n","alerts":[{"labels":{"alertname":"A"}}]})");
+  EXPECT_NE(version.message().find(R"(version "4\x0a")"), std::string::npos) << version;
+  for (const Status& s : {value, type, status, time, version}) {
+    EXPECT_TRUE(s.IsInvalidArgument()) << s;
+    EXPECT_FALSE(HasControlByte(s.message())) << s;
+  }
+}
+
 TEST(AlertmanagerTest, RejectsWrongTopLevelTypes) {
   ExpectRejected("[]", "payload: expected a JSON object, got array");
   ExpectRejected("\"alerts\"", "payload: expected a JSON object, got string");

@@ -212,6 +212,41 @@ TEST(KubernetesEventTest, RejectsMalformed) {
   ExpectRejected(R"({"type":"ADDED","object":"x"})", "object: expected an object, got string");
 }
 
+// Go's omitempty sends an unset count as 0: it counts as absent (source_count 1).
+TEST(KubernetesEventTest, CountZeroMeansUnset) {
+  const std::string core =
+      R"({"apiVersion":"v1","type":"Warning","reason":"BackOff","count":0,
+          "involvedObject":{"kind":"Pod","name":"a","namespace":"ns"}})";
+  ASSERT_OK_AND_ASSIGN(auto items, ParseKubernetesEvents(core, kNow));
+  ASSERT_TRUE(items[0].signal.has_value()) << items[0].ignored_reason;
+  EXPECT_EQ(items[0].signal->source_count, 1);
+  // events.k8s.io/v1: series.count 0 falls back to deprecatedCount, then to 1.
+  const std::string v1 =
+      R"({"apiVersion":"events.k8s.io/v1","type":"Warning","reason":"R",
+          "regarding":{"kind":"Pod","name":"a"},"series":{"count":0},"deprecatedCount":)";
+  ASSERT_OK_AND_ASSIGN(auto fallback, ParseKubernetesEvents(v1 + "4}", kNow));
+  EXPECT_EQ(fallback[0].signal->source_count, 4);
+  ASSERT_OK_AND_ASSIGN(auto none, ParseKubernetesEvents(v1 + "0}", kNow));
+  EXPECT_EQ(none[0].signal->source_count, 1);
+}
+
+TEST(KubernetesEventTest, NumberOutOfRangeAndHostileTextsAreInvalidArgument) {
+  ExpectRejected(R"({"type":"Warning","reason":"R","count":1e999,
+                     "involvedObject":{"kind":"Pod","name":"p"}})",
+                 "payload: invalid JSON: number out of range: '1e999'");
+  Status tabs = ParseError(R"({"type":)" + std::string(200000, '\t') + "x}");
+  EXPECT_TRUE(tabs.IsInvalidArgument()) << tabs.message().substr(0, 300);
+  EXPECT_LE(tabs.message().size(), 300u) << tabs.message().substr(0, 300);
+  Status api = ParseError(R"({"apiVersion":"v2\nforged","involvedObject":{}})");
+  EXPECT_NE(api.message().find(R"(unsupported "v2\x0aforged")"), std::string::npos) << api;
+  ASSERT_OK_AND_ASSIGN(auto items,
+                       ParseKubernetesEvents(R"({"type":"Normal\r\nX","reason":"R",
+                           "involvedObject":{"kind":"Pod","name":"p"}})",
+                                             kNow));
+  EXPECT_EQ(items[0].ignored_reason,
+            R"(event type "Normal\x0d\x0aX": only Warning events become signals)");
+}
+
 TEST(KubernetesEventTest, Caps) {
   ExpectRejected(R"({"type":"Warning","reason":"R","message":")" + std::string(16 * 1024 + 1, 'm') +
                      R"(","involvedObject":{"kind":"Pod","name":"p"}})",

@@ -102,7 +102,10 @@ TEST_F(PipelineTest, RejectedPayloadStoresNothing) {
   Pipeline p = Make();
   for (const std::string& bad :
        {std::string("{"), std::string(R"({"alerts":[]})"),
-        std::string(R"({"alerts":[{"labels":{"alertname":"A","pod":"p"}},{"labels":{}}]})")}) {
+        std::string(R"({"alerts":[{"labels":{"alertname":"A","pod":"p"}},{"labels":{}}]})"),
+        // A number beyond double range is bad input (400), not a gateway failure (500).
+        std::string(R"({"alerts":[{"labels":{"alertname":"A"}}],"x":1e999})"),
+        std::string(R"({"alerts":[{"labels":{"alertname":"A","n":-1e400}}]})")}) {
     IngestResult r = p.Ingest(bad);
     EXPECT_TRUE(r.status.IsInvalidArgument()) << r.status;
     EXPECT_EQ(r.http_status, 400);

@@ -99,5 +99,41 @@ TEST(StringMapTest, Caps) {
   EXPECT_TRUE(CheckStringMap({{"", "1"}}, "x", limits, 3).IsInvalidArgument());
 }
 
+bool HasControlByte(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+TEST(EscapeForErrorTest, EscapesEverythingButPrintableAsciiAndBounds) {
+  EXPECT_EQ(EscapeForError("plain name-1.x"), "plain name-1.x");
+  EXPECT_EQ(EscapeForError("a\nb\r\t\x7f\"q\"\\"),
+            "a\\x0ab\\x0d\\x09\\x7f\\x22q\\x22\\x5c");
+  EXPECT_EQ(EscapeForError(std::string("\0\xc3\xa9", 3)), "\\x00\\xc3\\xa9");
+  EXPECT_EQ(EscapeForError("abcdef", 4), "abcd...");
+  const std::string hostile(10000, '\n');
+  const std::string e = EscapeForError(hostile);
+  EXPECT_EQ(e.size(), 64u * 4 + 3);
+  EXPECT_FALSE(HasControlByte(e));
+}
+
+// A hostile label name cannot forge a log line through the error that names it.
+TEST(StringMapTest, NamesInErrorsAreEscaped) {
+  AdapterLimits limits;
+  limits.max_label_name_bytes = 8;
+  const std::string evil = "ev\nlevel=info msg=\"forged\"";
+  Status value = CheckStringMap({{"e\nx", "1234"}}, "alerts[0].labels", limits, 3);
+  EXPECT_EQ(value.message(), "alerts[0].labels.e\\x0ax: value is 4 bytes, limit 3");
+  Status name = CheckStringMap({{evil, "1"}}, "alerts[0].labels", limits, 3);
+  EXPECT_TRUE(name.IsInvalidArgument());
+  EXPECT_FALSE(HasControlByte(name.message())) << name;
+  EXPECT_NE(name.message().find("ev\\x0alevel=info msg=\\x22forged\\x22"), std::string::npos)
+      << name;
+  Result<std::optional<int64_t>> t = ParseRfc3339Ms("2024-05-01\nT12:00:00Z");
+  EXPECT_FALSE(HasControlByte(t.status().message())) << t.status();
+}
+
 }  // namespace
 }  // namespace stormkv

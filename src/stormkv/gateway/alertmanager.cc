@@ -1,13 +1,12 @@
 #include "stormkv/gateway/alertmanager.h"
 
-#include <exception>
 #include <map>
-#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/json_text.h"
 
 namespace stormkv {
 namespace {
@@ -42,7 +41,7 @@ Status StringMap(const json& obj, const char* key, const std::string& path, bool
   if (!v->is_object()) return WrongType(field, "an object", *v);
   for (auto it = v->begin(); it != v->end(); ++it) {
     if (!it.value().is_string()) {
-      return WrongType(field + "." + it.key().substr(0, 64), "a string", it.value());
+      return WrongType(field + "." + EscapeForError(it.key()), "a string", it.value());
     }
     out->emplace(it.key(), it.value().get_ref<const std::string&>());
   }
@@ -67,7 +66,7 @@ Status ParseStatus(const std::optional<std::string>& text, const std::string& fi
     *resolved = true;
   else
     return Status::InvalidArgument(field + ": must be \"firing\" or \"resolved\", got \"" +
-                                   text->substr(0, 64) + "\"");
+                                   EscapeForError(*text) + "\"");
   return Status::Ok();
 }
 
@@ -118,25 +117,15 @@ Status ParseAlert(const json& alert, const std::string& path, std::optional<bool
   return Status::Ok();
 }
 
-Result<std::vector<NormalizedSignal>> Parse(std::string_view payload, int64_t received_at_ms,
-                                            const AdapterLimits& limits) {
-  STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
-  json doc;
-  try {
-    doc = json::parse(payload.begin(), payload.end());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    if (pos != std::string::npos) what = what.substr(pos + 2);
-    return Status::InvalidArgument("payload: invalid JSON: " + what);
-  }
+Status Parse(const json& doc, int64_t received_at_ms, const AdapterLimits& limits,
+             std::vector<NormalizedSignal>* out) {
   if (!doc.is_object()) return WrongType("payload", "a JSON object", doc);
 
   std::optional<std::string> version, status;
   STORMKV_RETURN_IF_ERROR(OptionalString(doc, "version", "payload", &version));
   if (version && *version != "4") {
     return Status::InvalidArgument("version: unsupported webhook version \"" +
-                                   version->substr(0, 16) + "\" (expected \"4\")");
+                                   EscapeForError(*version, 16) + "\" (expected \"4\")");
   }
   STORMKV_RETURN_IF_ERROR(OptionalString(doc, "status", "payload", &status));
   std::optional<bool> payload_resolved;
@@ -151,12 +140,12 @@ Result<std::vector<NormalizedSignal>> Parse(std::string_view payload, int64_t re
                                    " alerts exceed the limit of " +
                                    std::to_string(limits.max_items));
   }
-  std::vector<NormalizedSignal> out(alerts->size());
+  out->resize(alerts->size());
   for (std::size_t i = 0; i < alerts->size(); ++i) {
     STORMKV_RETURN_IF_ERROR(ParseAlert((*alerts)[i], "alerts[" + std::to_string(i) + "]",
-                                       payload_resolved, received_at_ms, limits, &out[i]));
+                                       payload_resolved, received_at_ms, limits, &(*out)[i]));
   }
-  return out;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -164,13 +153,12 @@ Result<std::vector<NormalizedSignal>> Parse(std::string_view payload, int64_t re
 Result<std::vector<NormalizedSignal>> ParseAlertmanagerWebhook(std::string_view payload,
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits) {
-  try {
-    return Parse(payload, received_at_ms, limits);
-  } catch (const std::bad_alloc&) {
-    return Status::InvalidArgument("payload: out of memory while parsing");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("alertmanager adapter: ") + e.what());
-  }
+  std::vector<NormalizedSignal> out;
+  STORMKV_RETURN_IF_ERROR(DecodePayload(payload, limits, "alertmanager adapter",
+                                        [&](const json& doc) {
+                                          return Parse(doc, received_at_ms, limits, &out);
+                                        }));
+  return out;
 }
 
 }  // namespace stormkv

@@ -1,11 +1,10 @@
 #include "stormkv/gateway/k8s_event.h"
 
-#include <exception>
 #include <map>
-#include <new>
 #include <nlohmann/json.hpp>
 
 #include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/json_text.h"
 
 namespace stormkv {
 namespace {
@@ -54,7 +53,7 @@ Status OptionalCount(const json& obj, const char* key, const std::string& path,
   if (!v->is_number_integer() || v->get<int64_t>() < 0) {
     return WrongType(Join(path, key), "a non-negative integer", *v);
   }
-  *out = v->get<int64_t>();
+  if (v->get<int64_t>() > 0) *out = v->get<int64_t>();  // 0: Go's omitempty for "unset"
   return Status::Ok();
 }
 
@@ -64,7 +63,7 @@ Status StringMap(const json* v, const std::string& field, const AdapterLimits& l
   if (!v->is_object()) return WrongType(field, "an object", *v);
   for (auto it = v->begin(); it != v->end(); ++it) {
     if (!it.value().is_string()) {
-      return WrongType(field + "." + it.key().substr(0, 64), "a string", it.value());
+      return WrongType(field + "." + EscapeForError(it.key()), "a string", it.value());
     }
     out->emplace(it.key(), it.value().get_ref<const std::string&>());
   }
@@ -104,7 +103,7 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     new_shape = false;
   else if (!api_version.empty())
     return Status::InvalidArgument(Join(path, "apiVersion") + ": unsupported \"" +
-                                   api_version.substr(0, 64) +
+                                   EscapeForError(api_version) +
                                    "\" (expected \"v1\" or \"events.k8s.io/v1\")");
   else if (regarding)
     new_shape = true;
@@ -172,7 +171,7 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
 
   if (type != "Warning") {
     item->ignored_reason = type.empty() ? "event has no type: only Warning events become signals"
-                                        : "event type \"" + type.substr(0, 64) +
+                                        : "event type \"" + EscapeForError(type) +
                                               "\": only Warning events become signals";
     return Status::Ok();
   }
@@ -207,18 +206,8 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
   return Status::Ok();
 }
 
-Result<std::vector<KubernetesEventItem>> Parse(std::string_view payload, int64_t received_at_ms,
-                                               const AdapterLimits& limits) {
-  STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
-  json doc;
-  try {
-    doc = json::parse(payload.begin(), payload.end());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    if (pos != std::string::npos) what = what.substr(pos + 2);
-    return Status::InvalidArgument("payload: invalid JSON: " + what);
-  }
+Status Parse(const json& doc, int64_t received_at_ms, const AdapterLimits& limits,
+             std::vector<KubernetesEventItem>* out) {
   if (!doc.is_object()) return WrongType("payload", "a JSON object", doc);
   const json* root = &doc;
   std::string root_path;
@@ -227,7 +216,6 @@ Result<std::vector<KubernetesEventItem>> Parse(std::string_view payload, int64_t
     root = wrapped;
     root_path = "object";
   }
-  std::vector<KubernetesEventItem> out;
   if (const json* items = Member(*root, "items")) {
     const std::string items_path = Join(root_path, "items");
     if (!items->is_array()) return WrongType(items_path, "an array", *items);
@@ -237,16 +225,15 @@ Result<std::vector<KubernetesEventItem>> Parse(std::string_view payload, int64_t
                                      " events exceed the limit of " +
                                      std::to_string(limits.max_items));
     }
-    out.resize(items->size());
+    out->resize(items->size());
     for (std::size_t i = 0; i < items->size(); ++i) {
       STORMKV_RETURN_IF_ERROR(ParseEvent((*items)[i], items_path + "[" + std::to_string(i) + "]",
-                                         received_at_ms, limits, &out[i]));
+                                         received_at_ms, limits, &(*out)[i]));
     }
-    return out;
+    return Status::Ok();
   }
-  out.resize(1);
-  STORMKV_RETURN_IF_ERROR(ParseEvent(*root, root_path, received_at_ms, limits, &out[0]));
-  return out;
+  out->resize(1);
+  return ParseEvent(*root, root_path, received_at_ms, limits, &(*out)[0]);
 }
 
 }  // namespace
@@ -254,13 +241,12 @@ Result<std::vector<KubernetesEventItem>> Parse(std::string_view payload, int64_t
 Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view payload,
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits) {
-  try {
-    return Parse(payload, received_at_ms, limits);
-  } catch (const std::bad_alloc&) {
-    return Status::InvalidArgument("payload: out of memory while parsing");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("kubernetes event adapter: ") + e.what());
-  }
+  std::vector<KubernetesEventItem> out;
+  STORMKV_RETURN_IF_ERROR(DecodePayload(payload, limits, "kubernetes event adapter",
+                                        [&](const json& doc) {
+                                          return Parse(doc, received_at_ms, limits, &out);
+                                        }));
+  return out;
 }
 
 }  // namespace stormkv

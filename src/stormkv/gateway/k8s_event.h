@@ -38,13 +38,16 @@ struct KubernetesEventItem {
 // Success: one item per event, in payload order (never empty). A Warning event's signal has
 // name = reason, severity "warning", namespace = the involved object's namespace (else
 // metadata.namespace), resource = the involved object's kind and name, message = message/note,
-// source_count = count / series.count / deprecatedCount (else 1), starts_at = the first of
+// source_count = count / series.count / deprecatedCount (else 1; a count of 0 is Go's omitempty
+// "unset" and counts as absent), starts_at = the first of
 // firstTimestamp/eventTime/deprecatedFirstTimestamp/metadata.creationTimestamp (else receipt),
 // labels = metadata.labels plus reason, type, namespace, kind, name, component/host when known;
 // annotations = metadata.annotations plus "message".
 // Failure: InvalidArgument naming the field ("items[1].involvedObject.name: missing",
-// "reason: expected a string, got number", "payload: invalid JSON: ..."); the payload is
-// rejected as a whole. Never throws, whatever the bytes.
+// "reason: expected a string, got number", "payload: invalid JSON: ..." — also for a number
+// beyond double range); the payload is rejected as a whole. Input quoted in an error or an
+// ignored_reason is cut and escaped (EscapeForError, signal.h), so error texts stay bounded and
+// free of control bytes. Internal only for a bug. Never throws, whatever the bytes.
 Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view payload,
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits = {});

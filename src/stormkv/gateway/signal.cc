@@ -1,9 +1,16 @@
 #include "stormkv/gateway/signal.h"
 
 #include <cstdio>
+#include <exception>
+#include <new>
+#include <nlohmann/json.hpp>
+
+#include "stormkv/gateway/json_text.h"
 
 namespace stormkv {
 namespace {
+
+using nlohmann::json;
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -70,11 +77,35 @@ class Cursor {
   std::size_t pos_ = 0;
 };
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s.substr(0, 64));
-  if (s.size() > 64) out += "...";
-  out += '"';
+std::string Quote(std::string_view s) { return "\"" + EscapeForError(s) + "\""; }
+
+// nlohmann's explanation of a decoding error, bounded: its "[json.exception...] " tag dropped,
+// the input token it quotes (every control byte as "<U+0009>") cut to its ends, bytes escaped.
+std::string JsonErrorText(const json::exception& e, bool number_overflow) {
+  constexpr std::size_t kTokenEnd = 16;
+  std::string what = e.what();
+  const std::size_t tag = what.find("] ");
+  if (what.rfind("[json.exception.", 0) == 0 && tag != std::string::npos) what.erase(0, tag + 2);
+  if (number_overflow) {  // "number overflow parsing '<token>'"
+    const std::size_t q = what.find('\'');
+    what = "number out of range" + (q == std::string::npos ? "" : ": " + what.substr(q));
+  }
+  const std::size_t open = what.find('\'');
+  if (open != std::string::npos) {
+    std::size_t close = what.find("'; expected", open + 1);
+    if (close == std::string::npos) close = what.rfind('\'');
+    if (close != std::string::npos && close > open + 1 + 2 * kTokenEnd + 3) {
+      const std::size_t len = close - open - 1;
+      what.replace(open + 1, len,
+                   what.substr(open + 1, kTokenEnd) + "..." +
+                       what.substr(close - kTokenEnd, kTokenEnd));
+    }
+  }
+  std::string out = EscapeForError(what, what.size());
+  if (out.size() > kMaxJsonErrorBytes) {
+    out.resize(kMaxJsonErrorBytes - 3);
+    out += "...";
+  }
   return out;
 }
 
@@ -96,39 +127,55 @@ std::optional<SignalSource> ParseSignalSource(std::string_view name) {
   return std::nullopt;
 }
 
+std::string EscapeForError(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
+}
+
 Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limits) {
   if (payload.size() > limits.max_payload_bytes) {
     return Status::InvalidArgument("payload: " + std::to_string(payload.size()) +
                                    " bytes exceed the limit of " +
                                    std::to_string(limits.max_payload_bytes) + " bytes");
   }
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (std::size_t i = 0; i < payload.size(); ++i) {
-    const char c = payload[i];
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limits.max_json_depth) {
-        return Status::InvalidArgument("payload: JSON nesting deeper than " +
-                                       std::to_string(limits.max_json_depth) + " at byte " +
-                                       std::to_string(i));
-      }
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
+  const std::size_t at = JsonNestingExceededAt(payload, limits.max_json_depth);
+  if (at != std::string_view::npos) {
+    return Status::InvalidArgument("payload: JSON nesting deeper than " +
+                                   std::to_string(limits.max_json_depth) + " at byte " +
+                                   std::to_string(at));
   }
   return Status::Ok();
+}
+
+Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
+                     std::string_view adapter, const std::function<Status(const json&)>& body) {
+  try {
+    STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
+    json doc;
+    try {
+      doc = json::parse(payload.begin(), payload.end());
+    } catch (const json::out_of_range& e) {
+      return Status::InvalidArgument("payload: invalid JSON: " + JsonErrorText(e, e.id == 406));
+    } catch (const json::exception& e) {
+      return Status::InvalidArgument("payload: invalid JSON: " + JsonErrorText(e, false));
+    }
+    return body(doc);
+  } catch (const std::bad_alloc&) {
+    return Status::InvalidArgument("payload: out of memory while parsing");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(adapter) + ": " + EscapeForError(e.what(), 200));
+  }
 }
 
 Status CheckStringMap(const std::map<std::string, std::string>& map, std::string_view field,
@@ -147,7 +194,7 @@ Status CheckStringMap(const std::map<std::string, std::string>& map, std::string
                                      std::to_string(limits.max_label_name_bytes));
     }
     if (value.size() > max_value_bytes) {
-      return Status::InvalidArgument(f + "." + name.substr(0, 64) + ": value is " +
+      return Status::InvalidArgument(f + "." + EscapeForError(name) + ": value is " +
                                      std::to_string(value.size()) + " bytes, limit " +
                                      std::to_string(max_value_bytes));
     }

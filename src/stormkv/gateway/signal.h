@@ -62,7 +62,8 @@ struct NormalizedSignal {
   bool resolved = false;
   // Kubernetes Event message/note ("" for Alertmanager).
   std::string message;
-  // Kubernetes Event count / series.count (1 when absent; 1 for Alertmanager).
+  // Kubernetes Event count / series.count (1 when absent or 0, which is how Go's omitempty
+  // sends an unset count; 1 for Alertmanager).
   int64_t source_count = 1;
 };
 
@@ -92,14 +93,22 @@ Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limit
 
 // Validates one labels/annotations map against `limits`: entry count, name length, value
 // length (`max_value_bytes`), non-empty names. `field` (e.g. "alerts[3].labels") names the
-// object in the error.
+// object in the error; a name in the error goes through EscapeForError.
 Status CheckStringMap(const std::map<std::string, std::string>& map, std::string_view field,
                       const AdapterLimits& limits, std::size_t max_value_bytes);
+
+// Untrusted bytes made safe to echo in an error or reason text: at most the first `max_bytes`
+// bytes of `text`, each byte that is not printable ASCII (control bytes, DEL, bytes >= 0x80) and
+// each '"' and '\\' written as \xNN, then "..." when `text` was longer. The result holds no
+// control byte and never more than 4 * max_bytes + 3 bytes, so hostile input cannot forge log
+// lines or grow an error text. Every adapter error that quotes input uses it.
+std::string EscapeForError(std::string_view text, std::size_t max_bytes = 64);
 
 // Parses an RFC 3339 timestamp ("2024-05-01T12:00:00Z", "2024-05-01T12:00:00.123456789+02:00")
 // into milliseconds since the Unix epoch (fraction truncated to ms). Go's zero time
 // ("0001-01-01T00:00:00Z", what Alertmanager sends for an unset endsAt) and any instant before
-// 1970 give nullopt. InvalidArgument for anything that is not RFC 3339.
+// 1970 give nullopt. InvalidArgument for anything that is not RFC 3339 (quoting `text` through
+// EscapeForError).
 Result<std::optional<int64_t>> ParseRfc3339Ms(std::string_view text);
 
 // Formats milliseconds since the epoch as RFC 3339 UTC: "2024-05-01T12:00:00Z", or with
