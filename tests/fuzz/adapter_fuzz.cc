@@ -45,6 +45,10 @@ void CheckError(const Status& s, std::string_view input) {
   FUZZ_CHECK(!s.message().empty(), Printable(input));
   FUZZ_CHECK(s.message().size() <= kMaxMessageBytes,
              std::to_string(s.message().size()) + "-byte error: " + Printable(s.message()));
+  for (char c : s.message()) {
+    const auto u = static_cast<unsigned char>(c);
+    FUZZ_CHECK(u >= 0x20 && u != 0x7f, "control byte in error: " + Printable(s.message()));
+  }
 }
 
 void CheckSignal(const NormalizedSignal& s, SignalSource source, const AdapterLimits& limits,
@@ -57,9 +61,8 @@ void CheckSignal(const NormalizedSignal& s, SignalSource source, const AdapterLi
   FUZZ_CHECK(s.fingerprint == ComputeFingerprint(s.name, s.namespace_name, s.resource),
              "fingerprint does not follow name/namespace/resource" + where);
   FUZZ_CHECK(s.received_at_ms == kNowMs, where);
-  // >= 1 per signal.h ("1 when absent"); a core/v1 "count": 0 (Go's omitempty zero) still gives
-  // 0: pending/k8s_event/count_zero_gives_source_count_zero, requests.md.
-  FUZZ_CHECK(s.source_count >= 0, std::to_string(s.source_count) + where);
+  // signal.h: "1 when absent or 0" (regressions/k8s_event/count_zero_gives_source_count_zero).
+  FUZZ_CHECK(s.source_count >= 1, std::to_string(s.source_count) + where);
   Status labels = CheckStringMap(s.labels, "labels", limits, limits.max_label_value_bytes);
   FUZZ_CHECK(labels.ok(), labels.ToString() + where);
   Status annotations =

@@ -46,11 +46,7 @@ inline constexpr FuzzTarget kTargets[] = {
 
 // True for failures that are known, filed in /work/notes/requests.md and kept under pending/:
 // the fuzzers let them pass so that they keep looking for new ones. Remove an entry once fixed
-// (its pending/ input then moves to regressions/).
-//  * a JSON number out of double range ("1e999") makes the adapters return Internal
-//    ("number overflow"), answered 500, instead of InvalidArgument / 400;
-//  * "payload: invalid JSON: ..." quotes the whole last token nlohmann read, each control byte as
-//    "<U+0009>": the message grows with the input (8x for whitespace), unbounded.
+// (its pending/ input then moves to regressions/). None open today.
 bool KnownIssue(const std::string& status_text);
 
 // Printable form of untrusted bytes for messages (at most `max` bytes, escaped).
