@@ -1,30 +1,40 @@
 -- storm_agg_compact: adds one alert to its storm in the compact layout, atomically.
 -- KEYS[1]  the storm's hash: '#n' alerts, '#f' first seen (ms), '#l' last seen (ms),
---          '#p' pattern, '#o' overflow, and one field per resource (value: its alert count)
+--          '#p' pattern, '#o' overflow, '#r' the last alert added ('0'|'1' is_new, then its
+--          request id), and one field per resource (value: its alert count)
 -- ARGV[1]  now (ms)   ARGV[2]  inactivity window (ms)   ARGV[3]  hard cap (ms)
 -- ARGV[4]  max resources   ARGV[5]  resource field (never starts with '#')   ARGV[6]  pattern
+-- ARGV[7]  optional: the alert's request id, stable across retries of one alert occurrence.
+--          When it equals the id of the last alert added, the call is a replay of that add
+--          (its reply was lost): nothing is written and its result is returned again.
 -- O(1) per alert. A storm over its inactivity window or hard cap is replaced by a new one.
 -- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local inactivity = tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
-local m = redis.call('HMGET', key, '#n', '#f', '#l', '#o', '#p')
+local request = ARGV[7] or ''
+local m = redis.call('HMGET', key, '#n', '#f', '#l', '#o', '#p', '#r')
 local count, first, last, overflow = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
+local reserved = 5
+if m[6] then reserved = 6 end
 local is_new = 0
-if not (m[1] or m[2] or m[3] or m[4] or m[5]) then
+if not (m[1] or m[2] or m[3] or m[4] or m[5] or m[6]) then
   is_new = 1
 elseif not (count and first and last and overflow and m[5]) then
   return redis.error_reply('CORRUPT compact storm record lacks its fields')
 elseif now >= last + inactivity or now >= first + cap then
   is_new = 1
+elseif request ~= '' and m[6] and string.sub(m[6], 2) == request then
+  return {tonumber(string.sub(m[6], 1, 1)) or 0, count, redis.call('HLEN', key) - reserved,
+          overflow, first, last}
 end
 if is_new == 1 then
-  if m[1] then redis.call('DEL', key) end
+  if m[1] or m[2] or m[3] or m[4] or m[5] or m[6] then redis.call('DEL', key) end
   redis.call('HSET', key, '#n', '0', '#f', ARGV[1], '#l', ARGV[1], '#p', ARGV[6], '#o', '0')
-  count, first, last, overflow = 0, now, now, 0
+  count, first, last, overflow, reserved = 0, now, now, 0, 5
 end
-local resources = redis.call('HLEN', key) - 5
+local resources = redis.call('HLEN', key) - reserved
 if resources < tonumber(ARGV[4]) then
   if redis.call('HINCRBY', key, ARGV[5], 1) == 1 then resources = resources + 1 end
 elseif redis.call('HEXISTS', key, ARGV[5]) == 1 then
@@ -37,5 +47,6 @@ if now > last then
   last = now
   redis.call('HSET', key, '#l', ARGV[1])
 end
+if request ~= '' then redis.call('HSET', key, '#r', is_new .. request) end
 redis.call('PEXPIRE', key, string.format('%d', math.min(last + inactivity, first + cap) - now))
 return {is_new, count, resources, overflow, first, last}

@@ -5,6 +5,10 @@
 -- ARGV[1]  now (ms)   ARGV[2]  inactivity window (ms)   ARGV[3]  hard cap (ms)
 -- ARGV[4]  max resources   ARGV[5]  resource   ARGV[6]  pattern
 -- ARGV[7]  the document of a new storm (JSON object with a "spec" object), used when one opens
+-- ARGV[8]  optional: the alert's request id, stable across retries of one alert occurrence. It is
+--          stored as spec.stormRequest ('0'|'1' is_new, then the id); when it equals the stored
+--          one, the call is a replay of that add (its reply was lost): nothing is written and its
+--          result is returned again.
 -- Decodes and re-encodes the whole document per alert. A document that does not decode raises
 -- "CORRUPT ..." and is left unchanged. A storm over its inactivity window or hard cap is replaced.
 -- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
@@ -90,6 +94,12 @@ if raw then
     doc, spec, dedup = v, s, d
   end
 end
+local request = ARGV[8] or ''
+if doc and request ~= '' and type(spec.stormRequest) == 'string' and
+    string.sub(spec.stormRequest, 2) == request then
+  return {tonumber(string.sub(spec.stormRequest, 1, 1)) or 0, spec.stormAlertCount,
+          #spec.affectedResources, spec.stormOverflowCount, dedup.firstSeen, dedup.lastSeen}
+end
 local is_new = 0
 if not doc then
   is_new = 1
@@ -124,6 +134,7 @@ end
 spec.stormAlertCount = spec.stormAlertCount + 1
 dedup.occurrenceCount = spec.stormAlertCount
 if now > dedup.lastSeen then dedup.lastSeen = now end
+if request ~= '' then spec.stormRequest = is_new .. request end
 local ttl = math.min(dedup.lastSeen + inactivity, dedup.firstSeen + cap) - now
 redis.call('SET', key, encode(doc), 'PX', string.format('%d', ttl))
 return {is_new, spec.stormAlertCount, #list, spec.stormOverflowCount, dedup.firstSeen,

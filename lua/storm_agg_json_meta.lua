@@ -3,6 +3,10 @@
 --          "resources":[...]} (a string; the triage note's lightweight record)
 -- ARGV[1]  now (ms)   ARGV[2]  inactivity window (ms)   ARGV[3]  hard cap (ms)
 -- ARGV[4]  max resources   ARGV[5]  resource   ARGV[6]  pattern
+-- ARGV[7]  optional: the alert's request id, stable across retries of one alert occurrence. It is
+--          stored as "request" ('0'|'1' is_new, then the id); when it equals the stored one, the
+--          call is a replay of that add (its reply was lost): nothing is written and its result
+--          is returned again.
 -- Decodes, scans, appends and re-encodes the record: O(resources) per alert. A record that does
 -- not decode raises "CORRUPT ..." and is left unchanged. A storm over its inactivity window or
 -- hard cap is replaced by a new one.
@@ -85,6 +89,12 @@ if raw then
   end
   if now < v.last_seen + inactivity and now < v.first_seen + cap then rec = v end
 end
+local request = ARGV[7] or ''
+if rec and request ~= '' and type(rec.request) == 'string' and
+    string.sub(rec.request, 2) == request then
+  return {tonumber(string.sub(rec.request, 1, 1)) or 0, rec.alert_count, #rec.resources,
+          rec.overflow, rec.first_seen, rec.last_seen}
+end
 local is_new = 0
 if not rec then
   is_new = 1
@@ -108,6 +118,7 @@ if not found then
 end
 rec.alert_count = rec.alert_count + 1
 if now > rec.last_seen then rec.last_seen = now end
+if request ~= '' then rec.request = is_new .. request end
 local ttl = math.min(rec.last_seen + inactivity, rec.first_seen + cap) - now
 redis.call('SET', key, encode(rec), 'PX', string.format('%d', ttl))
 return {is_new, rec.alert_count, #list, rec.overflow, rec.first_seen, rec.last_seen}

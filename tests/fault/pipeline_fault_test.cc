@@ -3,9 +3,14 @@
 // payload is retried after Heal() — as Alertmanager retries a 503. The retry must end in the
 // state and decisions of a fault-free run that saw the alerts processed before the failure twice
 // (they were delivered twice), no more and no less: no half-written alert, no double counting, no
-// lost alert. Time stands still (ManualClock) so every run sees the same `now`.
+// lost alert. The alert the fault hit counts as not delivered — unless it was processed and only
+// its final "done" mark was lost after it was written (then it counts as delivered). Time stands
+// still (ManualClock) so every run sees the same `now`. Allowed differences (pipeline.h): the
+// storm-rate counter may count the failed alert twice once it got past storm detection, and a
+// duplicate whose dedup reply was lost after the write is counted twice.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -51,8 +56,10 @@ std::string Prefix(const std::vector<TestAlert>& alerts, std::size_t n) {
   return Webhook(std::vector<TestAlert>(alerts.begin(), alerts.begin() + static_cast<long>(n)));
 }
 
-PipelineOptions Options(Layout layout, const std::string& prefix) {
+PipelineOptions Options(Layout layout, const std::string& prefix,
+                        std::chrono::milliseconds lease = DedupOptions{}.unfinished_lease) {
   PipelineOptions o;
+  o.dedup.unfinished_lease = lease;
   o.keys.prefix = prefix;
   o.storm.rate_threshold = 1000;  // pattern storms only: the rate counter is checked on its own
   o.storm.pattern_threshold = 2;
@@ -78,12 +85,21 @@ std::vector<std::string> Names(const IngestResult& r) {
   return out;
 }
 
-// Index of the first failed decision (the signal the fault hit), or the payload size.
+// Index of the first decision with an error (the signal the fault hit), or the payload size.
 std::size_t FirstFailed(const IngestResult& r) {
   for (const AlertDecision& d : r.decisions) {
-    if (d.outcome == Outcome::kFailed) return d.index;
+    if (!d.status.ok()) return d.index;
   }
   return r.decisions.size();
+}
+
+// The fault hit the final "done" mark of an alert that was processed (its request emitted).
+bool DoneMarkFailed(const AlertDecision& d) {
+  return !d.status.ok() && d.outcome != Outcome::kFailed;
+}
+
+bool Emits(const AlertDecision& d) {
+  return d.outcome == Outcome::kCreated || (d.outcome == Outcome::kStormAggregated && d.storm_opened);
 }
 
 enum class Mode {
@@ -126,13 +142,17 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Earlier(), then Main() with operation k failing as `mode` says, then Heal() and Main() again.
+  // An outage also cuts the abandon of the failed alert, so its unfinished record waits for the
+  // lease: the outage runs use lease 0 (the retry resumes it at once).
   Attempt RunWithFault(Layout layout, int64_t k, const Status& status, Mode mode) {
     Attempt a;
     const std::string prefix = NextPrefix("fault");
     FaultInjectionBackend faults(&kv());
     TriggerBackend trig(&faults);
     ReplyLostBackend lost(&trig);
-    Pipeline p(lost, tb_->clock, Options(layout, prefix));
+    const auto lease =
+        mode == Mode::kOutage ? std::chrono::milliseconds(0) : DedupOptions{}.unfinished_lease;
+    Pipeline p(lost, tb_->clock, Options(layout, prefix, lease));
     EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
     if (mode == Mode::kReplyLost) {
       lost.ArmAt(lost.ops() + k, status);
@@ -164,7 +184,8 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Checks the failed attempt: the fault is visible in the result, in the failing decision and
-  // in every later one; nothing after it was attempted.
+  // in every later one; nothing after it was attempted. The failing decision is kFailed, or —
+  // when only its "done" mark failed — keeps its outcome (its request was emitted).
   void CheckFailedAttempt(const IngestResult& r, const Status& injected) {
     EXPECT_EQ(r.status.code(), injected.code()) << r.status;
     EXPECT_EQ(r.http_status, 503) << "Alertmanager retries only 5xx";
@@ -173,7 +194,11 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     for (std::size_t i = first; i < r.decisions.size(); ++i) {
       const AlertDecision& d = r.decisions[i];
       if (d.outcome == Outcome::kIgnored) continue;
-      EXPECT_EQ(d.outcome, Outcome::kFailed) << Describe(d);
+      if (i == first && DoneMarkFailed(d)) {
+        EXPECT_NE(d.reason.find("marking it done failed"), std::string::npos) << d.reason;
+      } else {
+        EXPECT_EQ(d.outcome, Outcome::kFailed) << Describe(d);
+      }
       EXPECT_EQ(d.status.code(), injected.code()) << Describe(d) << " " << d.status;
       EXPECT_NE(d.reason.find(injected.message()), std::string::npos)
           << "decision " << i << " reason '" << d.reason << "' hides the backend's error";
@@ -183,12 +208,24 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     }
     EXPECT_EQ(r.requests.size(), [&] {
       std::size_t n = 0;
-      for (std::size_t i = 0; i < first; ++i) {
-        const AlertDecision& d = r.decisions[i];
-        n += d.outcome == Outcome::kCreated || (d.outcome == Outcome::kStormAggregated && d.storm_opened);
-      }
+      for (std::size_t i = 0; i <= first; ++i) n += Emits(r.decisions[i]);
       return n;
-    }()) << "requests are emitted exactly for the alerts processed before the fault";
+    }()) << "requests are emitted exactly for the alerts processed before and up to the fault";
+  }
+
+  // How many alerts of Main() the failed attempt delivered for good: the ones before the fault,
+  // plus the failing one when its "done" mark was written and only the reply was lost.
+  static std::size_t Delivered(const Attempt& a, Mode mode) {
+    const std::size_t i = FirstFailed(a.failed);
+    const bool done_written = mode == Mode::kReplyLost && a.failed_op == "dedup_finish" &&
+                              DoneMarkFailed(a.failed.decisions[i]);
+    return done_written ? i + 1 : i;
+  }
+
+  // The failed alert may have been counted by the storm-rate counter before the fault.
+  static bool RateCountedTwice(const Attempt& a, Mode mode) {
+    return a.failed_op.rfind("storm_agg", 0) == 0 || a.failed_op == "dedup_finish" ||
+           (mode == Mode::kReplyLost && a.failed_op == "storm_detect");
   }
 
   // Rate-counter key of alert A (the only storm) under a snapshot's names.
@@ -223,8 +260,8 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     if (!rk.empty() && got.keys.count(rk)) {
       const int64_t w = std::stoll(want.keys.at(rk).value);
       const int64_t g = std::stoll(got.keys.at(rk).value);
-      if (g != w + (rate_counted_twice ? 1 : 0)) {
-        os << "rate counter of A: " << g << ", want " << w << (rate_counted_twice ? " + 1" : "")
+      if (g != w && !(rate_counted_twice && g == w + 1)) {
+        os << "rate counter of A: " << g << ", want " << w << (rate_counted_twice ? " (or + 1)" : "")
            << "\n";
       }
     }
@@ -253,80 +290,82 @@ TEST_P(PipelineFaultTest, OneFailedOperationAnywhereThenRetryGivesTheRightCounts
         Attempt got = RunWithFault(layout, k, injected, Mode::kOnce);
         CheckFailedAttempt(got.failed, injected);
         ASSERT_OK(got.retry.status);
-        Attempt want = Reference(layout, FirstFailed(got.failed));
+        Attempt want = Reference(layout, Delivered(got, Mode::kOnce));
         ASSERT_OK(want.retry.status);
-        const bool counted_twice = got.failed_op.rfind("storm_agg", 0) == 0;
-        EXPECT_EQ(Compare(want, got, counted_twice), "") << "failed operation: " << got.failed_op;
+        EXPECT_EQ(Compare(want, got, RateCountedTwice(got, Mode::kOnce)), "")
+            << "failed operation: " << got.failed_op;
       }
     }
   }
 }
 
-// The connection dies at operation k and stays down for the rest of the payload, so the
-// rollback of a new dedup record cannot run either. Such an alert is then a duplicate on the
-// retry: its request is never emitted. pipeline.h promises that this is never silent — the
-// failed decision names the failed rollback — and every other alert must come out right.
-TEST_P(PipelineFaultTest, OutageHalfWayThroughThePayloadIsVisibleAndOtherwiseExact) {
+// The connection dies at operation k and stays down for the rest of the payload, so the abandon
+// of the failed alert's unfinished dedup record cannot run either. The retry (after the lease;
+// lease 0 here) resumes that alert: its request is emitted, nothing is lost or counted twice.
+TEST_P(PipelineFaultTest, OutageHalfWayThroughThePayloadLosesNothing) {
   const Status injected = Status::Unavailable("injected: connection reset by peer");
-  const Layout layout = Layout::kCompact;
-  const int64_t ops = CountOps(layout);
-  int lost_alerts = 0;
-  for (int64_t k = 1; k <= ops; ++k) {
-    SCOPED_TRACE("outage from operation " + std::to_string(k));
-    Attempt got = RunWithFault(layout, k, injected, Mode::kOutage);
-    CheckFailedAttempt(got.failed, injected);
-    ASSERT_OK(got.retry.status);
-    const std::size_t i = FirstFailed(got.failed);
-    Attempt want = Reference(layout, i);
-    const bool rollback_failed =
-        got.failed.decisions[i].reason.find("rollback of the new dedup record failed") !=
-        std::string::npos;
-    if (!rollback_failed) {
-      EXPECT_EQ(Compare(want, got, false), "") << "failed operation: " << got.failed_op;
-      continue;
+  for (Layout layout : kAllLayouts) {
+    const int64_t ops = CountOps(layout);
+    int resumed = 0;
+    for (int64_t k = 1; k <= ops; ++k) {
+      SCOPED_TRACE(std::string(LayoutName(layout)) + ": outage from operation " +
+                   std::to_string(k));
+      Attempt got = RunWithFault(layout, k, injected, Mode::kOutage);
+      CheckFailedAttempt(got.failed, injected);
+      ASSERT_OK(got.retry.status);
+      const std::size_t i = FirstFailed(got.failed);
+      const AlertDecision& d = got.failed.decisions[i];
+      if (d.reason.find("abandoning the unfinished dedup record failed too") != std::string::npos) {
+        ++resumed;
+      }
+      Attempt want = Reference(layout, Delivered(got, Mode::kOutage));
+      EXPECT_EQ(Compare(want, got, RateCountedTwice(got, Mode::kOutage)), "")
+          << "failed operation: " << got.failed_op;
     }
-    ++lost_alerts;
-    // Alert i was recorded but never emitted: on the retry it is a duplicate; the rest is exact.
-    EXPECT_EQ(got.retry.decisions[i].outcome, Outcome::kDuplicate);
-    EXPECT_NE(want.retry.decisions[i].outcome, Outcome::kDuplicate);
-    EXPECT_NE(got.failed.decisions[i].reason.find(injected.message()), std::string::npos);
+    EXPECT_GT(resumed, 0) << "the sweep should cut the connection after a new alert was recorded";
   }
-  // Operations of alerts that passed dedup and then lost the connection.
-  EXPECT_GT(lost_alerts, 0) << "the sweep should reach a failed rollback";
-  std::cout << "[ fault    ] outage sweep: " << ops << " cut points, " << lost_alerts
-            << " alerts recorded as seen but never emitted (failed rollback, reported)\n";
 }
 
 // The server ran operation k but its reply was lost (a command timeout after the write): the
-// caller cannot know whether it happened (kv_backend.h). The failure must still be a clear
-// Timeout, and the stored state must stay decodable. Where the retry differs from a fault-free
-// run is printed, not asserted: see /work/notes/requests.md ("reply lost after the write").
-TEST_P(PipelineFaultTest, ReplyLostAfterTheWriteIsAClearTimeoutAndStateStaysReadable) {
+// caller cannot know whether it happened (kv_backend.h). The failure is a clear Timeout, and the
+// retry ends like a fault-free run: a new alert is resumed, a storm add is recognised as a replay
+// (the storm's request is emitted if that alert opened it), a lost "done" reply leaves the alert
+// delivered. Only a duplicate whose dedup reply was lost is counted twice (pipeline.h).
+TEST_P(PipelineFaultTest, ReplyLostAfterTheWriteLosesNothing) {
   const Status injected = Status::Timeout("injected: reply lost after the command ran");
-  const Layout layout = Layout::kCompact;
-  const int64_t ops = CountOps(layout);
-  int diverged = 0;
-  std::ostringstream report;
-  for (int64_t k = 1; k <= ops; ++k) {
-    SCOPED_TRACE("reply of operation " + std::to_string(k) + " lost");
-    Attempt got = RunWithFault(layout, k, injected, Mode::kReplyLost);
-    CheckFailedAttempt(got.failed, injected);
-    ASSERT_OK(got.retry.status);
-    for (const auto& [key, state] : got.keys) {
-      EXPECT_NE(state.pttl, -1) << key << " has no TTL";
+  for (Layout layout : kAllLayouts) {
+    const int64_t ops = CountOps(layout);
+    int duplicates_counted_twice = 0;
+    for (int64_t k = 1; k <= ops; ++k) {
+      SCOPED_TRACE(std::string(LayoutName(layout)) + ": reply of operation " + std::to_string(k) +
+                   " lost");
+      Attempt got = RunWithFault(layout, k, injected, Mode::kReplyLost);
+      CheckFailedAttempt(got.failed, injected);
+      ASSERT_OK(got.retry.status);
+      for (const auto& [key, state] : got.keys) {
+        EXPECT_NE(state.pttl, -1) << key << " has no TTL";
+      }
+      const std::size_t i = FirstFailed(got.failed);
+      Attempt want = Reference(layout, Delivered(got, Mode::kReplyLost));
+      if (got.failed_op == "dedup" && i < want.retry.decisions.size() &&
+          want.retry.decisions[i].outcome == Outcome::kDuplicate) {
+        // A duplicate's count was written and then counted again by the retry: one more, and
+        // nothing else differs.
+        ++duplicates_counted_twice;
+        const AlertDecision& g = got.retry.decisions[i];
+        const AlertDecision& w = want.retry.decisions[i];
+        EXPECT_EQ(g.outcome, Outcome::kDuplicate);
+        EXPECT_EQ(g.occurrence_count, w.occurrence_count + 1);
+        EXPECT_EQ(Names(got.retry), Names(want.retry));
+        continue;
+      }
+      EXPECT_EQ(Compare(want, got, RateCountedTwice(got, Mode::kReplyLost)), "")
+          << "failed operation: " << got.failed_op;
     }
-    const std::size_t i = FirstFailed(got.failed);
-    Attempt want = Reference(layout, i);
-    const std::string diff = Compare(want, got, got.failed_op.rfind("storm_agg", 0) == 0);
-    if (!diff.empty()) {
-      ++diverged;
-      report << "  operation " << k << " (" << (got.failed_op.empty() ? "command" : got.failed_op)
-             << ", alert " << i << "):\n" << diff;
-    }
+    std::cout << "[ fault    ] reply-lost sweep (" << LayoutName(layout) << "): " << ops
+              << " cut points, " << duplicates_counted_twice
+              << " duplicates counted twice (allowed), every other one exact\n";
   }
-  std::cout << "[ fault    ] reply-lost sweep: " << diverged << " of " << ops
-            << " cut points end differently from a fault-free run\n"
-            << report.str();
 }
 
 INSTANTIATE_TEST_SUITE_P(All, PipelineFaultTest, ::testing::ValuesIn(AllBackendNames()),

@@ -221,28 +221,37 @@ TEST_F(PipelineTest, BackendDownFailsClearlyAndWritesNothing) {
   EXPECT_EQ(Keys(), 0);
 }
 
-TEST_F(PipelineTest, FailureAfterDedupRollsTheRecordBack) {
+TEST_F(PipelineTest, FailureAfterDedupAbandonsTheRecordSoTheRetryResumesIt) {
   FailNthBackend faulty(kv_.get());
   PipelineOptions o;
   o.rate_limit_enabled = false;
   Pipeline p(faulty, clock_, o);
   const Status oom = Status::OutOfMemory("OOM command not allowed when used memory > 'maxmemory'.");
-  // Op 1 = dedup record (passes), op 2 = storm detection (fails), op 3 = rollback DEL.
+  // Op 1 = dedup Begin (passes), op 2 = storm detection (fails), op 3 = abandon.
   faulty.FailOnly(2, oom);
   IngestResult r = p.Ingest(PodAlert("A", "ns", "p"));
   EXPECT_TRUE(r.status.IsOutOfMemory()) << r.status;
   EXPECT_EQ(r.http_status, 503);
   EXPECT_EQ(r.decisions[0].outcome, Outcome::kFailed);
-  EXPECT_EQ(r.decisions[0].reason.find("rollback"), std::string::npos) << r.decisions[0].reason;
-  EXPECT_EQ(Keys(), 0) << "the new dedup record was rolled back";
+  EXPECT_EQ(r.decisions[0].reason.find("abandon"), std::string::npos) << r.decisions[0].reason;
+  EXPECT_TRUE(r.requests.empty());
+  const std::string key = p.dedup().KeyFor(r.decisions[0].fingerprint);
+  ASSERT_OK_AND_ASSIGN(auto owner, kv_->HGet(key, "p"));
+  ASSERT_OK_AND_ASSIGN(auto since, kv_->HGet(key, "pt"));
+  EXPECT_TRUE(owner.has_value() && !since.has_value()) << "the record is kept, abandoned";
   IngestResult retry = p.Ingest(PodAlert("A", "ns", "p"));
   ASSERT_OK(retry.status);
   EXPECT_EQ(retry.decisions[0].outcome, Outcome::kCreated) << "a retry is not a duplicate";
+  EXPECT_EQ(retry.decisions[0].occurrence_count, 1) << "and not counted twice";
+  ASSERT_EQ(retry.requests.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto p_field, kv_->HGet(key, "p"));
+  EXPECT_FALSE(p_field.has_value()) << "finished after the retry";
 
+  // The backend stays down: the abandon fails too, and the decision says what that means.
   faulty.FailFrom(2, oom);
   r = p.Ingest(PodAlert("B", "ns", "p"));
   EXPECT_EQ(r.decisions[0].outcome, Outcome::kFailed);
-  EXPECT_NE(r.decisions[0].reason.find("rollback of the new dedup record failed too"),
+  EXPECT_NE(r.decisions[0].reason.find("abandoning the unfinished dedup record failed too"),
             std::string::npos)
       << r.decisions[0].reason;
 }
@@ -255,8 +264,8 @@ TEST_F(PipelineTest, LaterAlertsNotAttemptedAfterAFailure) {
   TestAlert a, b, c;
   b.resource = "api-1";
   c.resource = "api-2";
-  // Alert 0 takes ops 1-2; alert 1's dedup (op 3) fails.
-  faulty.FailOnly(3, Status::Unavailable("injected: connection reset"));
+  // Alert 0 takes ops 1-3 (dedup, detection, done); alert 1's dedup (op 4) fails.
+  faulty.FailOnly(4, Status::Unavailable("injected: connection reset"));
   IngestResult r = p.Ingest(Webhook({a, b, c}));
   EXPECT_TRUE(r.status.IsUnavailable());
   EXPECT_NE(r.status.message().find("alert 1"), std::string::npos) << r.status;

@@ -87,11 +87,20 @@ class StepGenerator {
     const std::string ns = Pick<std::string>({"ns-a", "ns-b"});
     const std::string alert = Pick<std::string>({"HighCPU", "Crash:Loop"});
     const std::string resource = Resource();
-    switch (Uniform(0, 5)) {
+    switch (Uniform(0, 6)) {
       case 0:
         s.script = ScriptId::kDedup;
         s.keys = {Key("dedup", Pick<std::string>({"fp0", "fp1", "fp2"}))};
         s.args = {now, Duration(), "rr-" + std::to_string(Uniform(0, 999))};
+        if (Uniform(0, 1) == 0) {  // with an attempt id: unfinished records, busy, resumed
+          s.args.push_back(Pick<std::string>({"a1", "a2", "a3"}));
+          s.args.push_back(std::to_string(kUnitMs * Pick<int64_t>({0, 1, 3})));
+        }
+        break;
+      case 6:
+        s.script = ScriptId::kDedupFinish;
+        s.keys = {Key("dedup", Pick<std::string>({"fp0", "fp1", "fp2"}))};
+        s.args = {Pick<std::string>({"a1", "a2", "a3"}), Pick<std::string>({"done", "abandon"})};
         break;
       case 1:
         s.script = ScriptId::kStormDetect;
@@ -116,6 +125,8 @@ class StepGenerator {
         s.args = {now, Duration(), Duration(), std::to_string(Uniform(1, 5)), resource,
                   Pick<std::string>({"rate", "pattern"})};
         if (s.script == ScriptId::kStormAggFullCrd) s.args.push_back(kTemplates[Uniform(0, 2)]);
+        // A request id: a repeated one is a replay of the storm's last add.
+        if (Uniform(0, 1) == 0) s.args.push_back(Pick<std::string>({"r1:1", "r2:1", "r1:2"}));
         break;
       }
       default: {
@@ -243,6 +254,11 @@ void Classify(const Step& step, const Result<Reply>& r, std::map<std::string, in
   switch (step.script) {
     case ScriptId::kDedup:
       if (at(0) == 1) ++seen["dedup duplicate"];
+      if (at(0) == 2) ++seen["dedup resumed"];
+      if (at(0) == 3) ++seen["dedup busy"];
+      break;
+    case ScriptId::kDedupFinish:
+      if (r->is_integer() && r->integer() == 1) ++seen["dedup finished"];
       break;
     case ScriptId::kStormDetect:
       if (at(2) == 1) ++seen["rate storm"];
@@ -294,7 +310,8 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
                         << Trace(log);
   }
   // The sequences must have reached the interesting branches, or agreement proves little.
-  for (const char* what : {"corrupt", "wrongtype", "dedup duplicate", "rate storm",
+  for (const char* what : {"corrupt", "wrongtype", "dedup duplicate", "dedup resumed",
+                           "dedup busy", "dedup finished", "rate storm",
                            "pattern storm", "storm opened", "storm continued", "storm overflow",
                            "storm skewed",
                            "rate limited", "rate allowed"}) {

@@ -26,11 +26,66 @@ Result<DedupResult> Deduplicator::Record(std::string_view fingerprint, std::stri
   if (!e[4].is_bulk()) return Status::Internal("dedup: reply without ref: " + reply->ToString());
   DedupResult out;
   out.is_duplicate = e[0].integer() != 0;
+  out.state = out.is_duplicate ? DedupState::kDuplicate : DedupState::kNew;
   out.count = e[1].integer();
   out.first_seen_ms = e[2].integer();
   out.last_seen_ms = e[3].integer();
   out.rr_name = e[4].str();
   return out;
+}
+
+Result<DedupResult> Deduplicator::Begin(std::string_view fingerprint, std::string_view rr_name,
+                                        std::string_view attempt) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  if (attempt.empty()) return Status::InvalidArgument("dedup: empty attempt id");
+  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
+  if (options_.unfinished_lease.count() < 0) {
+    return Status::InvalidArgument("dedup: unfinished_lease must be >= 0");
+  }
+  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedup), {KeyFor(fingerprint)},
+                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
+                         std::string(rr_name), std::string(attempt),
+                         std::to_string(options_.unfinished_lease.count())});
+  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup");
+  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 5, 4, "dedup"));
+  const auto& e = reply->elements();
+  if (!e[4].is_bulk()) return Status::Internal("dedup: reply without ref: " + reply->ToString());
+  DedupResult out;
+  switch (e[0].integer()) {
+    case 0:
+      out.state = DedupState::kNew;
+      break;
+    case 1:
+      out.state = DedupState::kDuplicate;
+      break;
+    case 2:
+      out.state = DedupState::kResumed;
+      break;
+    case 3:
+      out.state = DedupState::kBusy;
+      break;
+    default:
+      return Status::Internal("dedup: unexpected state in " + reply->ToString());
+  }
+  out.is_duplicate = out.state == DedupState::kDuplicate || out.state == DedupState::kBusy;
+  out.count = e[1].integer();
+  out.first_seen_ms = e[2].integer();
+  out.last_seen_ms = e[3].integer();
+  out.rr_name = e[4].str();
+  return out;
+}
+
+Result<bool> Deduplicator::Finish(std::string_view fingerprint, std::string_view attempt,
+                                  DedupFinish how) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  if (attempt.empty()) return Status::InvalidArgument("dedup: empty attempt id");
+  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedupFinish), {KeyFor(fingerprint)},
+                        {std::string(attempt), how == DedupFinish::kDone ? "done" : "abandon"});
+  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup finish");
+  if (!reply->is_integer()) {
+    return Status::Internal("dedup finish: unexpected reply " + reply->ToString());
+  }
+  return reply->integer() == 1;
 }
 
 Result<std::optional<DedupResult>> Deduplicator::Lookup(std::string_view fingerprint) {

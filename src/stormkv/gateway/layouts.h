@@ -7,8 +7,13 @@
 //    decoded, scanned, appended and re-encoded per alert — O(resources) per alert;
 //  * kCompact  ("compact", the default): one HASH per storm, O(1) per alert, listpack-encoded by
 //    Redis while small. Fields: "#n" alert count, "#f" first seen (ms), "#l" last seen (ms),
-//    "#p" pattern (storm type), "#o" overflow count, and one field per affected resource (its
-//    escaped name, which never starts with '#') whose value is that resource's alert count.
+//    "#p" pattern (storm type), "#o" overflow count, "#r" the last added alert (see below), and
+//    one field per affected resource (its escaped name, which never starts with '#') whose value
+//    is that resource's alert count.
+//
+// Every layout keeps the last added alert's request id (StormAlert::request_id), prefixed with
+// '0'/'1' for its is_new: compact "#r", json-meta "request", full-crd spec.stormRequest. An add
+// with the same request id is a replay: it writes nothing and returns that alert's result again.
 //
 // JSON text written by the scripts is canonical, so the Lua script and its native twin produce the
 // same bytes: object keys in byte order, no whitespace, integers printed in full ("%d"), other

@@ -2,7 +2,13 @@
 
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <utility>
+
+#include <unistd.h>
 
 #include "stormkv/gateway/alertmanager.h"
 #include "stormkv/gateway/fingerprint.h"
@@ -37,6 +43,24 @@ std::string Unescape(std::string_view s) {
       out += s[i];
     }
   }
+  return out;
+}
+
+// A random id for one processing attempt of a payload (dedup.h: Begin): 16 hex digits.
+// Reseeded in a forked child (it would repeat its parent's ids otherwise).
+std::string NewAttemptId() {
+  thread_local std::mt19937_64 rng;
+  thread_local pid_t seeded_for = 0;
+  if (const pid_t pid = getpid(); pid != seeded_for) {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(pid)};
+    rng.seed(seq);
+    seeded_for = pid;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kHex[v & 15];
   return out;
 }
 
@@ -136,31 +160,52 @@ RemediationRequest Pipeline::MakeStormRequest(const NormalizedSignal& opening, S
   return rr;
 }
 
-bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
-                             std::vector<RemediationRequest>* requests) {
+bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view attempt,
+                             AlertDecision* d, std::vector<RemediationRequest>* requests) {
   const std::string rr_name = RemediationRequestName(signal.fingerprint);
-  auto fail = [&](const Status& status, bool rollback_dedup) {
+  // After Begin() was sent, a failure abandons the unfinished occurrence (best effort: when the
+  // backend stays down, the lease ends it), so the retry resumes it.
+  auto fail = [&](const Status& status, bool begun) {
     d->outcome = Outcome::kFailed;
     d->status = status;
     d->reason = status.ToString();
-    if (rollback_dedup) {
-      Result<int64_t> del = kv_.Del({dedup_.KeyFor(signal.fingerprint)});
-      if (!del.ok()) {
-        d->reason += "; rollback of the new dedup record failed too: " + del.status().ToString();
+    if (begun) {
+      Result<bool> ab = dedup_.Finish(signal.fingerprint, attempt, DedupFinish::kAbandon);
+      if (!ab.ok()) {
+        d->reason += "; abandoning the unfinished dedup record failed too (" +
+                     ab.status().ToString() + "): a retry within " +
+                     std::to_string(options_.dedup.unfinished_lease.count()) +
+                     " ms of it is answered busy, a later one resumes it";
       }
     }
     return false;
   };
 
-  Result<DedupResult> rec = dedup_.Record(signal.fingerprint, rr_name);
-  if (!rec.ok()) return fail(rec.status(), false);
+  Result<DedupResult> rec = dedup_.Begin(signal.fingerprint, rr_name, attempt);
+  // Busy: another delivery of the same alert is being processed right now (it takes a few round
+  // trips); wait for it with a short backoff, then this one is a duplicate.
+  const auto wait_until = std::chrono::steady_clock::now() + options_.busy_wait;
+  for (auto pause = std::chrono::microseconds(50);
+       rec.ok() && rec->state == DedupState::kBusy &&
+       std::chrono::steady_clock::now() + pause < wait_until;
+       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20))) {
+    std::this_thread::sleep_for(pause);
+    rec = dedup_.Begin(signal.fingerprint, rr_name, attempt);
+  }
+  if (!rec.ok()) return fail(rec.status(), true);
   d->occurrence_count = rec->count;
   d->first_seen_ms = rec->first_seen_ms;
   d->last_seen_ms = rec->last_seen_ms;
-  if (rec->is_duplicate) {
+  if (rec->state == DedupState::kDuplicate) {
     d->outcome = Outcome::kDuplicate;
     d->remediation_request = rec->rr_name;
     return true;
+  }
+  if (rec->state == DedupState::kBusy) {
+    return fail(Status::Unavailable("alert " + signal.fingerprint.substr(0, 16) +
+                                    " is still being processed by another delivery after " +
+                                    std::to_string(options_.busy_wait.count()) + " ms; retry"),
+                false);
   }
 
   const std::string ns = StormNamespaceFor(signal);
@@ -168,12 +213,15 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
   Result<StormCheck> check = detector_.Observe(ns, signal.name, resource);
   if (!check.ok()) return fail(check.status(), true);
 
+  std::vector<RemediationRequest> emitted;
   if (std::optional<StormType> type = check->type()) {
     StormAlert alert;
     alert.ns = ns;
     alert.alertname = signal.name;
     alert.storm_type = *type;
     alert.resource = resource;
+    alert.request_id =
+        signal.fingerprint.substr(0, 16) + ":" + std::to_string(rec->first_seen_ms);
     alert.fingerprint = signal.fingerprint;
     alert.severity = signal.severity;
     if (options_.aggregation.layout == Layout::kFullCrd) {
@@ -194,19 +242,33 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, AlertDecision* d,
       RemediationRequest rr =
           MakeStormRequest(signal, *type, agg->alert_count, agg->first_seen_ms, agg->last_seen_ms);
       rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
-      requests->push_back(std::move(rr));
+      emitted.push_back(std::move(rr));
     }
-    return true;
+  } else {
+    DeduplicationInfo info;
+    info.first_seen_ms = rec->first_seen_ms;
+    info.last_seen_ms = rec->last_seen_ms;
+    info.occurrence_count = rec->count;
+    RemediationRequest rr = MakeRemediationRequest(signal, info);
+    d->outcome = Outcome::kCreated;
+    d->remediation_request = rr.name;
+    emitted.push_back(std::move(rr));
   }
 
-  DeduplicationInfo info;
-  info.first_seen_ms = rec->first_seen_ms;
-  info.last_seen_ms = rec->last_seen_ms;
-  info.occurrence_count = rec->count;
-  RemediationRequest rr = MakeRemediationRequest(signal, info);
-  d->outcome = Outcome::kCreated;
-  d->remediation_request = rr.name;
-  requests->push_back(std::move(rr));
+  // The alert is processed: its request is emitted whatever happens next. If marking the record
+  // done fails, the alert stays unfinished (or abandoned): the retry the error asks for resumes
+  // it and emits a request of the same name again — at least once, never lost.
+  for (RemediationRequest& rr : emitted) requests->push_back(std::move(rr));
+  Result<bool> done = dedup_.Finish(signal.fingerprint, attempt, DedupFinish::kDone);
+  if (!done.ok()) {
+    d->status = done.status();
+    d->reason = "processed and its request emitted, but marking it done failed: " +
+                done.status().ToString() +
+                "; a retry processes it again and emits a request of the same name";
+    Result<bool> ab = dedup_.Finish(signal.fingerprint, attempt, DedupFinish::kAbandon);
+    (void)ab;  // best effort: without it the lease ends the unfinished record
+    return false;
+  }
   return true;
 }
 
@@ -313,6 +375,7 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
       }
     }
 
+    const std::string attempt = NewAttemptId();
     for (std::size_t i = 0; i < items.size(); ++i) {
       AlertDecision& d = result.decisions[i];
       if (d.outcome == Outcome::kIgnored) continue;
@@ -322,7 +385,7 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
         d.reason = "not attempted after an earlier backend error: " + result.status.ToString();
         continue;
       }
-      if (!ProcessSignal(*items[i].signal, &d, &result.requests)) {
+      if (!ProcessSignal(*items[i].signal, attempt, &d, &result.requests)) {
         result.status = d.status.WithContext("alert " + std::to_string(i));
         result.http_status = 503;
       }

@@ -10,28 +10,48 @@
 //     Alertmanager callers get HTTP 503 + Retry-After (Alertmanager retries only 5xx), others 429;
 //  3. per signal, in payload order: resolved alerts and non-Warning events are kIgnored (no
 //     write); otherwise
-//       a. Deduplicator::Record(fingerprint, rr-name) — a duplicate stops here (kDuplicate);
+//       a. Deduplicator::Begin(fingerprint, rr-name, attempt) — a duplicate stops here
+//          (kDuplicate). A new fingerprint is stored UNFINISHED until (e) (dedup.h);
 //       b. StormDetector::Observe(namespace, name, "Kind/name");
-//       c. in a storm: StormAggregator::Add — kStormAggregated; the alert that opens the storm
-//          emits one storm RemediationRequest (isStorm; signalFingerprint =
-//          ComputeStormFingerprint(name, namespace, storm first_seen), so every alert of the storm
-//          names the same request). The dedup record of an aggregated alert keeps the alert's
-//          own request name (never emitted): a later duplicate of it reports that name;
-//       d. otherwise kCreated and the alert's RemediationRequest is emitted.
+//       c. in a storm: StormAggregator::Add with request id "<fingerprint[0:16]>:<first_seen>" —
+//          kStormAggregated; the alert that opens the storm emits one storm RemediationRequest
+//          (isStorm; signalFingerprint = ComputeStormFingerprint(name, namespace, storm
+//          first_seen), so every alert of the storm names the same request). The dedup record of
+//          an aggregated alert keeps the alert's own request name (never emitted): a later
+//          duplicate of it reports that name;
+//       d. otherwise kCreated and the alert's RemediationRequest is emitted;
+//       e. Deduplicator::Finish(kDone): the record is finished; later deliveries are duplicates.
 //     Cluster-scoped signals (no namespace) use the namespace "_cluster" for storm keys (no
 //     Kubernetes namespace can start with '_'); signals without a resource use "-" as resource.
 //  4. a backend error (Unavailable, Timeout, OutOfMemory, ...) fails that signal (kFailed with
 //     the Status) and every later signal of the payload (not attempted), and the result's status
-//     is that error (HTTP 503, so Alertmanager retries). When a new fingerprint's dedup record
-//     was written before the failure, it is deleted again (best effort; a failed rollback is
-//     named in the decision), so a retry is not mistaken for a duplicate and nothing is
-//     half-written. Storm counters may have counted the failed alert.
+//     is that error (HTTP 503, so Alertmanager retries). Delivery is AT LEAST ONCE, never lossy:
+//     * a new alert that fails after (a) is abandoned (Finish(kAbandon)), so the retry RESUMES it
+//       (dedup.h): it is processed again as the new alert it is — same count, same first_seen,
+//       its request emitted — instead of being taken for a duplicate. If the backend is down for
+//       the abandon too, the record stays unfinished: a retry within
+//       DedupOptions::unfinished_lease is answered busy (kFailed, Unavailable, 503), a later one
+//       resumes it;
+//     * the storm aggregation of a resumed alert is not counted twice: its request id makes the
+//       add a replay when it was the storm's last add (storm_aggregator.h), which also re-reports
+//       a storm it opened, so the storm's request is emitted;
+//     * when (e) fails, the alert's request has been emitted already; the decision keeps its
+//       outcome and carries the error (status, reason) and the payload fails from there: the
+//       retry emits a request of the SAME name again (consumers create RemediationRequests by
+//       name, idempotently);
+//     * a delivery that meets an unfinished first occurrence of another live attempt (e.g. the
+//       same alert from an HA Alertmanager peer at the same moment) waits for it (up to
+//       `busy_wait`, real time) and is then a duplicate; after that it fails busy: 503, retry;
+//     * limits: the storm-rate counter (an approximate counter) can count a resumed alert twice;
+//       a duplicate whose reply was lost is counted twice (no request depends on it); a replay
+//       is only recognised while no other alert was added to the storm in between.
 //
 // Thread-safety: a Pipeline is immutable after construction; Ingest may be called concurrently
 // (the services' scripts are atomic). The backend and clock must outlive the pipeline.
 #ifndef STORMKV_GATEWAY_PIPELINE_H_
 #define STORMKV_GATEWAY_PIPELINE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -64,6 +84,9 @@ struct PipelineOptions {
   bool rate_limit_enabled = true;
   // Cost of a payload: 1 (false) or its number of signals (true).
   bool rate_limit_per_signal = false;
+  // How long (real time) a delivery waits for another delivery of the same new alert that is
+  // being processed at that moment (dedup.h: kBusy) before it gives up with a retryable error.
+  std::chrono::milliseconds busy_wait = std::chrono::seconds(1);
   // Client id used when Ingest() gets an empty client_id.
   std::string default_client = "anonymous";
 };
@@ -172,8 +195,8 @@ class Pipeline {
                                          int64_t now_ms, const AdapterLimits& limits);
   IngestResult Process(std::vector<Item> items, SignalSource source, std::string_view client_id);
   // Processes one signal; returns false after a backend failure.
-  bool ProcessSignal(const NormalizedSignal& signal, AlertDecision* decision,
-                     std::vector<RemediationRequest>* requests);
+  bool ProcessSignal(const NormalizedSignal& signal, std::string_view attempt,
+                     AlertDecision* decision, std::vector<RemediationRequest>* requests);
   RemediationRequest MakeStormRequest(const NormalizedSignal& opening, StormType type,
                                       int64_t alert_count, int64_t first_seen_ms,
                                       int64_t last_seen_ms) const;

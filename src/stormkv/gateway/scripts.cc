@@ -87,31 +87,94 @@ std::optional<double> NumArg(const Args& argv, std::size_t i) {
 
 Result<Reply> DedupTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
   auto now_arg = NumArg(argv, 0);
-  if (keys.size() != 1 || argv.size() != 3 || !now_arg) {
-    return BadArgs("dedup", "1 key and 3 arguments (now, ttl_ms, ref)");
+  if (keys.size() != 1 || (argv.size() != 3 && argv.size() != 5) || !now_arg ||
+      (argv.size() == 5 && !NumArg(argv, 4))) {
+    return BadArgs("dedup", "1 key and 3 or 5 arguments (now, ttl_ms, ref[, attempt, lease_ms])");
   }
   const std::string& key = keys[0];
   const double now = *now_arg;
-  TWIN_CALL(count_reply, "HINCRBY", key, "count", "1");
-  const int64_t count = count_reply.integer();
-  double first = now, last = now;
+  if (argv.size() == 3) {
+    TWIN_CALL(count_reply, "HINCRBY", key, "count", "1");
+    const int64_t count = count_reply.integer();
+    double first = now, last = now;
+    Reply ref = Reply::Bulk(argv[2]);
+    if (count == 1) {
+      TWIN_DO("HSET", key, "first", argv[0], "last", argv[0], "ref", argv[2]);
+    } else {
+      TWIN_CALL(m, "HMGET", key, "first", "last", "ref");
+      const auto& e = m.elements();
+      first = LuaToNumber(e.at(0)).value_or(now);
+      last = LuaToNumber(e.at(1)).value_or(now);
+      if (!e.at(2).is_nil()) ref = e.at(2);
+      if (now > last) {
+        last = now;
+        TWIN_DO("HSET", key, "last", argv[0]);
+      }
+    }
+    TWIN_DO("PEXPIRE", key, argv[1]);
+    return Reply::Array({Reply::Integer(count > 1 ? 1 : 0), Reply::Integer(count), LuaInt(first),
+                         LuaInt(last), std::move(ref)});
+  }
+  const std::string& attempt = argv[3];
+  const double lease = *NumArg(argv, 4);
+  TWIN_CALL(m, "HMGET", key, "count", "first", "last", "ref", "p", "pt");
+  const auto& e = m.elements();
+  int64_t state = 0;
+  double count = 1, first = now, last = now;
   Reply ref = Reply::Bulk(argv[2]);
-  if (count == 1) {
-    TWIN_DO("HSET", key, "first", argv[0], "last", argv[0], "ref", argv[2]);
+  if (e.at(0).is_nil()) {
+    TWIN_DO("HSET", key, "count", "1", "first", argv[0], "last", argv[0], "ref", argv[2], "p",
+            attempt, "pt", argv[0]);
   } else {
-    TWIN_CALL(m, "HMGET", key, "first", "last", "ref");
-    const auto& e = m.elements();
-    first = LuaToNumber(e.at(0)).value_or(now);
-    last = LuaToNumber(e.at(1)).value_or(now);
-    if (!e.at(2).is_nil()) ref = e.at(2);
+    first = LuaToNumber(e.at(1)).value_or(now);
+    last = LuaToNumber(e.at(2)).value_or(now);
+    if (!e.at(3).is_nil()) ref = e.at(3);
+    if (!e.at(4).is_nil()) {
+      std::optional<double> c = LuaToNumber(e.at(0));
+      if (!c) return StatusFromErrorReply("CORRUPT dedup record has a bad count");
+      count = *c;
+      if (e.at(4).str() != attempt && now < LuaToNumber(e.at(5)).value_or(0) + lease) {
+        return Reply::Array({Reply::Integer(3), LuaInt(count), LuaInt(first), LuaInt(last),
+                             std::move(ref)});
+      }
+      TWIN_DO("HSET", key, "p", attempt, "pt", argv[0]);
+      state = 2;
+    } else {
+      TWIN_CALL(c, "HINCRBY", key, "count", "1");
+      count = static_cast<double>(c.integer());
+      state = 1;
+    }
     if (now > last) {
       last = now;
       TWIN_DO("HSET", key, "last", argv[0]);
     }
   }
   TWIN_DO("PEXPIRE", key, argv[1]);
-  return Reply::Array({Reply::Integer(count > 1 ? 1 : 0), Reply::Integer(count), LuaInt(first),
-                       LuaInt(last), std::move(ref)});
+  return Reply::Array({Reply::Integer(state), LuaInt(count), LuaInt(first), LuaInt(last),
+                       std::move(ref)});
+}
+
+Result<Reply> DedupFinishTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
+  if (keys.size() != 1 || argv.size() != 2) {
+    return BadArgs("dedup_finish", "1 key and 2 arguments (attempt, 'done' or 'abandon')");
+  }
+  TWIN_CALL(p, "HGET", keys[0], "p");
+  if (p.is_nil() || p.str() != argv[0]) return Reply::Integer(0);
+  if (argv[1] == "done") {
+    TWIN_DO("HDEL", keys[0], "p", "pt");
+  } else {
+    TWIN_DO("HDEL", keys[0], "pt");
+  }
+  return Reply::Integer(1);
+}
+
+// The stored "last added alert" of a storm ('0'|'1' is_new, then its request id) when it names
+// `request`: the is_new digit as Lua's tonumber(string.sub(v, 1, 1)) or 0 reads it.
+std::optional<int64_t> ReplayOf(const std::string& stored, const std::string& request) {
+  if (request.empty() || stored.size() < 1 || stored.compare(1, std::string::npos, request) != 0) {
+    return std::nullopt;
+  }
+  return stored[0] >= '0' && stored[0] <= '9' ? stored[0] - '0' : 0;
 }
 
 Result<Reply> StormDetectTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
@@ -182,29 +245,35 @@ Result<Reply> RateLimitTwin(ScriptContext& ctx, const Args& keys, const Args& ar
 // Common arguments of the aggregation scripts.
 struct AggArgs {
   double now, inactivity, cap, max_resources;
+  std::string request;  // the optional request id ("" when absent)
 };
 
+// `nargs` arguments, or one more: the optional request id (empty when absent).
 std::optional<AggArgs> ParseAggArgs(const Args& keys, const Args& argv, std::size_t nargs) {
   auto now = NumArg(argv, 0), inactivity = NumArg(argv, 1), cap = NumArg(argv, 2),
        max_resources = NumArg(argv, 3);
-  if (keys.size() != 1 || argv.size() != nargs || !now || !inactivity || !cap || !max_resources) {
+  if (keys.size() != 1 || (argv.size() != nargs && argv.size() != nargs + 1) || !now ||
+      !inactivity || !cap || !max_resources) {
     return std::nullopt;
   }
-  return AggArgs{*now, *inactivity, *cap, *max_resources};
+  return AggArgs{*now, *inactivity, *cap, *max_resources,
+                 argv.size() > nargs ? argv[nargs] : std::string()};
 }
 
 Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
   auto a = ParseAggArgs(keys, argv, 6);
   if (!a) {
     return BadArgs("storm_agg_compact",
-                   "1 key and 6 arguments (now, inactivity, cap, max_resources, field, pattern)");
+                   "1 key and 6 or 7 arguments (now, inactivity, cap, max_resources, field, "
+                   "pattern[, request])");
   }
   const std::string& key = keys[0];
   const std::string& field = argv[4];
-  TWIN_CALL(m, "HMGET", key, "#n", "#f", "#l", "#o", "#p");
+  TWIN_CALL(m, "HMGET", key, "#n", "#f", "#l", "#o", "#p", "#r");
   const auto& e = m.elements();
   std::optional<double> count = LuaToNumber(e.at(0)), first = LuaToNumber(e.at(1)),
                         last = LuaToNumber(e.at(2)), overflow = LuaToNumber(e.at(3));
+  int64_t reserved = e.at(5).is_nil() ? 5 : 6;
   bool is_new = false;
   bool any = false;
   for (const Reply& r : e) any = any || !r.is_nil();
@@ -214,6 +283,12 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     return StatusFromErrorReply("CORRUPT compact storm record lacks its fields");
   } else if (a->now >= *last + a->inactivity || a->now >= *first + a->cap) {
     is_new = true;
+  } else if (std::optional<int64_t> replay =
+                 e.at(5).is_nil() ? std::nullopt : ReplayOf(e.at(5).str(), a->request)) {
+    TWIN_CALL(hlen, "HLEN", key);
+    return Reply::Array({Reply::Integer(*replay), LuaInt(*count),
+                         Reply::Integer(hlen.integer() - reserved), LuaInt(*overflow),
+                         LuaInt(*first), LuaInt(*last)});
   }
   if (is_new) {
     if (any) TWIN_DO("DEL", key);
@@ -222,9 +297,10 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     first = a->now;
     last = a->now;
     overflow = 0;
+    reserved = 5;
   }
   TWIN_CALL(hlen, "HLEN", key);
-  int64_t resources = hlen.integer() - 5;
+  int64_t resources = hlen.integer() - reserved;
   if (static_cast<double>(resources) < a->max_resources) {
     TWIN_CALL(rc, "HINCRBY", key, field, "1");
     if (rc.integer() == 1) ++resources;
@@ -242,6 +318,7 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     last = a->now;
     TWIN_DO("HSET", key, "#l", argv[0]);
   }
+  if (!a->request.empty()) TWIN_DO("HSET", key, "#r", (is_new ? "1" : "0") + a->request);
   TWIN_DO("PEXPIRE", key, FormatD(std::min(*last + a->inactivity, *first + a->cap) - a->now));
   return Reply::Array({Reply::Integer(is_new ? 1 : 0), Reply::Integer(n.integer()),
                        Reply::Integer(resources), LuaInt(*overflow), LuaInt(*first),
@@ -293,8 +370,8 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
   auto a = ParseAggArgs(keys, argv, 6);
   if (!a) {
     return BadArgs("storm_agg_json_meta",
-                   "1 key and 6 arguments (now, inactivity, cap, max_resources, resource, "
-                   "pattern)");
+                   "1 key and 6 or 7 arguments (now, inactivity, cap, max_resources, resource, "
+                   "pattern[, request])");
   }
   const std::string& key = keys[0];
   json rec;
@@ -312,6 +389,18 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
       have = true;
     }
   }
+  if (have) {
+    const json* r = Member(rec, "request");
+    if (std::optional<int64_t> replay = r != nullptr && r->is_string()
+                                            ? ReplayOf(r->get<std::string>(), a->request)
+                                            : std::nullopt) {
+      const json* list = Member(rec, "resources");
+      return Reply::Array({Reply::Integer(*replay), LuaInt(Num(rec["alert_count"])),
+                           Reply::Integer(list->is_array() ? static_cast<int64_t>(list->size()) : 0),
+                           LuaInt(Num(rec["overflow"])), LuaInt(Num(rec["first_seen"])),
+                           LuaInt(Num(rec["last_seen"]))});
+    }
+  }
   if (!have) {
     rec = json::object({{"alert_count", 0},
                         {"first_seen", a->now},
@@ -324,6 +413,7 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
   AddResource(list, argv[4], a->max_resources, rec["overflow"]);
   rec["alert_count"] = Num(rec["alert_count"]) + 1;
   if (a->now > Num(rec["last_seen"])) rec["last_seen"] = a->now;
+  if (!a->request.empty()) rec["request"] = (have ? "0" : "1") + a->request;
   const double last = Num(rec["last_seen"]), first = Num(rec["first_seen"]);
   const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now;
   TWIN_DO("SET", key, CanonicalJsonText(rec), "PX", FormatD(ttl));
@@ -336,8 +426,8 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
   auto a = ParseAggArgs(keys, argv, 7);
   if (!a) {
     return BadArgs("storm_agg_full_crd",
-                   "1 key and 7 arguments (now, inactivity, cap, max_resources, resource, "
-                   "pattern, template)");
+                   "1 key and 7 or 8 arguments (now, inactivity, cap, max_resources, resource, "
+                   "pattern, template[, request])");
   }
   const std::string& key = keys[0];
   json doc;
@@ -357,6 +447,20 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
         a->now < Num((*d)["firstSeen"]) + a->cap) {
       doc = std::move(v);
       have = true;
+    }
+  }
+  if (have) {
+    const json& spec = doc["spec"];
+    const json* r = Member(spec, "stormRequest");
+    if (std::optional<int64_t> replay = r != nullptr && r->is_string()
+                                            ? ReplayOf(r->get<std::string>(), a->request)
+                                            : std::nullopt) {
+      const json* list = Member(spec, "affectedResources");
+      const json& d = spec["deduplication"];
+      return Reply::Array({Reply::Integer(*replay), LuaInt(Num(spec["stormAlertCount"])),
+                           Reply::Integer(list->is_array() ? static_cast<int64_t>(list->size()) : 0),
+                           LuaInt(Num(spec["stormOverflowCount"])), LuaInt(Num(d["firstSeen"])),
+                           LuaInt(Num(d["lastSeen"]))});
     }
   }
   if (!have) {
@@ -383,6 +487,7 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
   spec["stormAlertCount"] = Num(spec["stormAlertCount"]) + 1;
   dedup["occurrenceCount"] = spec["stormAlertCount"];
   if (a->now > Num(dedup["lastSeen"])) dedup["lastSeen"] = a->now;
+  if (!a->request.empty()) spec["stormRequest"] = (have ? "0" : "1") + a->request;
   const double last = Num(dedup["lastSeen"]), first = Num(dedup["firstSeen"]);
   const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now;
   TWIN_DO("SET", key, CanonicalJsonText(doc), "PX", FormatD(ttl));
@@ -409,6 +514,7 @@ const std::array<const Script*, kAllScriptIds.size()>& Registered() {
         {ScriptId::kStormAggJsonMeta, "storm_agg_json_meta", StormAggJsonMetaTwin},
         {ScriptId::kStormAggFullCrd, "storm_agg_full_crd", StormAggFullCrdTwin},
         {ScriptId::kRateLimit, "rate_limit", RateLimitTwin},
+        {ScriptId::kDedupFinish, "dedup_finish", DedupFinishTwin},
     };
     auto* out = new std::array<const Script*, kAllScriptIds.size()>{};
     for (const ScriptDef& def : defs) {

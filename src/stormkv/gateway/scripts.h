@@ -30,11 +30,13 @@ enum class ScriptId {
   kStormAggJsonMeta,    // "storm_agg_json_meta"
   kStormAggFullCrd,     // "storm_agg_full_crd"
   kRateLimit,           // "rate_limit"
+  kDedupFinish,         // "dedup_finish"
 };
 
-inline constexpr std::array<ScriptId, 6> kAllScriptIds = {
-    ScriptId::kDedup,          ScriptId::kStormDetect,     ScriptId::kStormAggCompact,
-    ScriptId::kStormAggJsonMeta, ScriptId::kStormAggFullCrd, ScriptId::kRateLimit};
+inline constexpr std::array<ScriptId, 7> kAllScriptIds = {
+    ScriptId::kDedup,           ScriptId::kStormDetect,     ScriptId::kStormAggCompact,
+    ScriptId::kStormAggJsonMeta, ScriptId::kStormAggFullCrd, ScriptId::kRateLimit,
+    ScriptId::kDedupFinish};
 
 // The script's registry name, which is also its Lua file name without ".lua".
 std::string_view ScriptName(ScriptId id);

@@ -156,6 +156,7 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
                                    resource,
                                    std::string(StormTypeName(alert.storm_type))};
   if (o.layout == Layout::kFullCrd) args.push_back(FullCrdTemplate(alert, resource, now, o));
+  if (!alert.request_id.empty()) args.push_back(alert.request_id);
   auto reply = kv_.Eval(GatewayScript(AggregationScript(o.layout)),
                         {KeyFor(alert.ns, alert.alertname)}, args);
   if (!reply.ok()) return ScriptFailure(reply.status(), "storm aggregation");
@@ -192,6 +193,7 @@ Result<std::optional<StormRecord>> StormAggregator::Get(std::string_view ns,
           ++seen;
           continue;
         }
+        if (f == "#r") continue;  // the last added alert (replay detection)
         int64_t* dst = f == "#n"   ? &rec.alert_count
                        : f == "#f" ? &rec.first_seen_ms
                        : f == "#l" ? &rec.last_seen_ms
@@ -213,6 +215,9 @@ Result<std::optional<StormRecord>> StormAggregator::Get(std::string_view ns,
   auto raw = kv_.Get(key);
   if (!raw.ok()) return raw.status().WithContext("storm aggregation");
   if (!raw->has_value()) return std::optional<StormRecord>();
+  if (JsonNestingExceededAt(**raw, kMaxJsonNesting) != std::string_view::npos) {
+    return corrupt("is nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+  }
   json v = json::parse(**raw, nullptr, false);
   if (v.is_discarded()) return corrupt("is not JSON");
   if (options_.layout == Layout::kJsonMeta) {

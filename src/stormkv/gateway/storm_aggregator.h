@@ -10,6 +10,7 @@
 //    inactivity window bounded by the hard cap), so finished storms disappear by themselves;
 //  * up to `max_resources` distinct resources are listed; further new ones only increase
 //    `overflow`. Every alert increases alert_count;
+//  * an alert with a request_id equal to the last added one's is a replay: see StormAlert;
 //  * timestamps are ms since the epoch, taken from the injected Clock and passed to the script;
 //    last_seen never goes backwards (an older `now` from a skewed replica does not lower it).
 // All layouts return the same result; they differ in bytes and in cost per alert.
@@ -54,6 +55,12 @@ struct StormAlert {
   // The affected resource, e.g. "Pod/payments-api-7d9c8b-x7k2p"; escaped and bounded like a key
   // part (KeySchema::EscapePart) before it is stored, so any content is accepted.
   std::string resource;
+  // Identifies this alert occurrence, the same on every retry of it (the Pipeline uses the
+  // fingerprint and its first_seen). Stored with the storm as its last added alert; an Add()
+  // with the request id of the last added alert is a replay of that add (its reply was lost, or
+  // the caller failed after it): nothing is written and the earlier result — is_new included —
+  // is returned again. Empty: no replay detection.
+  std::string request_id;
   // Only the full-crd layout uses these (they fill the RemediationRequest-like document).
   std::string fingerprint;  // SHA-256 hex of the opening alert; names the document
   std::string severity;
@@ -103,7 +110,8 @@ class StormAggregator {
 
   // The stored record of the storm (ns, alertname) in this aggregator's layout, or nullopt when
   // there is none (expired or never opened). Does not modify it. Corruption when it does not
-  // decode; WrongType when the key holds another type.
+  // decode (also when nested deeper than cjson decodes, as Add() refuses it); WrongType when the
+  // key holds another type.
   Result<std::optional<StormRecord>> Get(std::string_view ns, std::string_view alertname);
 
   std::string KeyFor(std::string_view ns, std::string_view alertname) const;
