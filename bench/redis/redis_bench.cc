@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,11 +58,23 @@ Command BenchCommand(const std::string& name) {
   return {"SADD", "myset", "element:__rand_int__"};
 }
 
+// Runs `cmd` 2,000 times once per process and command, outside any timed region: the first case
+// of a run (SET) otherwise pays for the cold connection and caches (measured 10-20% slower than
+// SET ... EX, which does more).
+void WarmUp(KvBackend* kv, const Command& cmd) {
+  static std::set<std::string> warmed;
+  if (!warmed.insert(cmd[0] + " " + std::to_string(cmd.size())).second) return;
+  for (int i = 0; i < 2000; ++i) {
+    if (!kv->Run(cmd).ok()) return;
+  }
+}
+
 void BM_Unpipelined(benchmark::State& state, const std::string& name) {
   KvBackend* kv = Backend(state);
   if (kv == nullptr) return;
   const Command cmd = BenchCommand(name);
   if (name == "GET" && !kv->Run(BenchCommand("SET")).ok()) state.SkipWithError("SET failed");
+  WarmUp(kv, cmd);
   for (auto _ : state) {
     Result<Reply> r = kv->Run(cmd);
     if (!r.ok()) {
