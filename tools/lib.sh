@@ -8,6 +8,10 @@ STORMKV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STORMKV_PACKAGES=(cmake g++ make pkg-config ca-certificates
   libhiredis-dev libcereal-dev libboost-dev libssl-dev nlohmann-json3-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools)
+# Extra packages of the sanitizer and fuzzing builds (tools/test.sh --sanitize/--tsan/--ci):
+# libclang-rt-14-dev holds the ASan/UBSan/TSan and libFuzzer runtimes (only a Recommends of clang);
+# llvm-14 holds llvm-symbolizer, for file:line in sanitizer reports.
+STORMKV_SANITIZER_PACKAGES=(clang libclang-rt-14-dev llvm-14)
 
 log() { printf '[stormkv] %s\n' "$*" >&2; }
 die() { printf '[stormkv] error: %s\n' "$*" >&2; exit 1; }
@@ -28,17 +32,23 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed"
 }
 
-# build_project BUILD_DIR [cmake -D options...]: Release build; binaries in BUILD_DIR/bin.
+# build_project BUILD_DIR [cmake -D options...] [-- targets...]: Release build (a later
+# -DCMAKE_BUILD_TYPE wins); binaries in BUILD_DIR/bin. Builds all targets unless some are named.
 build_project() {
   local dir=$1; shift
-  local jobs
+  local jobs opts=() targets=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -- ]; then shift; targets=("$@"); break; fi
+    opts+=("$1"); shift
+  done
   jobs=$(nproc 2>/dev/null || echo 2)
   log "configuring $dir"
-  cmake -S "$STORMKV_ROOT" -B "$STORMKV_ROOT/$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null \
+  cmake -S "$STORMKV_ROOT" -B "$STORMKV_ROOT/$dir" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" >/dev/null \
     || die "cmake configure failed (rerun: cmake -S . -B $dir)"
-  log "building $dir with $jobs jobs"
+  log "building $dir with $jobs jobs${targets:+ (targets: ${targets[*]})}"
   local rc=0 buildlog="$STORMKV_ROOT/$dir/build.log"
-  cmake --build "$STORMKV_ROOT/$dir" -j "$jobs" >"$buildlog" 2>&1 || rc=$?
+  cmake --build "$STORMKV_ROOT/$dir" -j "$jobs" ${targets:+--target "${targets[@]}"} \
+    >"$buildlog" 2>&1 || rc=$?
   # show warnings and errors, not the progress lines
   grep -vE '^\[ *[0-9]+%\]|^(gmake|make)\[[0-9]+\]: (Entering|Leaving)' "$buildlog" >&2 || true
   [ "$rc" -eq 0 ] || die "build failed (exit $rc); full log: $dir/build.log"
