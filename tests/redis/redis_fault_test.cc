@@ -1,6 +1,7 @@
 // Faults against private redis-server instances this test starts and stops itself: unreachable
 // server, timeouts, wrong password / user / db, restart between calls, unix socket, a peer that
-// is not Redis, replies of an unexpected type.
+// is not Redis, replies of an unexpected type, SCRIPT FLUSH, CLIENT KILL, and a slow server
+// (DEBUG SLEEP) under the gateway pipeline.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +14,8 @@
 
 #include "common/test_util.h"
 #include "redis/private_redis.h"
+#include "stormkv/clock.h"
+#include "stormkv/gateway/pipeline.h"
 #include "stormkv/redis_backend.h"
 #include "stormkv/script.h"
 
@@ -256,6 +259,78 @@ TEST(RedisFaultTest, ServerRestartBetweenCallsIsTransparentIncludingNoscript) {
   ExpectMentions(down.status(), server->Url());
   ASSERT_OK(server->Restart());
   ASSERT_OK(kv->Run({"PING"}));
+}
+
+TEST(RedisFaultTest, ScriptFlushMidRunIsTransparent) {
+  ASSERT_OK_AND_ASSIGN(auto server, PrivateRedis::Start());
+  ASSERT_OK_AND_ASSIGN(auto kv, Open(server->Url()));
+  Script incr(
+      "t_fault_flush_incr", "return redis.call('INCR', KEYS[1])",
+      [](ScriptContext&, const std::vector<std::string>&,
+         const std::vector<std::string>&) -> Result<Reply> { return Status::Internal("no twin"); });
+  ASSERT_OK_AND_ASSIGN(Reply one, kv->Eval(incr, {"n"}, {}));
+  EXPECT_EQ(one, Reply::Integer(1));
+  ASSERT_OK(kv->Run({"SCRIPT", "FLUSH"}));
+  ASSERT_OK_AND_ASSIGN(Reply two, kv->Eval(incr, {"n"}, {}));
+  EXPECT_EQ(two, Reply::Integer(2)) << "the data stays, the script is loaded again";
+  EXPECT_EQ(AsRedisBackend(kv.get())->Stats().noscript_retries, 1);
+}
+
+TEST(RedisFaultTest, ClientKillOfOurConnectionsIsTransparent) {
+  ASSERT_OK_AND_ASSIGN(auto server, PrivateRedis::Start());
+  ASSERT_OK_AND_ASSIGN(auto kv, Open(server->Url()));
+  ASSERT_OK_AND_ASSIGN(auto admin, Open(server->Url()));
+  ASSERT_OK(kv->Set("k", "v"));
+  ASSERT_OK_AND_ASSIGN(Reply killed, admin->Run({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
+  ASSERT_TRUE(killed.is_integer());
+  EXPECT_GE(killed.integer(), 1) << "kv's idle connection was killed";
+  // The dead idle connection is found at checkout and replaced: the caller sees nothing.
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> v, kv->Get("k"));
+  EXPECT_EQ(v, "v");
+  EXPECT_GE(AsRedisBackend(kv.get())->Stats().discarded, 1);
+}
+
+// A slow server (DEBUG SLEEP) under the gateway: the payload fails with a clear Timeout while
+// the server later runs the commands whose replies were lost; after it wakes (and the unfinished
+// record's lease has passed on the gateway's clock) the retry processes every alert exactly once.
+TEST(RedisFaultTest, SlowServerUnderThePipelineTimesOutAndTheRetryLosesNothing) {
+  ASSERT_OK_AND_ASSIGN(auto server, PrivateRedis::Start());
+  ASSERT_OK_AND_ASSIGN(auto kv, Open(server->Url(), milliseconds(1000), milliseconds(200)));
+  ASSERT_OK_AND_ASSIGN(auto admin, Open(server->Url(), milliseconds(1000), milliseconds(5000)));
+  auto clock = std::make_shared<ManualClock>();
+  PipelineOptions o;
+  o.rate_limit_enabled = false;
+  o.dedup.unfinished_lease = milliseconds(1000);
+  Pipeline p(*kv, clock, o);
+  std::vector<std::string> alerts;
+  std::string payload = R"({"version":"4","status":"firing","alerts":[)";
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) payload += ",";
+    payload += R"({"status":"firing","labels":{"alertname":"Slow","namespace":"ns","pod":"p)" +
+               std::to_string(i) + R"("}})";
+  }
+  payload += "]}";
+  std::thread sleeper([&] { EXPECT_OK(admin->Run({"DEBUG", "SLEEP", "1"}).status()); });
+  // Wait until the server is asleep: a PING on its own short-timeout backend stops answering.
+  ASSERT_OK_AND_ASSIGN(auto probe, Open(server->Url(), milliseconds(1000), milliseconds(50)));
+  for (int i = 0; i < 200 && probe->Run({"PING"}).ok(); ++i) {
+  }
+  IngestResult failed = p.Ingest(payload);
+  sleeper.join();
+  EXPECT_TRUE(failed.status.IsTimeout()) << failed.status;
+  EXPECT_EQ(failed.http_status, 503);
+  ASSERT_OK(kv->Run({"PING"}));  // awake again
+  clock->Advance(milliseconds(1000));  // the lease of a never-abandoned record has passed
+  IngestResult retry = p.Ingest(payload);
+  ASSERT_OK(retry.status);
+  std::size_t emitted = failed.requests.size() + retry.requests.size();
+  EXPECT_EQ(emitted, 3u) << "every alert's request, once";
+  for (const AlertDecision& d : retry.decisions) {
+    EXPECT_EQ(d.outcome, Outcome::kCreated) << d.index << " " << d.reason;
+    EXPECT_EQ(d.occurrence_count, 1) << "never counted twice";
+    ASSERT_OK_AND_ASSIGN(auto owner, kv->HGet(p.dedup().KeyFor(d.fingerprint), "p"));
+    EXPECT_FALSE(owner.has_value()) << "finished";
+  }
 }
 
 TEST(RedisFaultTest, UnixSocketWithDb) {
