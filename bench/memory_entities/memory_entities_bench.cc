@@ -1,8 +1,10 @@
 // bench/memory_entities/memory_entities_bench.cc — bytes per gateway entity, as counters.
 //
 // Cases (benchmark names):
-//   fingerprint/<backend>                       one dedup record per fingerprint (Deduplicator)
-//   storm/<layout>/<resources>/<backend>        one storm of 15 or 100 resources (StormAggregator)
+//   fingerprint/<backend>                       one dedup record per fingerprint (Deduplicator
+//                                               Begin + Finish, as the Pipeline writes it)
+//   storm/<layout>/<resources>/<backend>        one storm of 15 or 100 resources (StormAggregator,
+//                                               alerts with request ids, as the Pipeline adds them)
 //   rate_bucket/<backend>                       one GCRA bucket per client (RateLimiter)
 // <backend> is "memory" (the embedded store: the bytes Redis 7.0 would use, from the model) or
 // "redis" (real bytes of the server named by STORMKV_REDIS_URL, which must be disposable: every
@@ -232,10 +234,13 @@ Case FingerprintCase(const std::string& backend) {
   auto record = [](Env& env, int64_t from, int64_t n) -> Status {
     Deduplicator dedup(*env.kv, env.clock, BenchSchema());
     for (int64_t i = from; i < from + n; ++i) {
+      // As the Pipeline stores it: written unfinished, then marked done.
       StormAlert a = MakeAlert(i, 0);
-      auto r = dedup.Record(a.fingerprint, "rr-" + a.fingerprint.substr(0, 16));
+      auto r = dedup.Begin(a.fingerprint, "rr-" + a.fingerprint.substr(0, 16), "0123456789abcdef");
       if (!r.ok()) return r.status();
       if (r->is_duplicate) return Status::Internal("fingerprint " + a.fingerprint + " was new");
+      auto done = dedup.Finish(a.fingerprint, "0123456789abcdef", DedupFinish::kDone);
+      if (!done.ok()) return done.status();
     }
     return Status::Ok();
   };
@@ -255,7 +260,10 @@ Case StormCase(Layout layout, int64_t resources, const std::string& backend) {
     StormAggregator agg(*env.kv, env.clock, BenchSchema(), options);
     for (int64_t s = from; s < from + storms; ++s) {
       for (int64_t r = 0; r < resources; ++r) {
-        auto result = agg.Add(MakeAlert(s, r));
+        StormAlert alert = MakeAlert(s, r);
+        // As the Pipeline adds it: with the alert's request id (the storm keeps the last one).
+        alert.request_id = alert.fingerprint.substr(0, 16) + ":" + std::to_string(env.clock->NowMs());
+        auto result = agg.Add(alert);
         if (!result.ok()) return result.status();
         if (result->resource_count != r + 1) {
           return Status::Internal("storm " + std::to_string(s) + " lists " +
