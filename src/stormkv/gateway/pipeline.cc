@@ -192,7 +192,11 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
     std::this_thread::sleep_for(pause);
     rec = dedup_.Begin(signal.fingerprint, rr_name, attempt);
   }
-  if (!rec.ok()) return fail(rec.status(), true);
+  // A transport failure may hide a Begin the server ran (lost reply): abandon it too. Any other
+  // error (OOM, WRONGTYPE, CORRUPT, ...) means the script wrote nothing.
+  if (!rec.ok()) {
+    return fail(rec.status(), rec.status().IsUnavailable() || rec.status().IsTimeout());
+  }
   d->occurrence_count = rec->count;
   d->first_seen_ms = rec->first_seen_ms;
   d->last_seen_ms = rec->last_seen_ms;
