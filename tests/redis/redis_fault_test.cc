@@ -310,10 +310,11 @@ TEST(RedisFaultTest, SlowServerUnderThePipelineTimesOutAndTheRetryLosesNothing) 
                std::to_string(i) + R"("}})";
   }
   payload += "]}";
-  std::thread sleeper([&] { EXPECT_OK(admin->Run({"DEBUG", "SLEEP", "1"}).status()); });
-  // Wait until the server is asleep: a PING on its own short-timeout backend stops answering.
   ASSERT_OK_AND_ASSIGN(auto probe, Open(server->Url(), milliseconds(1000), milliseconds(50)));
-  for (int i = 0; i < 200 && probe->Run({"PING"}).ok(); ++i) {
+  std::thread sleeper([&] { EXPECT_OK(admin->Run({"DEBUG", "SLEEP", "1"}).status()); });
+  // Wait (up to 2 s) until the server is asleep: a PING with a 50 ms timeout stops answering.
+  const auto give_up = std::chrono::steady_clock::now() + milliseconds(2000);
+  while (probe->Run({"PING"}).ok() && std::chrono::steady_clock::now() < give_up) {
   }
   IngestResult failed = p.Ingest(payload);
   sleeper.join();
