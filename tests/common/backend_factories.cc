@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
+#include <string>
 
 #include "stormkv/memory_backend.h"
 #include "stormkv/shm_backend.h"
@@ -42,7 +45,16 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     // advance moves both, so `clock` (what services read) and the store's clock agree.
     static std::atomic<int> counter{0};
     ShmBackendOptions o;
-    o.name = "stormkv-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    // pid, counter and a random tag: a segment left by a crashed run whose pid comes back is
+    // never mistaken for this case's.
+    static const std::string tag = [] {
+      std::random_device rd;
+      char buf[9];
+      std::snprintf(buf, sizeof buf, "%08x", rd());
+      return std::string(buf);
+    }();
+    o.name = "stormkv-test-" + std::to_string(::getpid()) + "-" + tag + "-" +
+             std::to_string(counter++);
     o.open = ShmBackendOptions::OpenMode::kCreate;
     o.size = int64_t{512} * 1024 * 1024;
     o.remove_on_close = true;

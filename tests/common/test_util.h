@@ -6,24 +6,24 @@
 
 #include "stormkv/status.h"
 
+// ASSERT_OK / EXPECT_OK take a Status or a Result<T> (also `result.status()` of a temporary):
+// the Status is copied within the full-expression, so nothing dangles.
 namespace stormkv::testing_internal {
 inline const Status& StatusOf(const Status& s) { return s; }
 template <typename T>
 const Status& StatusOf(const Result<T>& r) { return r.status(); }
 }  // namespace stormkv::testing_internal
 
-#define ASSERT_OK(expr)                                                      \
-  do {                                                                       \
-    const auto& stormkv_s_ = (expr);                                         \
-    ASSERT_TRUE(::stormkv::testing_internal::StatusOf(stormkv_s_).ok())      \
-        << #expr << " -> " << ::stormkv::testing_internal::StatusOf(stormkv_s_); \
+#define ASSERT_OK(expr)                                                          \
+  do {                                                                           \
+    const ::stormkv::Status stormkv_s_ = ::stormkv::testing_internal::StatusOf(expr); \
+    ASSERT_TRUE(stormkv_s_.ok()) << #expr << " -> " << stormkv_s_;                 \
   } while (0)
 
-#define EXPECT_OK(expr)                                                      \
-  do {                                                                       \
-    const auto& stormkv_s_ = (expr);                                         \
-    EXPECT_TRUE(::stormkv::testing_internal::StatusOf(stormkv_s_).ok())      \
-        << #expr << " -> " << ::stormkv::testing_internal::StatusOf(stormkv_s_); \
+#define EXPECT_OK(expr)                                                          \
+  do {                                                                           \
+    const ::stormkv::Status stormkv_s_ = ::stormkv::testing_internal::StatusOf(expr); \
+    EXPECT_TRUE(stormkv_s_.ok()) << #expr << " -> " << stormkv_s_;                 \
   } while (0)
 
 // ASSERT_OK_AND_ASSIGN(auto v, backend->Get("k"));

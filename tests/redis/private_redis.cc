@@ -4,11 +4,13 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +19,6 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
 
 namespace stormkv::testing {
 namespace {
@@ -110,10 +111,23 @@ Status PrivateRedis::Launch() {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), environ);
-  if (rc != 0)
-    return Status::Unavailable("cannot start redis-server: " + std::string(strerror(rc)));
+  // fork + exec (not posix_spawn) so that the child can ask to be killed with this process:
+  // a test that crashes never leaves a server behind. Its stdout/stderr go to /dev/null (the log
+  // is in its dir), so it never holds the test's output pipe open either (ctest waits on it).
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::Unavailable("cannot start redis-server: " + std::string(strerror(errno)));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) {
+      dup2(devnull, STDOUT_FILENO);
+      dup2(devnull, STDERR_FILENO);
+    }
+    execvp("redis-server", argv.data());
+    _exit(127);
+  }
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {

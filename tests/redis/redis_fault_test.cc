@@ -311,7 +311,7 @@ TEST(RedisFaultTest, SlowServerUnderThePipelineTimesOutAndTheRetryLosesNothing) 
   }
   payload += "]}";
   ASSERT_OK_AND_ASSIGN(auto probe, Open(server->Url(), milliseconds(1000), milliseconds(50)));
-  std::thread sleeper([&] { EXPECT_OK(admin->Run({"DEBUG", "SLEEP", "1"}).status()); });
+  std::thread sleeper([&] { EXPECT_OK(admin->Run({"DEBUG", "SLEEP", "1"})); });
   // Wait (up to 2 s) until the server is asleep: a PING with a 50 ms timeout stops answering.
   const auto give_up = std::chrono::steady_clock::now() + milliseconds(2000);
   while (probe->Run({"PING"}).ok() && std::chrono::steady_clock::now() < give_up) {
