@@ -170,6 +170,12 @@ std::vector<PreparedCall> Prepare(ScriptId id, int64_t now) {
         calls.push_back({{ks.Key(family::kRateLimit, "client-" + std::to_string(i % 100))},
                          {n, "1", "1000000000", "1"}});
         break;
+      case ScriptId::kDedupFinish:
+        // Marking done a record that is not (or no longer) unfinished by this attempt: the
+        // HGET-only path; the Pipeline's done after a Begin adds one HDEL.
+        calls.push_back({{ks.Key(family::kDedup, "fp-" + std::to_string(i))},
+                         {"0123456789abcdef", "done"}});
+        break;
       default: {
         PreparedCall c{{ks.Key(family::kStormAgg, "payments", {"KubePodCrashLooping"})},
                        {n, "60000", "300000", "1000", res, "pattern"}};
