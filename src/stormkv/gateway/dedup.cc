@@ -1,6 +1,8 @@
 #include "stormkv/gateway/dedup.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "stormkv/gateway/scripts.h"
 
@@ -14,38 +16,13 @@ std::string Deduplicator::KeyFor(std::string_view fingerprint) const {
   return schema_.Key(family::kDedup, fingerprint);
 }
 
-Result<DedupResult> Deduplicator::Record(std::string_view fingerprint, std::string_view rr_name) {
-  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
-  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
-  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedup), {KeyFor(fingerprint)},
-                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
-                         std::string(rr_name)});
-  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup");
-  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 5, 4, "dedup"));
-  const auto& e = reply->elements();
-  if (!e[4].is_bulk()) return Status::Internal("dedup: reply without ref: " + reply->ToString());
-  DedupResult out;
-  out.is_duplicate = e[0].integer() != 0;
-  out.state = out.is_duplicate ? DedupState::kDuplicate : DedupState::kNew;
-  out.count = e[1].integer();
-  out.first_seen_ms = e[2].integer();
-  out.last_seen_ms = e[3].integer();
-  out.rr_name = e[4].str();
-  return out;
-}
+namespace {
 
-Result<DedupResult> Deduplicator::Begin(std::string_view fingerprint, std::string_view rr_name,
-                                        std::string_view attempt) {
-  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
-  if (attempt.empty()) return Status::InvalidArgument("dedup: empty attempt id");
-  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
-  if (options_.unfinished_lease.count() < 0) {
-    return Status::InvalidArgument("dedup: unfinished_lease must be >= 0");
-  }
-  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedup), {KeyFor(fingerprint)},
-                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
-                         std::string(rr_name), std::string(attempt),
-                         std::to_string(options_.unfinished_lease.count())});
+// Runs lua/dedup.lua with `args` and decodes its reply {state, count, first, last, ref}
+// (Record() only ever sees states 0 and 1).
+Result<DedupResult> RunDedupScript(KvBackend& kv, const std::string& key,
+                                   std::vector<std::string> args) {
+  auto reply = kv.Eval(GatewayScript(ScriptId::kDedup), {key}, args);
   if (!reply.ok()) return ScriptFailure(reply.status(), "dedup");
   STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 5, 4, "dedup"));
   const auto& e = reply->elements();
@@ -73,6 +50,30 @@ Result<DedupResult> Deduplicator::Begin(std::string_view fingerprint, std::strin
   out.last_seen_ms = e[3].integer();
   out.rr_name = e[4].str();
   return out;
+}
+
+}  // namespace
+
+Result<DedupResult> Deduplicator::Record(std::string_view fingerprint, std::string_view rr_name) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
+  return RunDedupScript(kv_, KeyFor(fingerprint),
+                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
+                         std::string(rr_name)});
+}
+
+Result<DedupResult> Deduplicator::Begin(std::string_view fingerprint, std::string_view rr_name,
+                                        std::string_view attempt) {
+  if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
+  if (attempt.empty()) return Status::InvalidArgument("dedup: empty attempt id");
+  if (options_.ttl.count() <= 0) return Status::InvalidArgument("dedup: ttl must be > 0");
+  if (options_.unfinished_lease.count() < 0) {
+    return Status::InvalidArgument("dedup: unfinished_lease must be >= 0");
+  }
+  return RunDedupScript(kv_, KeyFor(fingerprint),
+                        {std::to_string(clock_->NowMs()), std::to_string(options_.ttl.count()),
+                         std::string(rr_name), std::string(attempt),
+                         std::to_string(options_.unfinished_lease.count())});
 }
 
 Result<bool> Deduplicator::Finish(std::string_view fingerprint, std::string_view attempt,
