@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/test.sh — install what is missing, build, start a private redis-server on a free loopback
-# port, run the tests with ctest, stop that server by its pid.
+# port and a private Redis Cluster (3 masters + 3 replicas, tools/lib.sh start_redis_cluster), run
+# the tests with ctest, stop all seven servers by their pids.
 #
 #   tools/test.sh                   # every test: g++ Release build in build/
 #   tools/test.sh -L conformance    # one label (any other argument passes through to ctest)
@@ -41,7 +42,7 @@ for a in "$@"; do
     --sanitize) mode=sanitize ;;
     --tsan) mode=tsan ;;
     --ci) mode=ci ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ctest_args+=("$a") ;;
   esac
 done
@@ -121,11 +122,15 @@ if [ -n "$exclude" ]; then
 fi
 
 build_project "$build_dir" "${cmake_opts[@]}" ${targets:+-- "${targets[@]}"}
+# Both test servers are stopped by pid at exit, also when starting one of them or a test fails.
+stop_servers() { stop_redis_cluster; stop_redis; }
+trap stop_servers EXIT
 start_redis
-trap stop_redis EXIT
+start_redis_cluster
 
 export STORMKV_REQUIRE_REDIS=1
-log "running ctest in $build_dir (STORMKV_REDIS_URL=$STORMKV_REDIS_URL)"
+log "running ctest in $build_dir (STORMKV_REDIS_URL=$STORMKV_REDIS_URL," \
+  "STORMKV_REDIS_CLUSTER_URL=$STORMKV_REDIS_CLUSTER_URL)"
 set +e
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
   "${ctest_sel[@]}" "${ctest_args[@]}"

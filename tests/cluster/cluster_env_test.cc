@@ -1,0 +1,84 @@
+// tests/cluster/cluster_env_test.cc — the shared test cluster that tools/test.sh starts
+// (STORMKV_REDIS_CLUSTER_URL): 3 masters with one linked replica each, all 16384 slots served, and
+// the 256 MB noeviction budget on every node. Read-only: nothing here changes the cluster.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "cluster/cluster_nodes.h"
+#include "common/test_util.h"
+
+namespace stormkv::testing {
+namespace {
+
+class ClusterEnv : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* url = std::getenv("STORMKV_REDIS_CLUSTER_URL");
+    if (url == nullptr || *url == '\0') {
+      const char* require = std::getenv("STORMKV_REQUIRE_REDIS");
+      if (require != nullptr && std::string(require) == "1") {
+        FAIL() << "STORMKV_REQUIRE_REDIS=1 but STORMKV_REDIS_CLUSTER_URL is not set: the test "
+                  "cluster was promised and is not there";
+      }
+      GTEST_SKIP() << "STORMKV_REDIS_CLUSTER_URL is not set (tools/test.sh starts a cluster)";
+    }
+    auto seeds = ParseClusterSeeds(url);
+    ASSERT_OK(seeds.status());
+    seeds_ = *seeds;
+  }
+  std::vector<NodeAddr> seeds_;
+};
+
+TEST_F(ClusterEnv, ThreeMastersEachWithOneLinkedReplicaServeEverySlot) {
+  ASSERT_EQ(seeds_.size(), 6u);
+  ASSERT_OK(WaitClusterHealthy(seeds_, 3, std::chrono::seconds(10)));
+  auto nodes = ClusterNodes(seeds_[0]);
+  ASSERT_OK(nodes.status());
+  ASSERT_EQ(nodes->size(), 6u);
+  std::set<std::string> masters;
+  std::vector<int> owner(16384, 0);
+  for (const ClusterNodeLine& n : *nodes) {
+    EXPECT_FALSE(n.failed) << n.addr.ToString();
+    if (!n.master) continue;
+    masters.insert(n.id);
+    for (auto [lo, hi] : n.slots) {
+      for (int s = lo; s <= hi; ++s) owner[s]++;
+    }
+  }
+  ASSERT_EQ(masters.size(), 3u);
+  for (int s = 0; s < 16384; ++s) ASSERT_EQ(owner[s], 1) << "slot " << s;
+  std::multiset<std::string> replicas_of;
+  for (const ClusterNodeLine& n : *nodes) {
+    if (!n.master) replicas_of.insert(n.master_id);
+  }
+  for (const std::string& m : masters) EXPECT_EQ(replicas_of.count(m), 1u) << "master " << m;
+}
+
+TEST_F(ClusterEnv, EveryNodeHasThe256MbNoevictionBudget) {
+  for (const NodeAddr& n : seeds_) {
+    auto mm = NodeCommand(n, {"CONFIG", "GET", "maxmemory"});
+    ASSERT_OK(mm.status());
+    EXPECT_EQ(*mm, "maxmemory\n268435456") << n.ToString();
+    auto policy = NodeCommand(n, {"CONFIG", "GET", "maxmemory-policy"});
+    ASSERT_OK(policy.status());
+    EXPECT_EQ(*policy, "maxmemory-policy\nnoeviction") << n.ToString();
+    auto timeout = NodeCommand(n, {"CONFIG", "GET", "cluster-node-timeout"});
+    ASSERT_OK(timeout.status());
+    EXPECT_EQ(*timeout, "cluster-node-timeout\n1000") << n.ToString();
+  }
+}
+
+TEST_F(ClusterEnv, TestKeySlotAgreesWithClusterKeyslot) {
+  for (const std::string key :
+       {"", "a", "stormkv:dedup:abc", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap",
+        "foo{bar}{zap}", "{}", "x{", "}{y}", "stormkv:storm-rate:{ns\x01" "alert}"}) {
+    auto slot = NodeCommand(seeds_[0], {"CLUSTER", "KEYSLOT", key});
+    ASSERT_OK(slot.status());
+    EXPECT_EQ(std::to_string(KeySlot(key)), *slot) << "key '" << key << "'";
+  }
+}
+
+}  // namespace
+}  // namespace stormkv::testing
