@@ -7,8 +7,11 @@
 -- ARGV[7]  optional: the alert's request id, stable across retries of one alert occurrence.
 --          When it equals the id of the last alert added, the call is a replay of that add
 --          (its reply was lost): nothing is written and its result is returned again.
+-- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[8] the close grace (ms)
+--          added to the TTL. An over storm is then replaced only once that record says
+--          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
 -- O(1) per alert. A storm over its inactivity window or hard cap is replaced by a new one.
--- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
+-- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local inactivity = tonumber(ARGV[2])
@@ -24,6 +27,9 @@ if not (m[1] or m[2] or m[3] or m[4] or m[5] or m[6]) then
 elseif not (count and first and last and overflow and m[5]) then
   return redis.error_reply('CORRUPT compact storm record lacks its fields')
 elseif now >= last + inactivity or now >= first + cap then
+  if KEYS[2] and redis.call('HGET', KEYS[2], 's') ~= 'done:' .. m[2] then
+    return {-1, count, redis.call('HLEN', key) - reserved, overflow, first, last}
+  end
   is_new = 1
 elseif request ~= '' and m[6] and string.sub(m[6], 2) == request then
   return {tonumber(string.sub(m[6], 1, 1)) or 0, count, redis.call('HLEN', key) - reserved,
@@ -48,5 +54,6 @@ if now > last then
   redis.call('HSET', key, '#l', ARGV[1])
 end
 if request ~= '' then redis.call('HSET', key, '#r', is_new .. request) end
-redis.call('PEXPIRE', key, string.format('%d', math.min(last + inactivity, first + cap) - now))
+redis.call('PEXPIRE', key, string.format('%d', math.min(last + inactivity, first + cap) - now +
+                                              (tonumber(ARGV[8]) or 0)))
 return {is_new, count, resources, overflow, first, last}

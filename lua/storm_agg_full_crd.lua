@@ -11,7 +11,10 @@
 --          result is returned again.
 -- Decodes and re-encodes the whole document per alert. A document that does not decode raises
 -- "CORRUPT ..." and is left unchanged. A storm over its inactivity window or hard cap is replaced.
--- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
+-- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[9] the close grace (ms)
+--          added to the TTL. An over storm is then replaced only once that record says
+--          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
+-- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 -- Canonical JSON (stormkv/gateway/layouts.h): keys in byte order, '%d' integers, "[]" for every
 -- empty table, control bytes as \u00xx.
 local function byte_less(a, b)
@@ -92,6 +95,10 @@ if raw then
   end
   if now < d.lastSeen + inactivity and now < d.firstSeen + cap then
     doc, spec, dedup = v, s, d
+  elseif KEYS[2] and
+      redis.call('HGET', KEYS[2], 's') ~= 'done:' .. string.format('%d', d.firstSeen) then
+    return {-1, s.stormAlertCount, #s.affectedResources, s.stormOverflowCount, d.firstSeen,
+            d.lastSeen}
   end
 end
 local request = ARGV[8] or ''
@@ -135,7 +142,8 @@ spec.stormAlertCount = spec.stormAlertCount + 1
 dedup.occurrenceCount = spec.stormAlertCount
 if now > dedup.lastSeen then dedup.lastSeen = now end
 if request ~= '' then spec.stormRequest = is_new .. request end
-local ttl = math.min(dedup.lastSeen + inactivity, dedup.firstSeen + cap) - now
+local ttl = math.min(dedup.lastSeen + inactivity, dedup.firstSeen + cap) - now +
+    (tonumber(ARGV[9]) or 0)
 redis.call('SET', key, encode(doc), 'PX', string.format('%d', ttl))
 return {is_new, spec.stormAlertCount, #list, spec.stormOverflowCount, dedup.firstSeen,
         dedup.lastSeen}

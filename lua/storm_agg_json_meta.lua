@@ -10,7 +10,10 @@
 -- Decodes, scans, appends and re-encodes the record: O(resources) per alert. A record that does
 -- not decode raises "CORRUPT ..." and is left unchanged. A storm over its inactivity window or
 -- hard cap is replaced by a new one.
--- Returns {is_new (0|1), alert_count, resource_count, overflow, first_seen, last_seen}.
+-- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[8] the close grace (ms)
+--          added to the TTL. An over storm is then replaced only once that record says
+--          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
+-- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 -- Canonical JSON (stormkv/gateway/layouts.h): keys in byte order, '%d' integers, "[]" for every
 -- empty table, control bytes as \u00xx.
 local function byte_less(a, b)
@@ -87,7 +90,12 @@ if raw then
       type(v.overflow) ~= 'number' or not is_list(v.resources) then
     return redis.error_reply('CORRUPT json-meta storm record does not decode')
   end
-  if now < v.last_seen + inactivity and now < v.first_seen + cap then rec = v end
+  if now < v.last_seen + inactivity and now < v.first_seen + cap then
+    rec = v
+  elseif KEYS[2] and
+      redis.call('HGET', KEYS[2], 's') ~= 'done:' .. string.format('%d', v.first_seen) then
+    return {-1, v.alert_count, #v.resources, v.overflow, v.first_seen, v.last_seen}
+  end
 end
 local request = ARGV[7] or ''
 if rec and request ~= '' and type(rec.request) == 'string' and
@@ -119,6 +127,7 @@ end
 rec.alert_count = rec.alert_count + 1
 if now > rec.last_seen then rec.last_seen = now end
 if request ~= '' then rec.request = is_new .. request end
-local ttl = math.min(rec.last_seen + inactivity, rec.first_seen + cap) - now
+local ttl = math.min(rec.last_seen + inactivity, rec.first_seen + cap) - now +
+    (tonumber(ARGV[8]) or 0)
 redis.call('SET', key, encode(rec), 'PX', string.format('%d', ttl))
 return {is_new, rec.alert_count, #list, rec.overflow, rec.first_seen, rec.last_seen}

@@ -1,5 +1,7 @@
 #include "stormkv/clock.h"
 
+#include <thread>
+
 namespace stormkv {
 
 int64_t SystemClock::NowMs() const {
@@ -10,6 +12,10 @@ int64_t SystemClock::NowMs() const {
 int64_t SystemClock::NowUs() const {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void Clock::SleepFor(std::chrono::microseconds d) const {
+  if (d.count() > 0) std::this_thread::sleep_for(d);
 }
 
 std::shared_ptr<SystemClock> SystemClock::Shared() {

@@ -21,6 +21,10 @@ class Clock {
   virtual int64_t NowMs() const = 0;
   // Microseconds since the Unix epoch (TIME command). Default: NowMs() * 1000.
   virtual int64_t NowUs() const { return NowMs() * 1000; }
+  // Waits `d` of this clock's time (callers that poll, e.g. the Pipeline's busy wait). Default:
+  // sleeps `d` of real time. ManualClock moves itself forward by `d` instead, so a wait in a
+  // test costs no real time and is seen in virtual time.
+  virtual void SleepFor(std::chrono::microseconds d) const;
 };
 
 // The real-time clock (std::chrono::system_clock).
@@ -48,9 +52,13 @@ class ManualClock final : public Clock {
   }
   // Sets the time; ignored if `ms` is earlier than now.
   void SetMs(int64_t ms);
+  // Advance(d) without sleeping (a virtual wait).
+  void SleepFor(std::chrono::microseconds d) const override {
+    if (d.count() > 0) now_us_.fetch_add(d.count(), std::memory_order_acq_rel);
+  }
 
  private:
-  std::atomic<int64_t> now_us_;
+  mutable std::atomic<int64_t> now_us_;
 };
 
 }  // namespace stormkv

@@ -62,6 +62,9 @@ inline constexpr std::string_view kStormRate = "storm-rate";
 inline constexpr std::string_view kStormPattern = "storm-pattern";
 inline constexpr std::string_view kStormAgg = "storm-agg";
 inline constexpr std::string_view kRateLimit = "ratelimit";
+// A storm's close state (storm_closer.h) and the storms due to close, bucketed.
+inline constexpr std::string_view kStormClose = "storm-close";
+inline constexpr std::string_view kStormDue = "storm-due";
 }  // namespace family
 
 }  // namespace stormkv

@@ -166,4 +166,17 @@ Result<Reply> ReplyLostBackend::Eval(const Script& script, const std::vector<std
   return status_;
 }
 
+std::vector<Result<Reply>> ReplyLostBackend::RunBatch(const std::vector<Command>& cmds) {
+  // Counted per command, like TriggerBackend: the whole batch runs; from the hit command on,
+  // the replies are lost (the connection broke while reading them).
+  std::size_t lost_from = cmds.size();
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    if (Hit() && lost_from == cmds.size()) lost_from = i;
+  }
+  std::vector<Result<Reply>> r = ForwardingBackend::RunBatch(cmds);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = lost_from; i < r.size(); ++i) r[i] = status_;
+  return r;
+}
+
 }  // namespace stormkv::fault

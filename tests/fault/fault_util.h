@@ -65,8 +65,9 @@ class TriggerBackend : public ForwardingBackend {
   std::atomic<int64_t> ops_{0};
 };
 
-// Runs operation number `at` (1-based) on the target and then reports `status` instead of its
-// reply: a write that reached the server whose reply was lost (a command timeout, a reset after
+// Runs operation number `at` (1-based; each command of a batch counts, as in TriggerBackend) on
+// the target and then reports `status` instead of its reply (in a batch: of it and the later
+// commands): a write that reached the server whose reply was lost (a command timeout, a reset after
 // the server executed it). Every other operation passes through.
 class ReplyLostBackend : public ForwardingBackend {
  public:
@@ -75,6 +76,7 @@ class ReplyLostBackend : public ForwardingBackend {
   int64_t ops() const { return ops_.load(); }
 
   Result<Reply> Run(const Command& argv) override;
+  std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override;
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override;
 

@@ -224,7 +224,10 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
 
   // The failed alert may have been counted by the storm-rate counter before the fault.
   static bool RateCountedTwice(const Attempt& a, Mode mode) {
+    // storm_close and the due-list batch (plain commands) register an opened storm, after its
+    // aggregation (pipeline.h).
     return a.failed_op.rfind("storm_agg", 0) == 0 || a.failed_op == "dedup_finish" ||
+           a.failed_op == "storm_close" || a.failed_op.empty() ||
            (mode == Mode::kReplyLost && a.failed_op == "storm_detect");
   }
 
@@ -266,6 +269,59 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
       }
     }
     return os.str();
+  }
+
+  // Closing under a fault, beside a fault-free reference at the same instants: Earlier() and
+  // Main() on both (A's storm opens), the window ends, the reference closes; then the other
+  // closes with operation k failing as `mode` says, Heal(), and CloseDueStorms() again.
+  struct CloseAttempt {
+    StormCloseResult failed;
+    StormCloseResult retry;
+    std::string failed_op;
+    std::map<std::string, KeyState> keys;
+    int64_t ops = 0;  // operations the first close call took
+  };
+  std::pair<CloseAttempt, CloseAttempt> CloseWithFault(Layout layout, int64_t k,
+                                                       const Status& status, Mode mode) {
+    CloseAttempt want, got;
+    const std::string ref_prefix = NextPrefix("closeref");
+    const std::string prefix = NextPrefix("close");
+    Pipeline ref(kv(), tb_->clock, Options(layout, ref_prefix));
+    FaultInjectionBackend faults(&kv());
+    TriggerBackend trig(&faults);
+    ReplyLostBackend lost(&trig);
+    Pipeline p(lost, tb_->clock, Options(layout, prefix));
+    for (Pipeline* pl : {&ref, &p}) {
+      EXPECT_OK(pl->Ingest(Webhook(Earlier())).status);
+      EXPECT_OK(pl->Ingest(Webhook(Main())).status);
+    }
+    EXPECT_OK(tb_->advance(p.options().aggregation.inactivity_window));
+    want.failed = ref.CloseDueStorms();
+    want.retry = ref.CloseDueStorms();
+    if (k > 0 && mode == Mode::kReplyLost) {
+      lost.ArmAt(lost.ops() + k, status);
+    } else if (k > 0) {
+      trig.ArmAt(trig.ops() + k, status, mode == Mode::kOutage);
+    }
+    const int64_t before = trig.ops();
+    got.failed = p.CloseDueStorms();
+    got.ops = trig.ops() - before;
+    std::vector<std::string> names = trig.op_names();
+    if (k > 0 && before + k - 1 < static_cast<int64_t>(names.size())) {
+      got.failed_op = names[before + k - 1];
+    }
+    faults.Heal();
+    trig.Disarm();
+    lost.ArmAt(0, Status());
+    got.retry = p.CloseDueStorms();
+    auto keys = [this](const std::string& pre) {
+      std::map<std::string, KeyState> out = Keys(pre);
+      std::erase_if(out, [](const auto& kv) { return kv.first.rfind("ratelimit:", 0) == 0; });
+      return out;
+    };
+    want.keys = keys(ref_prefix);
+    got.keys = keys(prefix);
+    return {want, got};
   }
 
   std::optional<TestBackend> tb_;
@@ -365,6 +421,66 @@ TEST_P(PipelineFaultTest, ReplyLostAfterTheWriteLosesNothing) {
     std::cout << "[ fault    ] reply-lost sweep (" << LayoutName(layout) << "): " << ops
               << " cut points, " << duplicates_counted_twice
               << " duplicates counted twice (allowed), every other one exact\n";
+  }
+}
+
+// Closing a storm under faults (pipeline.h "Closing storms"): for every operation of the close
+// call, the operation fails once, the connection dies there, or its reply is lost after the
+// write; the next close call finishes. The storm's final request is emitted at least once, with
+// the content of a fault-free close; exactly once unless the fault hit after its emission and
+// before its done mark was written (then the next call emits the same name again); the stored
+// keys end as after a fault-free close.
+TEST_P(PipelineFaultTest, ClosingAStormUnderFaultsEmitsItsFinalRequestAtLeastOnce) {
+  struct Case {
+    Mode mode;
+    Status status;
+  };
+  const std::vector<Case> cases = {
+      {Mode::kOnce, Status::Unavailable("injected: connection reset by peer")},
+      {Mode::kOutage, Status::Unavailable("injected: connection reset by peer")},
+      {Mode::kReplyLost, Status::Timeout("injected: reply lost after the command ran")}};
+  for (Layout layout : kAllLayouts) {
+    auto [want, clean] = CloseWithFault(layout, 0, Status(), Mode::kOnce);
+    ASSERT_OK(want.failed.status);
+    ASSERT_EQ(want.failed.requests.size(), 1u) << "A's storm closes";
+    ASSERT_TRUE(want.retry.requests.empty());
+    ASSERT_EQ(Diff(want.keys, clean.keys, kTtlSlackMs, {"storm-rate:"}), "");
+    ASSERT_GE(clean.ops, 6) << "due lists, read, claim, read, done, remove";
+    for (const Case& c : cases) {
+      int twice = 0;
+      for (int64_t k = 1; k <= clean.ops; ++k) {
+        SCOPED_TRACE(std::string(LayoutName(layout)) + " " + c.status.ToString() + " mode " +
+                     std::to_string(static_cast<int>(c.mode)) + " at close operation " +
+                     std::to_string(k));
+        auto [ref, got] = CloseWithFault(layout, k, c.status, c.mode);
+        ASSERT_EQ(ref.failed.requests.size(), 1u);
+        const std::string want_json = RemediationRequestToJson(ref.failed.requests[0]);
+        ASSERT_NE(want_json.find("\"stormClosed\":true"), std::string::npos);
+        if (c.mode != Mode::kReplyLost) {
+          EXPECT_EQ(got.failed.status.code(), c.status.code()) << got.failed.status;
+        }
+        ASSERT_OK(got.retry.status);
+        std::vector<RemediationRequest> all = got.failed.requests;
+        all.insert(all.end(), got.retry.requests.begin(), got.retry.requests.end());
+        ASSERT_GE(all.size(), 1u) << "the final request is never lost; failed op "
+                                  << got.failed_op;
+        for (const RemediationRequest& rr : all) {
+          EXPECT_EQ(RemediationRequestToJson(rr), want_json);
+        }
+        if (all.size() > 1) {
+          ++twice;
+          EXPECT_EQ(all.size(), 2u);
+          EXPECT_NE(c.mode, Mode::kReplyLost) << "a lost reply after the done mark emits once";
+          EXPECT_EQ(got.failed.requests.size(), 1u) << "emitted twice only after an emission";
+          EXPECT_FALSE(got.failed.status.ok());
+        }
+        EXPECT_EQ(Diff(ref.keys, got.keys, kTtlSlackMs, {"storm-rate:"}), "")
+            << "failed operation: " << got.failed_op;
+      }
+      std::cout << "[ fault    ] close sweep (" << LayoutName(layout) << ", mode "
+                << static_cast<int>(c.mode) << "): " << clean.ops << " cut points, " << twice
+                << " emitted twice (done mark lost), every other one once\n";
+    }
   }
 }
 

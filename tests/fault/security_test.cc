@@ -158,9 +158,10 @@ TEST_P(SecurityTest, HostileLabelsCannotLeaveThePrefixOrTouchAnotherTenant) {
     }
   }
 
-  const std::set<std::string_view> families = {family::kDedup, family::kStormRate,
+  const std::set<std::string_view> families = {family::kDedup,     family::kStormRate,
                                                family::kStormPattern, family::kStormAgg,
-                                               family::kRateLimit};
+                                               family::kRateLimit,  family::kStormClose,
+                                               family::kStormDue};
   int attacker_keys = 0;
   for (const std::string& key : AllKeys()) {
     if (key.rfind("tenant-b:", 0) == 0) continue;

@@ -80,9 +80,10 @@ int PipelineOneInput(const uint8_t* data, size_t size) {
     for (const RemediationRequest& rr : r.requests) {
       FUZZ_CHECK(nlohmann::json::accept(RemediationRequestToJson(rr)), "request JSON");
     }
-    const std::set<std::string_view> families = {family::kDedup, family::kStormRate,
+    const std::set<std::string_view> families = {family::kDedup,      family::kStormRate,
                                                  family::kStormPattern, family::kStormAgg,
-                                                 family::kRateLimit};
+                                                 family::kRateLimit,  family::kStormClose,
+                                                 family::kStormDue};
     Status scanned = env.kv->ScanAll("", [&](const std::string& key) {
       FUZZ_CHECK(key.rfind("fz:", 0) == 0, "key outside the prefix: " + Printable(key));
       FUZZ_CHECK(families.count(p.schema().FamilyOf(key)) == 1, "unknown family: " + Printable(key));

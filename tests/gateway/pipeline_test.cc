@@ -276,6 +276,33 @@ TEST_F(PipelineTest, LaterAlertsNotAttemptedAfterAFailure) {
   EXPECT_EQ(r.requests.size(), 1u);
 }
 
+// The busy wait (another delivery's unfinished record) runs on the injected clock: with a
+// ManualClock it takes busy_wait of virtual time and no real sleeping.
+TEST_F(PipelineTest, BusyWaitFollowsTheInjectedClock) {
+  PipelineOptions o;
+  o.busy_wait = std::chrono::seconds(3);
+  Pipeline p(*kv_, clock_, o);
+  const std::string payload = PodAlert("HighMemoryUsage", "production", "api-0");
+  // Another delivery of the same alert is being processed: its record is unfinished.
+  Result<DedupResult> other = p.dedup().Begin(
+      ComputeFingerprint("HighMemoryUsage", "production", {"Pod", "api-0"}), "rr-x", "other");
+  ASSERT_OK(other);
+  ASSERT_EQ(other->state, DedupState::kNew);
+  const int64_t before_ms = clock_->NowMs();
+  const auto real_start = std::chrono::steady_clock::now();
+  IngestResult r = p.Ingest(payload);
+  const auto real_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - real_start)
+                           .count();
+  EXPECT_TRUE(r.status.IsUnavailable()) << r.status;
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_NE(r.decisions[0].reason.find("still being processed"), std::string::npos)
+      << r.decisions[0].reason;
+  EXPECT_GE(clock_->NowMs() - before_ms, 2900) << "waited on the virtual clock";
+  EXPECT_LE(clock_->NowMs() - before_ms, 3000);
+  EXPECT_LT(real_ms, 1000) << "a virtual wait does not sleep";
+}
+
 TEST_F(PipelineTest, DecisionJson) {
   Pipeline p = Make();
   IngestResult r = p.Ingest(PodAlert("A", "ns", "p"));

@@ -139,13 +139,18 @@ TEST_P(AggregationIT, InactivityEndsTheStorm) {
   IngestResult first = Ingest(Webhook(PodAlerts("PodCrash", "shop", 0, 7)));
   const std::string storm1 = first.decisions[6].remediation_request;
   Advance(seconds(61));
-  EXPECT_FALSE(Record("shop", "PodCrash").has_value()) << "expired with its inactivity window";
-  // Still a pattern storm (the detector window is 2 min), but a new aggregation.
+  // Kept for its close (storm_closer.h: the grace period), but over.
+  EXPECT_TRUE(Record("shop", "PodCrash").has_value()) << "kept until it is closed";
+  // Still a pattern storm (the detector window is 2 min), but a new aggregation: the old one is
+  // closed first (its final request), then the new one opens (its provisional request).
   IngestResult r = Ingest(Webhook(PodAlerts("PodCrash", "shop", 7, 1)));
   ASSERT_EQ(r.decisions[0].outcome, Outcome::kStormAggregated);
   EXPECT_TRUE(r.decisions[0].storm_opened);
   EXPECT_NE(r.decisions[0].remediation_request, storm1);
-  EXPECT_EQ(r.requests.size(), 1u);
+  ASSERT_EQ(r.requests.size(), 2u);
+  EXPECT_EQ(r.requests[0].name, storm1);
+  EXPECT_TRUE(r.requests[0].storm_closed);
+  EXPECT_FALSE(r.requests[1].storm_closed);
 }
 
 TEST_P(AggregationIT, HardCapEndsALongStorm) {
@@ -174,8 +179,9 @@ TEST_P(AggregationIT, HardCapEndsALongStorm) {
 TEST_P(AggregationIT, StormRecordTtlFollowsTheInactivityWindow) {
   ASSERT_OK(Ingest(Webhook(PodAlerts("PodCrash", "shop", 0, 6))).status);
   ASSERT_OK_AND_ASSIGN(int64_t pttl, kv().Pttl(pipeline().aggregator().KeyFor("shop", "PodCrash")));
-  EXPECT_GT(pttl, 55000);
-  EXPECT_LE(pttl, 60000);
+  const int64_t grace = pipeline().options().close.grace.count();  // kept for its close
+  EXPECT_GT(pttl, 55000 + grace);
+  EXPECT_LE(pttl, 60000 + grace);
 }
 
 TEST_P(AggregationIT, ResourceCapCountsOverflow) {
@@ -274,7 +280,8 @@ TEST_P(AggregationIT, LabelsCannotForgeKeys) {
     EXPECT_LE(key.size(), 700u) << key;
     std::string_view fam = KeySchema().FamilyOf(key);
     EXPECT_TRUE(fam == family::kDedup || fam == family::kStormRate ||
-                fam == family::kStormPattern || fam == family::kStormAgg)
+                fam == family::kStormPattern || fam == family::kStormAgg ||
+                fam == family::kStormClose || fam == family::kStormDue)
         << key;
     EXPECT_EQ(std::count(key.begin(), key.end(), '{'), 1) << key;
   }

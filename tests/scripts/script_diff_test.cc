@@ -87,7 +87,7 @@ class StepGenerator {
     const std::string ns = Pick<std::string>({"ns-a", "ns-b"});
     const std::string alert = Pick<std::string>({"HighCPU", "Crash:Loop"});
     const std::string resource = Resource();
-    switch (Uniform(0, 6)) {
+    switch (Uniform(0, 7)) {
       case 0:
         s.script = ScriptId::kDedup;
         s.keys = {Key("dedup", Pick<std::string>({"fp0", "fp1", "fp2"}))};
@@ -126,7 +126,27 @@ class StepGenerator {
                   Pick<std::string>({"rate", "pattern"})};
         if (s.script == ScriptId::kStormAggFullCrd) s.args.push_back(kTemplates[Uniform(0, 2)]);
         // A request id: a repeated one is a replay of the storm's last add.
-        if (Uniform(0, 1) == 0) s.args.push_back(Pick<std::string>({"r1:1", "r2:1", "r1:2"}));
+        const bool request = Uniform(0, 1) == 0;
+        if (request) s.args.push_back(Pick<std::string>({"r1:1", "r2:1", "r1:2"}));
+        // With the storm's close record (storm_closer.h): an over storm waits for its close.
+        if (Uniform(0, 2) == 0) {
+          if (!request) s.args.push_back("");
+          s.keys.push_back(Key("storm-close", ns, alert));
+          // Whole units: the record's deadline stays off the step boundaries (see Duration()).
+          s.args.push_back(std::to_string(kUnitMs * Pick<int64_t>({1, 2, 3})));
+        }
+        break;
+      }
+      case 7: {
+        s.script = ScriptId::kStormClose;
+        s.keys = {Key("storm-close", ns, alert)};
+        const std::string mode = Pick<std::string>({"open", "claim", "claim", "done"});
+        s.args = {now, mode, Pick<std::string>({"1714564800000", "1714564810000"}), Duration()};
+        if (mode == "open") s.args.push_back(Pick<std::string>({"{\"name\":\"A\"}", "d2"}));
+        if (mode == "claim") {
+          s.args.push_back(Pick<std::string>({"c1", "c2"}));
+          s.args.push_back(std::to_string(kUnitMs * Pick<int64_t>({0, 1, 3})));
+        }
         break;
       }
       default: {
@@ -267,8 +287,11 @@ void Classify(const Step& step, const Result<Reply>& r, std::map<std::string, in
     case ScriptId::kRateLimit:
       ++seen[at(0) == 1 ? "rate allowed" : "rate limited"];
       break;
+    case ScriptId::kStormClose:
+      ++seen[step.args[1] + (at(0) == 1 ? " written" : at(0) == 2 ? " done already" : " refused")];
+      break;
     default:
-      ++seen[at(0) == 1 ? "storm opened" : "storm continued"];
+      ++seen[at(0) == 1 ? "storm opened" : at(0) == -1 ? "storm waits for its close" : "storm continued"];
       if (at(3) > 0) ++seen["storm overflow"];
       if (at(5) > std::stoll(step.args[0])) ++seen["storm skewed"];  // last_seen kept
       break;
@@ -313,7 +336,8 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
   for (const char* what : {"corrupt", "wrongtype", "dedup duplicate", "dedup resumed",
                            "dedup busy", "dedup finished", "rate storm",
                            "pattern storm", "storm opened", "storm continued", "storm overflow",
-                           "storm skewed",
+                           "storm skewed", "storm waits for its close", "open written",
+                           "claim written", "claim refused", "done written",
                            "rate limited", "rate allowed"}) {
     EXPECT_GT(coverage[what], 0) << "no step reached: " << what;
   }

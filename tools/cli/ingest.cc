@@ -1,5 +1,6 @@
 #include "ingest.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,17 @@ class IngestClock final : public Clock {
   }
   void Step(int64_t ms) {
     if (manual_) manual_->Advance(std::chrono::milliseconds(ms));
+  }
+  bool pinned() const { return manual_ != nullptr; }
+  void SetMs(int64_t ms) {
+    if (manual_) manual_->SetMs(ms);
+  }
+  void SleepFor(std::chrono::microseconds d) const override {
+    if (manual_) {
+      manual_->SleepFor(d);
+    } else {
+      SystemClock::Shared()->SleepFor(d);
+    }
   }
 
  private:
@@ -159,6 +171,27 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
     }
     for (RemediationRequest& rr : result.requests) requests.push_back(std::move(rr));
     clock->Step(options.step_ms);
+    StormCloseResult closed = pipeline.CloseDueStorms();
+    summary.storms_closed += static_cast<int64_t>(closed.closed);
+    for (RemediationRequest& rr : closed.requests) requests.push_back(std::move(rr));
+    if (!closed.status.ok()) return closed.status.WithContext("closing storms");
+  }
+  // End of input: a pinned clock moves on until every open storm's window has ended (a storm's
+  // recorded deadline can be earlier than its real one, hence the rounds).
+  for (int round = 0; clock->pinned() && round < 16; ++round) {
+    Result<std::vector<DueStorm>> open = pipeline.OpenStorms();
+    if (!open.ok()) return open.status().WithContext("closing storms");
+    if (open->empty()) break;
+    int64_t due = clock->NowMs();
+    for (const DueStorm& s : *open) due = std::max(due, s.due_ms);
+    clock->SetMs(due);
+    StormCloseResult closed = pipeline.CloseDueStorms();
+    summary.storms_closed += static_cast<int64_t>(closed.closed);
+    for (RemediationRequest& rr : closed.requests) requests.push_back(std::move(rr));
+    if (!closed.status.ok()) return closed.status.WithContext("closing storms");
+  }
+  if (Result<std::vector<DueStorm>> open = pipeline.OpenStorms(); open.ok()) {
+    summary.storms_left_open = static_cast<int64_t>(open->size());
   }
   for (const RemediationRequest& rr : requests) {
     out << RemediationRequestToJson(rr) << "\n";

@@ -42,6 +42,12 @@ struct IngestSummary {
   int64_t failed_payloads = 0;    // a backend error while processing
   int64_t decisions = 0;
   int64_t requests = 0;
+  // Storms whose final request was emitted (closed when their window ended on the command's
+  // clock: after each payload, and at the end of the input), and storms left open at the end
+  // (system clock: their windows end after the command; a gateway's periodic close or a later
+  // ingest on the same backend closes them).
+  int64_t storms_closed = 0;
+  int64_t storms_left_open = 0;
   std::map<std::string, int64_t> outcomes;  // outcome name -> count
 };
 
@@ -54,7 +60,10 @@ Result<std::optional<SignalSource>> ParseIngestFormat(std::string_view text);
 std::vector<std::string> SplitPayloads(const std::string& text);
 
 // Runs every payload of every input through one Pipeline and writes the lines described above
-// to `out`. Failure: the backend cannot be opened (Unavailable/Timeout/InvalidArgument), an
+// to `out`. Storms are closed (Pipeline::CloseDueStorms) after each payload on the command's
+// clock; at the end of the input a pinned clock (--now) moves on to the last open storm's
+// deadline, so every storm is closed and its final request written; with the system clock the
+// storms still open are counted in storms_left_open. Failure: the backend cannot be opened (Unavailable/Timeout/InvalidArgument), an
 // input cannot be read (InvalidArgument naming it), or the backend became unreachable.
 Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out);
 

@@ -9,7 +9,8 @@ namespace stormkv::cli {
 const std::vector<std::string_view>& StormkvFamilies() {
   static const std::vector<std::string_view> kFamilies = {family::kDedup, family::kStormRate,
                                                           family::kStormPattern, family::kStormAgg,
-                                                          family::kRateLimit};
+                                                          family::kRateLimit, family::kStormClose,
+                                                          family::kStormDue};
   return kFamilies;
 }
 

@@ -212,7 +212,15 @@ int RunIngestCommand(IngestArgs& a) {
   }
   std::cerr << "stormkv ingest: " << summary->payloads << " payload(s), " << summary->decisions
             << " decision(s)" << (counts.empty() ? "" : " (" + counts + ")") << ", "
-            << summary->requests << " RemediationRequest(s)\n";
+            << summary->requests << " RemediationRequest(s)";
+  if (summary->storms_closed > 0) std::cerr << ", " << summary->storms_closed << " storm(s) closed";
+  if (summary->storms_left_open > 0) {
+    std::cerr << "; " << summary->storms_left_open
+              << " storm(s) left open (their windows end after this run: a gateway's periodic "
+                 "close, or ingest again on the same backend, emits their final requests; "
+                 "--now closes them at the end of the input)";
+  }
+  std::cerr << "\n";
   return summary->rejected_payloads + summary->failed_payloads > 0 ? kExitFailed : kExitOk;
 }
 

@@ -257,9 +257,21 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   };
 
   int64_t processed = 0;
+  int64_t last_close_ms = 0;
+  // The gateway's periodic storm close (pipeline.h), once per simulated second.
+  auto close_storms = [&]() -> Status {
+    StormCloseResult closed = pipeline.CloseDueStorms();
+    c.storms_closed += static_cast<int64_t>(closed.closed);
+    return closed.status.ok() ? Status::Ok() : note_error(closed.status);
+  };
   while (!queue.empty()) {
     Pending p = queue.top();
     queue.pop();
+    if (p.at_ms - last_close_ms >= 1000) {
+      clock->SetMs(start_ms + p.at_ms);
+      last_close_ms = p.at_ms;
+      STORMKV_RETURN_IF_ERROR(close_storms());
+    }
     if (on_redis && p.at_ms - last_sync_virtual >= o.ttl_sync_ms) {
       STORMKV_RETURN_IF_ERROR(sync_ttls(p.at_ms));
       STORMKV_RETURN_IF_ERROR(checkpoint());

@@ -60,6 +60,7 @@ struct AlertCounts {
   int64_t duplicates = 0;        // known fingerprint: dedup record updated
   int64_t storm_aggregated = 0;  // part of a storm: added to its aggregation
   int64_t storms_opened = 0;     // aggregations created (one RemediationRequest per storm)
+  int64_t storms_closed = 0;     // storms whose window ended in the run: final request emitted
   int64_t rate_limited = 0;      // denied by the rate limiter (re-sent after Retry-After)
   int64_t dropped = 0;           // still denied after 3 re-sends: given up, as Alertmanager does
   int64_t oom_errors = 0;        // writes refused with OOM

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <random>
-#include <thread>
 #include <utility>
 
 #include <unistd.h>
@@ -62,6 +62,57 @@ std::string NewAttemptId() {
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kHex[v & 15];
   return out;
+}
+
+// What the final request of a storm names, stored with its close record when it opens: the
+// opening alert's signal fields (annotations are left out: up to 16 KiB each).
+std::string StormDescriptor(const NormalizedSignal& s) {
+  nlohmann::json j = {{"name", s.name},
+                      {"namespace", s.namespace_name},
+                      {"severity", s.severity},
+                      {"source", SignalSourceName(s.source)},
+                      {"kind", s.resource.kind},
+                      {"resource", s.resource.name},
+                      {"startsAt", s.starts_at_ms},
+                      {"receivedAt", s.received_at_ms},
+                      {"labels", s.labels}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The opening signal back from a descriptor; what is missing (an empty or foreign descriptor)
+// falls back to the storm's own names.
+NormalizedSignal SignalFromDescriptor(std::string_view descriptor, std::string_view ns,
+                                      std::string_view alertname) {
+  NormalizedSignal s;
+  s.name = std::string(alertname);
+  s.namespace_name = ns == "_cluster" ? "" : std::string(ns);
+  s.severity = "unknown";
+  nlohmann::json j = nlohmann::json::parse(descriptor.begin(), descriptor.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return s;
+  auto str = [&j](const char* k, std::string* out) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_string()) *out = it->get<std::string>();
+  };
+  auto num = [&j](const char* k, int64_t* out) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_number_integer()) *out = it->get<int64_t>();
+  };
+  str("name", &s.name);
+  str("namespace", &s.namespace_name);
+  str("severity", &s.severity);
+  std::string source;
+  str("source", &source);
+  if (std::optional<SignalSource> src = ParseSignalSource(source)) s.source = *src;
+  str("kind", &s.resource.kind);
+  str("resource", &s.resource.name);
+  num("startsAt", &s.starts_at_ms);
+  num("receivedAt", &s.received_at_ms);
+  if (auto it = j.find("labels"); it != j.end() && it->is_object()) {
+    for (auto l = it->begin(); l != it->end(); ++l) {
+      if (l.value().is_string()) s.labels.emplace(l.key(), l.value().get<std::string>());
+    }
+  }
+  return s;
 }
 
 void FillSignal(const NormalizedSignal& s, AlertDecision* d) {
@@ -123,15 +174,30 @@ std::size_t IngestResult::Count(Outcome outcome) const {
   return n;
 }
 
+PipelineOptions Pipeline::Normalize(PipelineOptions options) {
+  if (options.close.enabled) {
+    if (options.close.grace.count() <= 0) options.close.grace = StormCloseOptions{}.grace;
+    if (options.close.claim_lease.count() <= 0) {
+      options.close.claim_lease = StormCloseOptions{}.claim_lease;
+    }
+    options.aggregation.close_grace = options.close.grace;
+  } else {
+    options.aggregation.close_grace.reset();
+  }
+  return options;
+}
+
 Pipeline::Pipeline(KvBackend& kv, std::shared_ptr<const Clock> clock, PipelineOptions options)
     : kv_(kv),
       clock_(std::move(clock)),
-      options_(std::move(options)),
+      options_(Normalize(std::move(options))),
       schema_(options_.keys),
       dedup_(kv, clock_, schema_, options_.dedup),
       detector_(kv, clock_, schema_, options_.storm),
       aggregator_(kv, clock_, schema_, options_.aggregation),
-      limiter_(kv, clock_, schema_, options_.rate_limit) {}
+      limiter_(kv, clock_, schema_, options_.rate_limit),
+      closer_(kv, clock_, schema_, options_.close),
+      instance_id_(NewAttemptId()) {}
 
 std::string Pipeline::StormNamespaceFor(const NormalizedSignal& signal) {
   return signal.namespace_name.empty() ? "_cluster" : signal.namespace_name;
@@ -184,12 +250,14 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
   Result<DedupResult> rec = dedup_.Begin(signal.fingerprint, rr_name, attempt);
   // Busy: another delivery of the same alert is being processed right now (it takes a few round
   // trips); wait for it with a short backoff, then this one is a duplicate.
-  const auto wait_until = std::chrono::steady_clock::now() + options_.busy_wait;
+  // Measured and slept on the injected clock (a ManualClock's wait is virtual).
+  const int64_t wait_until_us =
+      clock_->NowUs() + std::chrono::microseconds(options_.busy_wait).count();
   for (auto pause = std::chrono::microseconds(50);
        rec.ok() && rec->state == DedupState::kBusy &&
-       std::chrono::steady_clock::now() + pause < wait_until;
+       clock_->NowUs() + pause.count() < wait_until_us;
        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20))) {
-    std::this_thread::sleep_for(pause);
+    clock_->SleepFor(pause);
     rec = dedup_.Begin(signal.fingerprint, rr_name, attempt);
   }
   // A transport failure may hide a Begin the server ran (lost reply): abandon it too. Any other
@@ -233,6 +301,20 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
       alert.annotations = signal.annotations;
     }
     Result<AggregateResult> agg = aggregator_.Add(alert);
+    if (agg.ok() && agg->needs_close) {
+      // The storm this alert belongs to by name is over but not closed yet: close it (its final
+      // request goes out first), then this alert opens the next one.
+      if (Status closed = CloseBeforeReopen(ns, signal.name, agg->first_seen_ms, requests);
+          !closed.ok()) {
+        return fail(closed, true);
+      }
+      agg = aggregator_.Add(alert);
+      if (agg.ok() && agg->needs_close) {
+        return fail(Status::Unavailable("storm " + ns + "/" + signal.name +
+                                        " is over and still being closed; retry"),
+                    true);
+      }
+    }
     if (!agg.ok()) return fail(agg.status(), true);
     d->outcome = Outcome::kStormAggregated;
     d->storm_type = type;
@@ -243,6 +325,16 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
     d->remediation_request = RemediationRequestName(
         ComputeStormFingerprint(signal.name, signal.namespace_name, agg->first_seen_ms));
     if (agg->is_new) {
+      if (options_.close.enabled) {
+        // Registered before its provisional request goes out: a failure here fails the alert,
+        // and the retry (a replay of the add, is_new again) registers it again.
+        const int64_t deadline = StormDeadline(agg->first_seen_ms, agg->first_seen_ms);
+        if (Status open = closer_.Open(ns, signal.name, agg->first_seen_ms, deadline,
+                                       StormDescriptor(signal), CloseTtl(deadline));
+            !open.ok()) {
+          return fail(open, true);
+        }
+      }
       RemediationRequest rr =
           MakeStormRequest(signal, *type, agg->alert_count, agg->first_seen_ms, agg->last_seen_ms);
       rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
@@ -399,6 +491,148 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
     result.http_status = 500;
   }
   return result;
+}
+
+int64_t Pipeline::StormDeadline(int64_t first_seen_ms, int64_t last_seen_ms) const {
+  return std::min(last_seen_ms + options_.aggregation.inactivity_window.count(),
+                  first_seen_ms + options_.aggregation.hard_cap.count());
+}
+
+std::chrono::milliseconds Pipeline::CloseTtl(int64_t deadline_ms) const {
+  return std::chrono::milliseconds(
+      std::max<int64_t>(1, deadline_ms + options_.close.grace.count() - clock_->NowMs()));
+}
+
+RemediationRequest Pipeline::FinalStormRequest(std::string_view ns, std::string_view alertname,
+                                               const StormRecord& r,
+                                               std::string_view descriptor) const {
+  const NormalizedSignal opening = SignalFromDescriptor(descriptor, ns, alertname);
+  Result<StormType> type = ParseStormType(r.pattern);
+  RemediationRequest rr = MakeStormRequest(opening, type.ok() ? *type : StormType::kRate,
+                                           r.alert_count, r.first_seen_ms, r.last_seen_ms);
+  if (!type.ok()) rr.storm_type = r.pattern;
+  rr.storm_closed = true;
+  rr.affected_resources_overflow = r.overflow;
+  rr.affected_resources.reserve(r.resources.size());
+  for (const StormResource& res : r.resources) {
+    const std::string name = Unescape(res.name);
+    const std::size_t slash = name.find('/');
+    ResourceRef ref = slash == std::string::npos
+                          ? ResourceRef{"", name}
+                          : ResourceRef{name.substr(0, slash), name.substr(slash + 1)};
+    rr.affected_resources.push_back(AffectedResourceId(opening.namespace_name, ref));
+  }
+  return rr;
+}
+
+Result<Pipeline::CloseOne> Pipeline::CloseStorm(std::string_view ns, std::string_view alertname,
+                                                int64_t first_seen_ms,
+                                                std::vector<RemediationRequest>* out) {
+  Result<std::optional<StormRecord>> rec = aggregator_.Get(ns, alertname);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return CloseOne{CloseStep::kGone};
+  // A newer storm under the same name: this one was closed (a storm is replaced only then).
+  if ((*rec)->first_seen_ms != first_seen_ms) return CloseOne{CloseStep::kReplaced};
+  const int64_t deadline = StormDeadline((*rec)->first_seen_ms, (*rec)->last_seen_ms);
+  if (clock_->NowMs() < deadline) return CloseOne{CloseStep::kNotDue, deadline};
+  const std::chrono::milliseconds ttl = CloseTtl(deadline);
+  Result<ClaimResult> claim = closer_.Claim(ns, alertname, first_seen_ms, instance_id_, ttl);
+  if (!claim.ok()) return claim.status();
+  if (claim->claim == CloseClaim::kDone) return CloseOne{CloseStep::kAlreadyDone};
+  if (claim->claim == CloseClaim::kBusy) return CloseOne{CloseStep::kBusy, claim->busy_until_ms};
+  // Read again under the claim: an add from a replica whose clock runs behind may have landed
+  // between the first read and the claim.
+  Result<std::optional<StormRecord>> final_rec = aggregator_.Get(ns, alertname);
+  if (!final_rec.ok()) return final_rec.status();
+  const StormRecord& r = final_rec->has_value() && (*final_rec)->first_seen_ms == first_seen_ms
+                             ? **final_rec
+                             : **rec;
+  // Emitted before the done mark: if the mark fails, the next close emits it again (at least
+  // once, same name).
+  out->push_back(FinalStormRequest(ns, alertname, r, claim->descriptor));
+  Result<ClaimResult> done = closer_.Done(ns, alertname, first_seen_ms, ttl);
+  if (!done.ok()) return done.status();
+  return CloseOne{CloseStep::kClosed};
+}
+
+Status Pipeline::CloseBeforeReopen(std::string_view ns, std::string_view alertname,
+                                   int64_t first_seen_ms, std::vector<RemediationRequest>* out) {
+  const int64_t wait_until_us =
+      clock_->NowUs() + std::chrono::microseconds(options_.busy_wait).count();
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    Result<CloseOne> one = CloseStorm(ns, alertname, first_seen_ms, out);
+    if (!one.ok()) return one.status();
+    if (one->step == CloseStep::kBusy && clock_->NowUs() + pause.count() < wait_until_us) {
+      clock_->SleepFor(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20));
+      continue;
+    }
+    if (one->step == CloseStep::kBusy || one->step == CloseStep::kNotDue) {
+      return Status::Unavailable("storm " + std::string(ns) + "/" + std::string(alertname) +
+                                 " is being closed by another gateway; retry");
+    }
+    // Best effort: a due entry left behind is removed by the next close call (it finds the
+    // storm done or replaced).
+    DueStorm due;
+    due.member = StormCloser::DueMember(ns, alertname, first_seen_ms);
+    due.bucket = closer_.BucketOf(ns, alertname);
+    (void)closer_.Remove(due);
+    return Status::Ok();
+  }
+}
+
+StormCloseResult Pipeline::CloseDueStorms(std::size_t max_storms) {
+  StormCloseResult result;
+  if (!options_.close.enabled) return result;
+  try {
+    Result<std::vector<DueStorm>> due = closer_.Due(clock_->NowMs(), max_storms);
+    if (!due.ok()) {
+      result.status = due.status();
+      return result;
+    }
+    for (const DueStorm& s : *due) {
+      Result<CloseOne> one = CloseStorm(s.ns, s.alertname, s.first_seen_ms, &result.requests);
+      if (!one.ok()) {
+        result.status = one.status();
+        return result;
+      }
+      Status st;
+      switch (one->step) {
+        case CloseStep::kClosed:
+          ++result.closed;
+          st = closer_.Remove(s);
+          break;
+        case CloseStep::kGone:
+          ++result.expired;
+          st = closer_.Remove(s);
+          break;
+        case CloseStep::kAlreadyDone:
+        case CloseStep::kReplaced:
+          st = closer_.Remove(s);
+          break;
+        case CloseStep::kNotDue:
+          ++result.not_due;
+          st = closer_.Reschedule(s, one->due_ms);
+          break;
+        case CloseStep::kBusy:
+          ++result.busy;
+          break;
+      }
+      if (!st.ok()) {
+        result.status = st;
+        return result;
+      }
+    }
+  } catch (const std::exception& e) {
+    result.status = Status::Internal(std::string("closing storms: ") + e.what());
+  }
+  return result;
+}
+
+Result<std::vector<DueStorm>> Pipeline::OpenStorms(std::size_t max_storms) {
+  if (!options_.close.enabled) return std::vector<DueStorm>();
+  return closer_.Due(std::numeric_limits<int64_t>::max(), max_storms);
 }
 
 Result<std::optional<RemediationRequest>> Pipeline::StormRequest(const NormalizedSignal& opening) {

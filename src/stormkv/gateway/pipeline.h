@@ -14,11 +14,12 @@
 //          (kDuplicate). A new fingerprint is stored UNFINISHED until (e) (dedup.h);
 //       b. StormDetector::Observe(namespace, name, "Kind/name");
 //       c. in a storm: StormAggregator::Add with request id "<fingerprint[0:16]>:<first_seen>" —
-//          kStormAggregated; the alert that opens the storm emits one storm RemediationRequest
-//          (isStorm; signalFingerprint = ComputeStormFingerprint(name, namespace, storm
-//          first_seen), so every alert of the storm names the same request). The dedup record of
-//          an aggregated alert keeps the alert's own request name (never emitted): a later
-//          duplicate of it reports that name;
+//          kStormAggregated; the alert that opens the storm registers it for closing (below)
+//          and emits the storm's PROVISIONAL RemediationRequest (isStorm, stormClosed false,
+//          the opening alert as its one affected resource; signalFingerprint =
+//          ComputeStormFingerprint(name, namespace, storm first_seen), so every alert of the
+//          storm names the same request). The dedup record of an aggregated alert keeps the
+//          alert's own request name (never emitted): a later duplicate of it reports that name;
 //       d. otherwise kCreated and the alert's RemediationRequest is emitted;
 //       e. Deduplicator::Finish(kDone): the record is finished; later deliveries are duplicates.
 //     Cluster-scoped signals (no namespace) use the namespace "_cluster" for storm keys (no
@@ -46,6 +47,35 @@
 //       a duplicate whose reply was lost is counted twice (no request depends on it); a replay
 //       is only recognised while no other alert was added to the storm in between.
 //
+// Closing storms (PipelineOptions::close; storm_closer.h). A storm's FINAL request — same name,
+// stormClosed true, stormAlertCount, every affected resource up to max_resources, overflow,
+// first and last seen — is emitted once its window has closed (deadline = min(last_seen +
+// inactivity_window, first_seen + hard_cap)):
+//  * by CloseDueStorms(), which a front end runs periodically: it reads the due-list buckets
+//    for storms whose recorded deadline has passed, re-reads each storm (a storm still receiving
+//    alerts is rescheduled to its new deadline), CLAIMS it in its close record (one atomic
+//    script: one claimer at a time, lease claim_lease), emits the final request, marks it DONE
+//    and removes its due entry. Exactly once across replicas: the claim decides who emits;
+//    at least once under faults: a claimer that fails after emitting (done mark lost) or dies
+//    leaves the claim to expire (its own retries renew it at once), and the next close call
+//    emits a request of the same name again;
+//  * inline, by the alert that meets its storm over but not done: the aggregation script refuses
+//    to replace an unclosed storm (it writes nothing and says so), the Pipeline closes it as
+//    above (its final request is emitted in that payload's result, before the alert's own) and
+//    adds the alert again, which opens the next storm. Another replica holding the claim is
+//    waited for up to busy_wait, then the alert fails retryable (503).
+// Cluster-safe: the close record shares the storm's hash tag; the due lists are `due_buckets`
+// sorted sets chosen by a hash of the storm's name, written once per storm (when it opens), not
+// per alert; no key is written by every storm. Records live `grace` past the deadline: close
+// calls must come at least that often, or a storm expires unclosed (StormCloseResult::expired).
+// Why keep the provisional request: remediation can start when the storm opens instead of up
+// to hard_cap later, and it was already delivered at least once under every fault; consumers
+// apply requests by name, so the final one updates it. Limits: the final request's
+// signalAnnotations are empty (the opening alert's labels and fields are stored, its
+// annotations are not); an add from a replica whose clock runs behind the closer's by more
+// than the time between the closer's two reads of the record is counted in the stored storm
+// but not in its final request.
+//
 // Thread-safety: a Pipeline is immutable after construction; Ingest may be called concurrently
 // (the services' scripts are atomic). The backend and clock must outlive the pipeline.
 #ifndef STORMKV_GATEWAY_PIPELINE_H_
@@ -66,6 +96,7 @@
 #include "stormkv/gateway/remediation_request.h"
 #include "stormkv/gateway/signal.h"
 #include "stormkv/gateway/storm_aggregator.h"
+#include "stormkv/gateway/storm_closer.h"
 #include "stormkv/gateway/storm_detector.h"
 #include "stormkv/key_schema.h"
 #include "stormkv/kv_backend.h"
@@ -80,12 +111,16 @@ struct PipelineOptions {
   StormDetectionOptions storm;
   AggregationOptions aggregation;
   RateLimitOptions rate_limit;
+  // Closing storms: the final request of each storm when its window ends (see the file comment).
+  StormCloseOptions close;
   // When false, no rate limiting at all (no bucket is written).
   bool rate_limit_enabled = true;
   // Cost of a payload: 1 (false) or its number of signals (true).
   bool rate_limit_per_signal = false;
-  // How long (real time) a delivery waits for another delivery of the same new alert that is
-  // being processed at that moment (dedup.h: kBusy) before it gives up with a retryable error.
+  // How long a delivery waits for another delivery of the same new alert that is being processed
+  // at that moment (dedup.h: kBusy), or for another replica closing the storm it is about to
+  // reopen, before it gives up with a retryable error. Measured and slept on the injected clock
+  // (Clock::SleepFor: real time for SystemClock, virtual time for ManualClock).
   std::chrono::milliseconds busy_wait = std::chrono::seconds(1);
   // Client id used when Ingest() gets an empty client_id.
   std::string default_client = "anonymous";
@@ -152,6 +187,20 @@ struct IngestResult {
   std::size_t Count(Outcome outcome) const;
 };
 
+// What one Pipeline::CloseDueStorms() call did.
+struct StormCloseResult {
+  // ok, or the first backend error: the storms not handled yet stay due for the next call.
+  Status status;
+  // The final request of every storm this call closed (stormClosed: true), in closing order.
+  std::vector<RemediationRequest> requests;
+  std::size_t closed = 0;   // storms closed by this call (one request each)
+  std::size_t not_due = 0;  // listed as due, but still receiving alerts: rescheduled
+  std::size_t busy = 0;     // another replica is closing them right now
+  // Storms whose records expired before any close call ran (more than `grace` after their
+  // deadline): their final request is lost. A front end that closes often enough sees 0.
+  std::size_t expired = 0;
+};
+
 class Pipeline {
  public:
   // `clock` supplies the receipt time and every service's `now`.
@@ -177,6 +226,17 @@ class Pipeline {
   // stored. Errors: as StormAggregator::Get.
   Result<std::optional<RemediationRequest>> StormRequest(const NormalizedSignal& opening);
 
+  // Closes every storm whose window has ended by the clock's now (at most `max_storms` per due
+  // bucket per call): exactly one caller across replicas emits each storm's final request (see
+  // the file comment). A front end runs it periodically (e.g. every second; at least every
+  // options().close.grace); `stormkv ingest` and `simulate` run it with their clocks. Never
+  // throws. Does nothing when options().close.enabled is false.
+  StormCloseResult CloseDueStorms(std::size_t max_storms = 1000);
+
+  // Storms registered in the due lists (opened and not yet closed), with their recorded
+  // deadlines (a storm still receiving alerts has a later real deadline). Errors: the backend's.
+  Result<std::vector<DueStorm>> OpenStorms(std::size_t max_storms = 100000);
+
   // The storm namespace used for a signal ("_cluster" when it has none).
   static std::string StormNamespaceFor(const NormalizedSignal& signal);
   // The storm resource of a signal: "Kind/name", or "-" when it names none.
@@ -188,8 +248,27 @@ class Pipeline {
   StormDetector& detector() { return detector_; }
   StormAggregator& aggregator() { return aggregator_; }
   RateLimiter& rate_limiter() { return limiter_; }
+  StormCloser& closer() { return closer_; }
 
  private:
+  enum class CloseStep { kClosed, kAlreadyDone, kNotDue, kBusy, kGone, kReplaced };
+  struct CloseOne {
+    CloseStep step = CloseStep::kGone;
+    int64_t due_ms = 0;  // kNotDue: the current deadline; kBusy: the other claim's end
+  };
+  static PipelineOptions Normalize(PipelineOptions options);
+  int64_t StormDeadline(int64_t first_seen_ms, int64_t last_seen_ms) const;
+  std::chrono::milliseconds CloseTtl(int64_t deadline_ms) const;
+  // Claims, emits (into `out`) and marks done one storm, if it is over.
+  Result<CloseOne> CloseStorm(std::string_view ns, std::string_view alertname,
+                              int64_t first_seen_ms, std::vector<RemediationRequest>* out);
+  // An alert meets its storm over but not closed: close it now (waiting up to busy_wait for
+  // another closer), so the alert can open the next storm.
+  Status CloseBeforeReopen(std::string_view ns, std::string_view alertname, int64_t first_seen_ms,
+                           std::vector<RemediationRequest>* out);
+  RemediationRequest FinalStormRequest(std::string_view ns, std::string_view alertname,
+                                       const StormRecord& record,
+                                       std::string_view descriptor) const;
   struct Item;
   static Result<std::vector<Item>> Adapt(std::string_view payload, SignalSource source,
                                          int64_t now_ms, const AdapterLimits& limits);
@@ -209,6 +288,9 @@ class Pipeline {
   StormDetector detector_;
   StormAggregator aggregator_;
   RateLimiter limiter_;
+  StormCloser closer_;
+  // This pipeline's claimer id for storm closes (a claim it holds it may renew at once).
+  std::string instance_id_;
 };
 
 // Guesses the source of a payload: "alertmanager" when it is a JSON object with an "alerts"

@@ -73,6 +73,7 @@ struct SpecOut {
       if (rr->affected_resources_overflow > 0) {
         ar(make_nvp("affectedResourcesOverflow", rr->affected_resources_overflow));
       }
+      ar(make_nvp("stormClosed", rr->storm_closed));
     }
     ar(make_nvp("signalLabels", StringMapObject{&rr->signal_labels}),
        make_nvp("signalAnnotations", StringMapObject{&rr->signal_annotations}));

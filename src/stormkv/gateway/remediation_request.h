@@ -65,6 +65,11 @@ struct RemediationRequest {
   // Resources seen but not listed because the aggregation's resource cap was reached;
   // written as affectedResourcesOverflow only when > 0 (stormkv extension).
   int64_t affected_resources_overflow = 0;
+  // Storms: false for the provisional request emitted when the storm opens, true for the final
+  // one emitted when its window closes (the whole storm). Same name: consumers apply requests
+  // by name (create or update), so the final one replaces the provisional one. Written as
+  // stormClosed when is_storm (stormkv extension).
+  bool storm_closed = false;
   std::map<std::string, std::string> signal_labels;
   std::map<std::string, std::string> signal_annotations;
 };

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stormkv/gateway/json_text.h"
+#include "stormkv/gateway/storm_closer.h"
 #include "stormkv/lua_sources.h"
 
 namespace stormkv {
@@ -246,18 +247,30 @@ Result<Reply> RateLimitTwin(ScriptContext& ctx, const Args& keys, const Args& ar
 struct AggArgs {
   double now, inactivity, cap, max_resources;
   std::string request;  // the optional request id ("" when absent)
+  double grace = 0;     // the optional close grace (Lua: tonumber(ARGV[n]) or 0)
 };
 
-// `nargs` arguments, or one more: the optional request id (empty when absent).
+// `nargs` arguments, or one more: the optional request id (empty when absent), or two more: then
+// the close grace. KEYS: the record, and optionally its close record (storm_closer.h).
 std::optional<AggArgs> ParseAggArgs(const Args& keys, const Args& argv, std::size_t nargs) {
   auto now = NumArg(argv, 0), inactivity = NumArg(argv, 1), cap = NumArg(argv, 2),
        max_resources = NumArg(argv, 3);
-  if (keys.size() != 1 || (argv.size() != nargs && argv.size() != nargs + 1) || !now ||
+  if (keys.empty() || keys.size() > 2 || argv.size() < nargs || argv.size() > nargs + 2 || !now ||
       !inactivity || !cap || !max_resources) {
     return std::nullopt;
   }
   return AggArgs{*now, *inactivity, *cap, *max_resources,
-                 argv.size() > nargs ? argv[nargs] : std::string()};
+                 argv.size() > nargs ? argv[nargs] : std::string(),
+                 argv.size() > nargs + 1 ? NumArg(argv, nargs + 1).value_or(0) : 0};
+}
+
+// An over storm with a close record that is not 'done:<first>': it must be closed before it is
+// replaced (is_new -1). Mirrors the Lua HGET.
+Result<bool> NeedsClose(ScriptContext& ctx, const Args& keys, double first) {
+  if (keys.size() < 2) return false;
+  Result<Reply> s = ctx.Call(Command{"HGET", keys[1], "s"});
+  if (!s.ok()) return s.status();
+  return s->is_nil() || s->str() != "done:" + FormatD(first);
 }
 
 Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
@@ -282,6 +295,14 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
   } else if (!(count && first && last && overflow && !e.at(4).is_nil())) {
     return StatusFromErrorReply("CORRUPT compact storm record lacks its fields");
   } else if (a->now >= *last + a->inactivity || a->now >= *first + a->cap) {
+    Result<bool> close = NeedsClose(ctx, keys, *first);
+    if (!close.ok()) return close.status();
+    if (*close) {
+      TWIN_CALL(hlen, "HLEN", key);
+      return Reply::Array({Reply::Integer(-1), LuaInt(*count),
+                           Reply::Integer(hlen.integer() - reserved), LuaInt(*overflow),
+                           LuaInt(*first), LuaInt(*last)});
+    }
     is_new = true;
   } else if (std::optional<int64_t> replay =
                  e.at(5).is_nil() ? std::nullopt : ReplayOf(e.at(5).str(), a->request)) {
@@ -319,7 +340,8 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     TWIN_DO("HSET", key, "#l", argv[0]);
   }
   if (!a->request.empty()) TWIN_DO("HSET", key, "#r", (is_new ? "1" : "0") + a->request);
-  TWIN_DO("PEXPIRE", key, FormatD(std::min(*last + a->inactivity, *first + a->cap) - a->now));
+  TWIN_DO("PEXPIRE", key,
+          FormatD(std::min(*last + a->inactivity, *first + a->cap) - a->now + a->grace));
   return Reply::Array({Reply::Integer(is_new ? 1 : 0), Reply::Integer(n.integer()),
                        Reply::Integer(resources), LuaInt(*overflow), LuaInt(*first),
                        LuaInt(*last)});
@@ -387,6 +409,17 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
     if (a->now < Num(v["last_seen"]) + a->inactivity && a->now < Num(v["first_seen"]) + a->cap) {
       rec = std::move(v);
       have = true;
+    } else {
+      Result<bool> close = NeedsClose(ctx, keys, Num(v["first_seen"]));
+      if (!close.ok()) return close.status();
+      if (*close) {
+        const json* list = Member(v, "resources");
+        return Reply::Array(
+            {Reply::Integer(-1), LuaInt(Num(v["alert_count"])),
+             Reply::Integer(list->is_array() ? static_cast<int64_t>(list->size()) : 0),
+             LuaInt(Num(v["overflow"])), LuaInt(Num(v["first_seen"])),
+             LuaInt(Num(v["last_seen"]))});
+      }
     }
   }
   if (have) {
@@ -415,7 +448,7 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
   if (a->now > Num(rec["last_seen"])) rec["last_seen"] = a->now;
   if (!a->request.empty()) rec["request"] = (have ? "0" : "1") + a->request;
   const double last = Num(rec["last_seen"]), first = Num(rec["first_seen"]);
-  const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now;
+  const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now + a->grace;
   TWIN_DO("SET", key, CanonicalJsonText(rec), "PX", FormatD(ttl));
   return Reply::Array({Reply::Integer(have ? 0 : 1), LuaInt(Num(rec["alert_count"])),
                        Reply::Integer(static_cast<int64_t>(list.size())),
@@ -447,6 +480,17 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
         a->now < Num((*d)["firstSeen"]) + a->cap) {
       doc = std::move(v);
       have = true;
+    } else {
+      Result<bool> close = NeedsClose(ctx, keys, Num((*d)["firstSeen"]));
+      if (!close.ok()) return close.status();
+      if (*close) {
+        const json* list = Member(*s, "affectedResources");
+        return Reply::Array(
+            {Reply::Integer(-1), LuaInt(Num((*s)["stormAlertCount"])),
+             Reply::Integer(list->is_array() ? static_cast<int64_t>(list->size()) : 0),
+             LuaInt(Num((*s)["stormOverflowCount"])), LuaInt(Num((*d)["firstSeen"])),
+             LuaInt(Num((*d)["lastSeen"]))});
+      }
     }
   }
   if (have) {
@@ -489,7 +533,7 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
   if (a->now > Num(dedup["lastSeen"])) dedup["lastSeen"] = a->now;
   if (!a->request.empty()) spec["stormRequest"] = (have ? "0" : "1") + a->request;
   const double last = Num(dedup["lastSeen"]), first = Num(dedup["firstSeen"]);
-  const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now;
+  const double ttl = std::min(last + a->inactivity, first + a->cap) - a->now + a->grace;
   TWIN_DO("SET", key, CanonicalJsonText(doc), "PX", FormatD(ttl));
   return Reply::Array({Reply::Integer(have ? 0 : 1), LuaInt(Num(spec["stormAlertCount"])),
                        Reply::Integer(static_cast<int64_t>(list.size())),
@@ -515,6 +559,7 @@ const std::array<const Script*, kAllScriptIds.size()>& Registered() {
         {ScriptId::kStormAggFullCrd, "storm_agg_full_crd", StormAggFullCrdTwin},
         {ScriptId::kRateLimit, "rate_limit", RateLimitTwin},
         {ScriptId::kDedupFinish, "dedup_finish", DedupFinishTwin},
+        {ScriptId::kStormClose, "storm_close", StormCloseTwin},
     };
     auto* out = new std::array<const Script*, kAllScriptIds.size()>{};
     for (const ScriptDef& def : defs) {

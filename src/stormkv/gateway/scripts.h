@@ -31,12 +31,13 @@ enum class ScriptId {
   kStormAggFullCrd,     // "storm_agg_full_crd"
   kRateLimit,           // "rate_limit"
   kDedupFinish,         // "dedup_finish"
+  kStormClose,          // "storm_close" (storm_closer.h)
 };
 
-inline constexpr std::array<ScriptId, 7> kAllScriptIds = {
+inline constexpr std::array<ScriptId, 8> kAllScriptIds = {
     ScriptId::kDedup,           ScriptId::kStormDetect,     ScriptId::kStormAggCompact,
     ScriptId::kStormAggJsonMeta, ScriptId::kStormAggFullCrd, ScriptId::kRateLimit,
-    ScriptId::kDedupFinish};
+    ScriptId::kDedupFinish,     ScriptId::kStormClose};
 
 // The script's registry name, which is also its Lua file name without ".lua".
 std::string_view ScriptName(ScriptId id);

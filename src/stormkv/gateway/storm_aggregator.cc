@@ -156,14 +156,21 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
                                    resource,
                                    std::string(StormTypeName(alert.storm_type))};
   if (o.layout == Layout::kFullCrd) args.push_back(FullCrdTemplate(alert, resource, now, o));
-  if (!alert.request_id.empty()) args.push_back(alert.request_id);
-  auto reply = kv_.Eval(GatewayScript(AggregationScript(o.layout)),
-                        {KeyFor(alert.ns, alert.alertname)}, args);
+  std::vector<std::string> keys = {KeyFor(alert.ns, alert.alertname)};
+  if (o.close_grace) {
+    keys.push_back(schema_.Key(family::kStormClose, alert.ns, {alert.alertname}));
+    args.push_back(alert.request_id);
+    args.push_back(std::to_string(o.close_grace->count()));
+  } else if (!alert.request_id.empty()) {
+    args.push_back(alert.request_id);
+  }
+  auto reply = kv_.Eval(GatewayScript(AggregationScript(o.layout)), keys, args);
   if (!reply.ok()) return ScriptFailure(reply.status(), "storm aggregation");
   STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 6, 6, "storm aggregation"));
   const auto& e = reply->elements();
   AggregateResult out;
-  out.is_new = e[0].integer() != 0;
+  out.needs_close = e[0].integer() < 0;
+  out.is_new = e[0].integer() > 0;
   out.alert_count = e[1].integer();
   out.resource_count = e[2].integer();
   out.overflow = e[3].integer();

@@ -45,6 +45,12 @@ struct AggregationOptions {
   std::chrono::milliseconds hard_cap = std::chrono::minutes(5);
   // Distinct resources listed per storm; more only count as overflow. >= 1.
   int64_t max_resources = 1000;
+  // Storm closing (storm_closer.h, pipeline.h). When set, every Add() also hands the script the
+  // storm's close record: a storm that is over is replaced by a new one only once its close
+  // record says it is done; until then the Add writes nothing and reports `needs_close`. Records
+  // then live `close_grace` past their deadline, so a closer still finds them. Unset: a storm
+  // over its window is replaced at once and expires at its deadline.
+  std::optional<std::chrono::milliseconds> close_grace;
 };
 
 // One alert to add to its storm.
@@ -71,6 +77,9 @@ struct StormAlert {
 // The storm after one Add().
 struct AggregateResult {
   bool is_new = false;        // this alert opened the storm (a new record was written)
+  // close_grace only: the stored storm is over but not closed yet; nothing was written, and the
+  // other fields describe that stored storm. Close it (Pipeline) and add again.
+  bool needs_close = false;
   int64_t alert_count = 0;    // alerts in the storm, this one included
   int64_t resource_count = 0; // distinct resources listed (<= max_resources)
   int64_t overflow = 0;       // alerts of new resources that did not fit in the list
