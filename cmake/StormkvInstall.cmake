@@ -3,7 +3,7 @@ include(CMakePackageConfigHelpers)
 
 set(STORMKV_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/stormkv)
 
-install(TARGETS stormkv stormkv_core stormkv_lua stormkv_memory stormkv_redis stormkv_gateway
+install(TARGETS stormkv stormkv_core stormkv_lua stormkv_lua_libs stormkv_lua_engine stormkv_memory stormkv_redis stormkv_gateway
   EXPORT stormkvTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -15,6 +15,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/stormkv DESTINATION ${CMAKE_INSTALL_
   PATTERN "json_text.h" EXCLUDE)  # internal to the gateway's .cc files (includes nlohmann)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/backends/memory/include/stormkv
                   ${PROJECT_SOURCE_DIR}/backends/redis/include/stormkv
+                  ${PROJECT_SOURCE_DIR}/backends/lua/include/stormkv
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
 
 install(EXPORT stormkvTargets NAMESPACE stormkv:: DESTINATION ${STORMKV_CMAKE_DIR})

@@ -281,7 +281,11 @@ Status StatusFromErrorReply(std::string_view text) {
     std::string_view body = text.substr(4);
     bool in_script = text.find("@user_script") != std::string_view::npos;
     auto body_starts = [&](std::string_view p) { return body.substr(0, p.size()) == p; };
+    // The embedded engine's own refusals (compile errors, runaway/heap/reply limits) too.
     if (text.find("Error running script") != std::string_view::npos ||
+        body_starts("Error compiling script") || body_starts("Script killed by") ||
+        body_starts("Script exceeded the Lua memory limit") ||
+        body_starts("Script reply is too large") ||
         (in_script && (body_starts("user_script:") ||
                        body_starts("Unknown Redis command called from script") ||
                        body_starts("Wrong number of args calling Redis command from script") ||

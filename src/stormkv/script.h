@@ -1,8 +1,10 @@
 // stormkv/script.h — a Script: a named Lua text plus its native C++ twin, and the one registry.
 //
-// Redis runs `lua` (EVALSHA). The memory backend runs `native_twin`, which must perform the
-// same primitive commands in the same order through ScriptContext::Call, so that accounting,
-// OOM and WRONGTYPE apply inside the script exactly as in Redis. Scripts receive the current
+// Redis runs `lua` (EVALSHA). The embedded stores run `native_twin` by default, which must
+// perform the same primitive commands in the same order through ScriptContext::Call, so that
+// accounting, OOM and WRONGTYPE apply inside the script exactly as in Redis; in Lua mode (and
+// for a script registered without a twin) they run `lua` itself on the embedded Lua engine
+// (backends/lua, stormkv/lua_engine.h). Scripts receive the current
 // time as an argument (never TIME inside the script), so both backends see the same `now`.
 #ifndef STORMKV_SCRIPT_H_
 #define STORMKV_SCRIPT_H_
@@ -39,14 +41,17 @@ using NativeTwin = std::function<Result<Reply>(ScriptContext& ctx,
 
 class Script {
  public:
-  // REQUIRES: name unique in the registry; lua non-empty; twin callable.
+  // REQUIRES: name unique in the registry; lua non-empty. `twin` may be empty: the embedded
+  // stores then run the Lua text.
   Script(std::string name, std::string lua, NativeTwin twin, bool read_only = false);
 
   const std::string& name() const { return name_; }
   const std::string& lua() const { return lua_; }
   // Lower-case hex SHA-1 of lua(), as SCRIPT LOAD returns it.
   const std::string& sha1() const { return sha1_; }
+  // The native twin; empty when the script has none.
   const NativeTwin& native_twin() const { return twin_; }
+  bool has_twin() const { return static_cast<bool>(twin_); }
   // True when the script never writes (then it runs even when over maxmemory).
   bool read_only() const { return read_only_; }
 
