@@ -12,7 +12,9 @@ install(TARGETS stormkv stormkv_core stormkv_lua stormkv_lua_libs stormkv_lua_en
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/stormkv DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h"
-  PATTERN "json_text.h" EXCLUDE)  # internal to the gateway's .cc files (includes nlohmann)
+  PATTERN "json_text.h" EXCLUDE  # internal to the gateway's .cc files (includes nlohmann)
+  PATTERN "json_dom.h" EXCLUDE   # internal (includes simdjson)
+  PATTERN "json_out.h" EXCLUDE)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/backends/memory/include/stormkv
                   ${PROJECT_SOURCE_DIR}/backends/redis/include/stormkv
                   ${PROJECT_SOURCE_DIR}/backends/lua/include/stormkv

@@ -31,21 +31,6 @@ std::string Dump(const ojson& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-// {"payload": name, ...decision fields} on one line.
-std::string DecisionLine(const std::string& payload, const std::string& decision_json) {
-  ojson line;
-  line["payload"] = payload;
-  ojson d = ojson::parse(decision_json, nullptr, false);
-  if (!d.is_object()) return Dump(line);
-  for (const char* first : {"index", "outcome", "reason", "error"}) {
-    if (d.contains(first)) line[first] = d[first];
-  }
-  for (auto it = d.begin(); it != d.end(); ++it) {
-    if (!line.contains(it.key())) line[it.key()] = it.value();
-  }
-  return Dump(line);
-}
-
 std::string RejectLine(const std::string& payload, const std::string& reason) {
   ojson line;
   line["payload"] = payload;
@@ -98,14 +83,14 @@ Result<std::optional<SignalSource>> ParseIngestFormat(std::string_view text) {
 }
 
 std::vector<std::string> SplitPayloads(const std::string& text) {
-  if (nlohmann::json::accept(text)) return {text};
+  if (IsJsonText(text)) return {text};
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line;
   bool all_json = true;
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    all_json = all_json && nlohmann::json::accept(line);
+    all_json = all_json && IsJsonText(line);
     out.push_back(line);
   }
   if (!all_json || out.empty()) return {text};  // let the adapter name the JSON error
@@ -144,7 +129,7 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
     std::optional<SignalSource> source = options.format;
     if (!source) source = DetectSignalSource(bytes);
     // Not JSON at all: let the adapter say precisely where it breaks.
-    if (!source && !nlohmann::json::accept(bytes)) source = SignalSource::kAlertmanager;
+    if (!source && !IsJsonText(bytes)) source = SignalSource::kAlertmanager;
     if (!source) {
       ++summary.rejected_payloads;
       ++summary.outcomes["rejected"];
@@ -159,7 +144,7 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
     for (const AlertDecision& d : result.decisions) {
       ++summary.decisions;
       ++summary.outcomes[std::string(OutcomeName(d.outcome))];
-      out << DecisionLine(name, AlertDecisionToJson(d)) << "\n";
+      out << AlertDecisionToJson(d, name) << "\n";
     }
     if (result.status.IsInvalidArgument()) ++summary.rejected_payloads;
     if (!result.status.ok() && !result.status.IsInvalidArgument()) {

@@ -1,50 +1,49 @@
 #include "stormkv/gateway/alertmanager.h"
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "stormkv/gateway/fingerprint.h"
-#include "stormkv/gateway/json_text.h"
+#include "stormkv/gateway/json_dom.h"
 
 namespace stormkv {
 namespace {
 
-using nlohmann::json;
+using jsondom::Value;
 
-Status WrongType(const std::string& path, const char* expected, const json& got) {
-  return Status::InvalidArgument(path + ": expected " + expected + ", got " + got.type_name());
+Status WrongType(const std::string& path, const char* expected, Value got) {
+  return Status::InvalidArgument(path + ": expected " + expected + ", got " +
+                                 std::string(jsondom::TypeName(got)));
 }
 
-// A present, non-null member of `obj`, or nullptr.
-const json* Member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Status OptionalString(const json& obj, const char* key, const std::string& path,
+Status OptionalString(Value obj, const char* key, const std::string& path,
                       std::optional<std::string>* out) {
-  const json* v = Member(obj, key);
+  std::optional<Value> v = jsondom::Member(obj, key);
   if (!v) return Status::Ok();
-  if (!v->is_string()) return WrongType(path + "." + key, "a string", *v);
-  *out = v->get_ref<const std::string&>();
+  if (!jsondom::IsString(*v)) return WrongType(path + "." + key, "a string", *v);
+  *out = std::string(jsondom::Str(*v));
   return Status::Ok();
 }
 
-Status StringMap(const json& obj, const char* key, const std::string& path, bool required,
+Status StringMap(Value obj, const char* key, const std::string& path, bool required,
                  std::map<std::string, std::string>* out) {
-  const std::string field = path + "." + key;
-  const json* v = Member(obj, key);
-  if (!v) return required ? Status::InvalidArgument(field + ": missing") : Status::Ok();
-  if (!v->is_object()) return WrongType(field, "an object", *v);
-  for (auto it = v->begin(); it != v->end(); ++it) {
-    if (!it.value().is_string()) {
-      return WrongType(field + "." + EscapeForError(it.key()), "a string", it.value());
-    }
-    out->emplace(it.key(), it.value().get_ref<const std::string&>());
+  std::optional<Value> v = jsondom::Member(obj, key);
+  if (!v) {
+    return required ? Status::InvalidArgument(path + "." + key + ": missing") : Status::Ok();
   }
+  if (!jsondom::IsObject(*v)) return WrongType(path + "." + key, "an object", *v);
+  thread_local std::vector<std::pair<std::string_view, Value>> members;
+  jsondom::SortedMembers(*v, &members);
+  for (const auto& [k, value] : members) {
+    if (!jsondom::IsString(value)) {
+      return WrongType(path + "." + key + "." + EscapeForError(k), "a string", value);
+    }
+  }
+  // Sorted and unique already: each insertion goes to the end of the map.
+  for (const auto& [k, value] : members) out->emplace_hint(out->end(), k, jsondom::Str(value));
   return Status::Ok();
 }
 
@@ -70,9 +69,9 @@ Status ParseStatus(const std::optional<std::string>& text, const std::string& fi
   return Status::Ok();
 }
 
-Status ParseAlert(const json& alert, const std::string& path, std::optional<bool> payload_resolved,
+Status ParseAlert(Value alert, const std::string& path, std::optional<bool> payload_resolved,
                   int64_t received_at_ms, const AdapterLimits& limits, NormalizedSignal* s) {
-  if (!alert.is_object()) return WrongType(path, "an object", alert);
+  if (!jsondom::IsObject(alert)) return WrongType(path, "an object", alert);
   STORMKV_RETURN_IF_ERROR(StringMap(alert, "labels", path, /*required=*/true, &s->labels));
   STORMKV_RETURN_IF_ERROR(
       StringMap(alert, "annotations", path, /*required=*/false, &s->annotations));
@@ -117,9 +116,9 @@ Status ParseAlert(const json& alert, const std::string& path, std::optional<bool
   return Status::Ok();
 }
 
-Status Parse(const json& doc, int64_t received_at_ms, const AdapterLimits& limits,
+Status Parse(Value doc, int64_t received_at_ms, const AdapterLimits& limits,
              std::vector<NormalizedSignal>* out) {
-  if (!doc.is_object()) return WrongType("payload", "a JSON object", doc);
+  if (!jsondom::IsObject(doc)) return WrongType("payload", "a JSON object", doc);
 
   std::optional<std::string> version, status;
   STORMKV_RETURN_IF_ERROR(OptionalString(doc, "version", "payload", &version));
@@ -131,19 +130,23 @@ Status Parse(const json& doc, int64_t received_at_ms, const AdapterLimits& limit
   std::optional<bool> payload_resolved;
   STORMKV_RETURN_IF_ERROR(ParseStatus(status, "status", &payload_resolved));
 
-  const json* alerts = Member(doc, "alerts");
+  std::optional<Value> alerts = jsondom::Member(doc, "alerts");
   if (!alerts) return Status::InvalidArgument("alerts: missing");
-  if (!alerts->is_array()) return WrongType("alerts", "an array", *alerts);
-  if (alerts->empty()) return Status::InvalidArgument("alerts: empty alert list");
-  if (alerts->size() > limits.max_items) {
-    return Status::InvalidArgument("alerts: " + std::to_string(alerts->size()) +
+  if (!jsondom::IsArray(*alerts)) return WrongType("alerts", "an array", *alerts);
+  simdjson::dom::array list = alerts->get_array().value_unsafe();
+  const std::size_t n = list.size();
+  if (n == 0) return Status::InvalidArgument("alerts: empty alert list");
+  if (n > limits.max_items) {
+    return Status::InvalidArgument("alerts: " + std::to_string(n) +
                                    " alerts exceed the limit of " +
                                    std::to_string(limits.max_items));
   }
-  out->resize(alerts->size());
-  for (std::size_t i = 0; i < alerts->size(); ++i) {
-    STORMKV_RETURN_IF_ERROR(ParseAlert((*alerts)[i], "alerts[" + std::to_string(i) + "]",
+  out->resize(n);
+  std::size_t i = 0;
+  for (Value alert : list) {
+    STORMKV_RETURN_IF_ERROR(ParseAlert(alert, "alerts[" + std::to_string(i) + "]",
                                        payload_resolved, received_at_ms, limits, &(*out)[i]));
+    ++i;
   }
   return Status::Ok();
 }
@@ -154,10 +157,10 @@ Result<std::vector<NormalizedSignal>> ParseAlertmanagerWebhook(std::string_view 
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits) {
   std::vector<NormalizedSignal> out;
-  STORMKV_RETURN_IF_ERROR(DecodePayload(payload, limits, "alertmanager adapter",
-                                        [&](const json& doc) {
-                                          return Parse(doc, received_at_ms, limits, &out);
-                                        }));
+  STORMKV_RETURN_IF_ERROR(jsondom::DecodePayload(payload, limits, "alertmanager adapter",
+                                                 [&](Value doc) {
+                                                   return Parse(doc, received_at_ms, limits, &out);
+                                                 }));
   return out;
 }
 

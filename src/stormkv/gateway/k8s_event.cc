@@ -1,76 +1,86 @@
 #include "stormkv/gateway/k8s_event.h"
 
 #include <map>
-#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "stormkv/gateway/fingerprint.h"
-#include "stormkv/gateway/json_text.h"
+#include "stormkv/gateway/json_dom.h"
 
 namespace stormkv {
 namespace {
 
-using nlohmann::json;
+using jsondom::Value;
+using OptValue = std::optional<Value>;
 
-Status WrongType(const std::string& path, const char* expected, const json& got) {
-  return Status::InvalidArgument(path + ": expected " + expected + ", got " + got.type_name());
+Status WrongType(const std::string& path, const char* expected, Value got) {
+  return Status::InvalidArgument(path + ": expected " + expected + ", got " +
+                                 std::string(jsondom::TypeName(got)));
 }
 
 std::string Join(const std::string& path, const char* key) {
   return path.empty() ? std::string(key) : path + "." + key;
 }
 
-const json* Member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Status OptionalString(const json& obj, const char* key, const std::string& path,
+Status OptionalString(Value obj, const char* key, const std::string& path,
                       std::size_t max_bytes, std::string* out) {
-  const json* v = Member(obj, key);
+  OptValue v = jsondom::Member(obj, key);
   if (!v) return Status::Ok();
-  if (!v->is_string()) return WrongType(Join(path, key), "a string", *v);
-  const std::string& s = v->get_ref<const std::string&>();
+  if (!jsondom::IsString(*v)) return WrongType(Join(path, key), "a string", *v);
+  const std::string_view s = jsondom::Str(*v);
   if (s.size() > max_bytes) {
     return Status::InvalidArgument(Join(path, key) + ": " + std::to_string(s.size()) +
                                    " bytes, limit " + std::to_string(max_bytes));
   }
-  *out = s;
+  *out = std::string(s);
   return Status::Ok();
 }
 
-Status OptionalObject(const json& obj, const char* key, const std::string& path, const json** out) {
-  const json* v = Member(obj, key);
-  if (v && !v->is_object()) return WrongType(Join(path, key), "an object", *v);
+Status OptionalObject(Value obj, const char* key, const std::string& path, OptValue* out) {
+  OptValue v = jsondom::Member(obj, key);
+  if (v && !jsondom::IsObject(*v)) return WrongType(Join(path, key), "an object", *v);
   *out = v;
   return Status::Ok();
 }
 
-Status OptionalCount(const json& obj, const char* key, const std::string& path,
+// As nlohmann's is_number_integer() and get<int64_t>(): any integer, unsigned ones beyond
+// INT64_MAX wrapping to negative (and so refused).
+Status OptionalCount(Value obj, const char* key, const std::string& path,
                      std::optional<int64_t>* out) {
-  const json* v = Member(obj, key);
+  OptValue v = jsondom::Member(obj, key);
   if (!v) return Status::Ok();
-  if (!v->is_number_integer() || v->get<int64_t>() < 0) {
+  using simdjson::dom::element_type;
+  int64_t n = -1;
+  if (v->type() == element_type::INT64) {
+    n = v->get_int64().value_unsafe();
+  } else if (v->type() == element_type::UINT64) {
+    n = static_cast<int64_t>(v->get_uint64().value_unsafe());
+  } else {
     return WrongType(Join(path, key), "a non-negative integer", *v);
   }
-  if (v->get<int64_t>() > 0) *out = v->get<int64_t>();  // 0: Go's omitempty for "unset"
+  if (n < 0) return WrongType(Join(path, key), "a non-negative integer", *v);
+  if (n > 0) *out = n;  // 0: Go's omitempty for "unset"
   return Status::Ok();
 }
 
-Status StringMap(const json* v, const std::string& field, const AdapterLimits& limits,
+Status StringMap(OptValue v, const std::string& field, const AdapterLimits& limits,
                  std::size_t max_value_bytes, std::map<std::string, std::string>* out) {
   if (!v) return Status::Ok();
-  if (!v->is_object()) return WrongType(field, "an object", *v);
-  for (auto it = v->begin(); it != v->end(); ++it) {
-    if (!it.value().is_string()) {
-      return WrongType(field + "." + EscapeForError(it.key()), "a string", it.value());
+  if (!jsondom::IsObject(*v)) return WrongType(field, "an object", *v);
+  std::vector<std::pair<std::string_view, Value>> members;
+  jsondom::SortedMembers(*v, &members);
+  for (const auto& [k, value] : members) {
+    if (!jsondom::IsString(value)) {
+      return WrongType(field + "." + EscapeForError(k), "a string", value);
     }
-    out->emplace(it.key(), it.value().get_ref<const std::string&>());
+    out->emplace(k, jsondom::Str(value));
   }
   return CheckStringMap(*out, field, limits, max_value_bytes);
 }
 
-Status FirstTime(const json& obj, std::initializer_list<const char*> keys, const std::string& path,
+Status FirstTime(Value obj, std::initializer_list<const char*> keys, const std::string& path,
                  std::optional<int64_t>* out) {
   for (const char* key : keys) {
     std::string text;
@@ -86,14 +96,14 @@ Status FirstTime(const json& obj, std::initializer_list<const char*> keys, const
   return Status::Ok();
 }
 
-Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_ms,
+Status ParseEvent(Value ev, const std::string& path, int64_t received_at_ms,
                   const AdapterLimits& limits, KubernetesEventItem* item) {
-  if (!ev.is_object()) return WrongType(path.empty() ? "payload" : path, "an object", ev);
+  if (!jsondom::IsObject(ev)) return WrongType(path.empty() ? "payload" : path, "an object", ev);
   const std::size_t vmax = limits.max_label_value_bytes;
   std::string api_version;
   STORMKV_RETURN_IF_ERROR(OptionalString(ev, "apiVersion", path, vmax, &api_version));
-  const json* involved = nullptr;
-  const json* regarding = nullptr;
+  OptValue involved;
+  OptValue regarding;
   STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "involvedObject", path, &involved));
   STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "regarding", path, &regarding));
   bool new_shape;
@@ -113,11 +123,11 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     return Status::InvalidArgument(
         (path.empty() ? std::string("payload") : path) +
         ": not a Kubernetes Event (neither involvedObject nor regarding)");
-  const json* object = new_shape ? regarding : involved;
+  const OptValue object = new_shape ? regarding : involved;
   const std::string object_path = Join(path, new_shape ? "regarding" : "involvedObject");
 
   std::string type, reason, message, kind, name, object_ns, component, host;
-  const json* metadata = nullptr;
+  OptValue metadata;
   STORMKV_RETURN_IF_ERROR(OptionalString(ev, "type", path, vmax, &type));
   STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reason", path, vmax, &reason));
   STORMKV_RETURN_IF_ERROR(OptionalString(ev, new_shape ? "note" : "message", path,
@@ -130,7 +140,7 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
   }
   std::optional<int64_t> count;
   if (new_shape) {
-    const json* series = nullptr;
+    OptValue series;
     STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "series", path, &series));
     if (series)
       STORMKV_RETURN_IF_ERROR(OptionalCount(*series, "count", Join(path, "series"), &count));
@@ -139,7 +149,7 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     STORMKV_RETURN_IF_ERROR(OptionalString(ev, "reportingInstance", path, vmax, &host));
   } else {
     STORMKV_RETURN_IF_ERROR(OptionalCount(ev, "count", path, &count));
-    const json* source = nullptr;
+    OptValue source;
     STORMKV_RETURN_IF_ERROR(OptionalObject(ev, "source", path, &source));
     if (source) {
       STORMKV_RETURN_IF_ERROR(
@@ -162,9 +172,9 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
     STORMKV_RETURN_IF_ERROR(OptionalString(*metadata, "uid", meta_path, vmax, &uid));
     if (!starts)
       STORMKV_RETURN_IF_ERROR(FirstTime(*metadata, {"creationTimestamp"}, meta_path, &starts));
-    STORMKV_RETURN_IF_ERROR(
-        StringMap(Member(*metadata, "labels"), Join(meta_path, "labels"), limits, vmax, &s.labels));
-    STORMKV_RETURN_IF_ERROR(StringMap(Member(*metadata, "annotations"),
+    STORMKV_RETURN_IF_ERROR(StringMap(jsondom::Member(*metadata, "labels"),
+                                      Join(meta_path, "labels"), limits, vmax, &s.labels));
+    STORMKV_RETURN_IF_ERROR(StringMap(jsondom::Member(*metadata, "annotations"),
                                       Join(meta_path, "annotations"), limits,
                                       limits.max_annotation_value_bytes, &s.annotations));
   }
@@ -206,34 +216,38 @@ Status ParseEvent(const json& ev, const std::string& path, int64_t received_at_m
   return Status::Ok();
 }
 
-Status Parse(const json& doc, int64_t received_at_ms, const AdapterLimits& limits,
+Status Parse(Value doc, int64_t received_at_ms, const AdapterLimits& limits,
              std::vector<KubernetesEventItem>* out) {
-  if (!doc.is_object()) return WrongType("payload", "a JSON object", doc);
-  const json* root = &doc;
+  if (!jsondom::IsObject(doc)) return WrongType("payload", "a JSON object", doc);
+  Value root = doc;
   std::string root_path;
-  if (const json* wrapped = Member(doc, "object")) {
-    if (!wrapped->is_object()) return WrongType("object", "an object", *wrapped);
-    root = wrapped;
+  if (OptValue wrapped = jsondom::Member(doc, "object")) {
+    if (!jsondom::IsObject(*wrapped)) return WrongType("object", "an object", *wrapped);
+    root = *wrapped;
     root_path = "object";
   }
-  if (const json* items = Member(*root, "items")) {
+  if (OptValue items = jsondom::Member(root, "items")) {
     const std::string items_path = Join(root_path, "items");
-    if (!items->is_array()) return WrongType(items_path, "an array", *items);
-    if (items->empty()) return Status::InvalidArgument(items_path + ": empty event list");
-    if (items->size() > limits.max_items) {
-      return Status::InvalidArgument(items_path + ": " + std::to_string(items->size()) +
+    if (!jsondom::IsArray(*items)) return WrongType(items_path, "an array", *items);
+    simdjson::dom::array list = items->get_array().value_unsafe();
+    const std::size_t n = list.size();
+    if (n == 0) return Status::InvalidArgument(items_path + ": empty event list");
+    if (n > limits.max_items) {
+      return Status::InvalidArgument(items_path + ": " + std::to_string(n) +
                                      " events exceed the limit of " +
                                      std::to_string(limits.max_items));
     }
-    out->resize(items->size());
-    for (std::size_t i = 0; i < items->size(); ++i) {
-      STORMKV_RETURN_IF_ERROR(ParseEvent((*items)[i], items_path + "[" + std::to_string(i) + "]",
+    out->resize(n);
+    std::size_t i = 0;
+    for (Value ev : list) {
+      STORMKV_RETURN_IF_ERROR(ParseEvent(ev, items_path + "[" + std::to_string(i) + "]",
                                          received_at_ms, limits, &(*out)[i]));
+      ++i;
     }
     return Status::Ok();
   }
   out->resize(1);
-  return ParseEvent(*root, root_path, received_at_ms, limits, &(*out)[0]);
+  return ParseEvent(root, root_path, received_at_ms, limits, &(*out)[0]);
 }
 
 }  // namespace
@@ -242,10 +256,10 @@ Result<std::vector<KubernetesEventItem>> ParseKubernetesEvents(std::string_view 
                                                                int64_t received_at_ms,
                                                                const AdapterLimits& limits) {
   std::vector<KubernetesEventItem> out;
-  STORMKV_RETURN_IF_ERROR(DecodePayload(payload, limits, "kubernetes event adapter",
-                                        [&](const json& doc) {
-                                          return Parse(doc, received_at_ms, limits, &out);
-                                        }));
+  STORMKV_RETURN_IF_ERROR(jsondom::DecodePayload(payload, limits, "kubernetes event adapter",
+                                                 [&](Value doc) {
+                                                   return Parse(doc, received_at_ms, limits, &out);
+                                                 }));
   return out;
 }
 

@@ -12,6 +12,8 @@
 
 #include "stormkv/gateway/alertmanager.h"
 #include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/json_dom.h"
+#include "stormkv/gateway/json_out.h"
 #include "stormkv/gateway/k8s_event.h"
 
 namespace stormkv {
@@ -660,47 +662,112 @@ Result<std::optional<RemediationRequest>> Pipeline::StormRequest(const Normalize
 
 std::optional<SignalSource> DetectSignalSource(std::string_view payload) {
   if (!CheckPayloadEnvelope(payload, AdapterLimits{}).ok()) return std::nullopt;
-  nlohmann::json doc = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-  if (doc.contains("alerts")) return SignalSource::kAlertmanager;
-  for (const char* key : {"involvedObject", "regarding", "items", "object"}) {
-    if (doc.contains(key)) return SignalSource::kKubernetesEvent;
-  }
-  return std::nullopt;
+  std::optional<SignalSource> out;
+  jsondom::WithDocument(payload, [&out](jsondom::Value doc) {
+    if (!jsondom::IsObject(doc)) return;
+    bool alerts = false, event = false;
+    const simdjson::dom::object members = doc.get_object().value_unsafe();
+    for (simdjson::dom::key_value_pair kv : members) {
+      alerts = alerts || kv.key == "alerts";
+      event = event || kv.key == "involvedObject" || kv.key == "regarding" ||
+              kv.key == "items" || kv.key == "object";
+    }
+    if (alerts) {
+      out = SignalSource::kAlertmanager;
+    } else if (event) {
+      out = SignalSource::kKubernetesEvent;
+    }
+  });
+  return out;
 }
 
-std::string AlertDecisionToJson(const AlertDecision& d) {
-  try {
-    nlohmann::json j;
-    j["index"] = d.index;
-    j["outcome"] = OutcomeName(d.outcome);
-    if (!d.reason.empty()) j["reason"] = d.reason;
-    if (!d.status.ok()) j["error"] = StatusCodeName(d.status.code());
-    if (!d.fingerprint.empty()) {
-      j["fingerprint"] = d.fingerprint;
-      j["signalName"] = d.signal_name;
-      j["namespace"] = d.namespace_name;
-      if (!d.resource.empty())
-        j["resource"] = {{"kind", d.resource.kind}, {"name", d.resource.name}};
-    }
-    if (!d.remediation_request.empty()) j["remediationRequest"] = d.remediation_request;
-    if (d.occurrence_count > 0) {
-      j["occurrenceCount"] = d.occurrence_count;
-      j["firstSeen"] = FormatRfc3339Ms(d.first_seen_ms);
-      j["lastSeen"] = FormatRfc3339Ms(d.last_seen_ms);
-    }
-    if (d.outcome == Outcome::kStormAggregated) {
-      if (d.storm_type) j["stormType"] = StormTypeName(*d.storm_type);
-      j["stormOpened"] = d.storm_opened;
-      j["stormAlertCount"] = d.storm_alert_count;
-      j["stormResourceCount"] = d.storm_resource_count;
-      if (d.storm_overflow > 0) j["stormOverflow"] = d.storm_overflow;
-    }
-    if (d.outcome == Outcome::kRateLimited) j["retryAfterMs"] = d.retry_after_ms;
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } catch (const std::exception&) {
-    return "{}";
+namespace {
+
+// One decision's fields as (key, JSON text), in key order (what nlohmann's object wrote).
+using Fields = std::vector<std::pair<std::string_view, std::string>>;
+
+Fields DecisionFields(const AlertDecision& d) {
+  using jsonout::Dialect;
+  auto str = [](std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    jsonout::AppendString(&out, s, Dialect::kNlohmann);
+    return out;
+  };
+  auto num = [](int64_t v) {
+    std::string out;
+    jsonout::AppendInt(&out, v);
+    return out;
+  };
+  const bool has_signal = !d.fingerprint.empty();
+  const bool counted = d.occurrence_count > 0;
+  const bool storm = d.outcome == Outcome::kStormAggregated;
+  Fields f;
+  f.reserve(18);
+  if (!d.status.ok()) f.emplace_back("error", str(StatusCodeName(d.status.code())));
+  if (has_signal) f.emplace_back("fingerprint", str(d.fingerprint));
+  if (counted) f.emplace_back("firstSeen", str(FormatRfc3339Ms(d.first_seen_ms)));
+  f.emplace_back("index", num(static_cast<int64_t>(d.index)));
+  if (counted) f.emplace_back("lastSeen", str(FormatRfc3339Ms(d.last_seen_ms)));
+  if (has_signal) f.emplace_back("namespace", str(d.namespace_name));
+  if (counted) f.emplace_back("occurrenceCount", num(d.occurrence_count));
+  f.emplace_back("outcome", str(OutcomeName(d.outcome)));
+  if (!d.reason.empty()) f.emplace_back("reason", str(d.reason));
+  if (!d.remediation_request.empty()) {
+    f.emplace_back("remediationRequest", str(d.remediation_request));
   }
+  if (has_signal && !d.resource.empty()) {
+    f.emplace_back("resource",
+                   "{\"kind\":" + str(d.resource.kind) + ",\"name\":" + str(d.resource.name) + "}");
+  }
+  if (d.outcome == Outcome::kRateLimited) f.emplace_back("retryAfterMs", num(d.retry_after_ms));
+  if (has_signal) f.emplace_back("signalName", str(d.signal_name));
+  if (storm) {
+    f.emplace_back("stormAlertCount", num(d.storm_alert_count));
+    f.emplace_back("stormOpened", d.storm_opened ? "true" : "false");
+    if (d.storm_overflow > 0) f.emplace_back("stormOverflow", num(d.storm_overflow));
+    f.emplace_back("stormResourceCount", num(d.storm_resource_count));
+    if (d.storm_type) f.emplace_back("stormType", str(StormTypeName(*d.storm_type)));
+  }
+  return f;
+}
+
+void AppendField(std::string* out, std::string_view key, const std::string& value) {
+  if (out->size() > 1) out->push_back(',');
+  out->push_back('"');
+  out->append(key);
+  out->append("\":");
+  out->append(value);
+}
+
+}  // namespace
+
+std::string AlertDecisionToJson(const AlertDecision& d) {
+  std::string out = "{";
+  for (const auto& [k, v] : DecisionFields(d)) AppendField(&out, k, v);
+  out.push_back('}');
+  return out;
+}
+
+std::string AlertDecisionToJson(const AlertDecision& d, std::string_view payload_name) {
+  std::string out = "{";
+  std::string name;
+  jsonout::AppendString(&name, payload_name, jsonout::Dialect::kNlohmann);
+  AppendField(&out, "payload", name);
+  Fields f = DecisionFields(d);
+  static constexpr std::string_view kFirst[] = {"index", "outcome", "reason", "error"};
+  for (std::string_view first : kFirst) {
+    for (const auto& [k, v] : f) {
+      if (k == first) AppendField(&out, k, v);
+    }
+  }
+  for (const auto& [k, v] : f) {
+    if (std::find(std::begin(kFirst), std::end(kFirst), k) == std::end(kFirst)) {
+      AppendField(&out, k, v);
+    }
+  }
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace stormkv

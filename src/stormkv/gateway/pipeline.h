@@ -302,6 +302,9 @@ std::optional<SignalSource> DetectSignalSource(std::string_view payload);
 // {"index":0,"outcome":"created","fingerprint":...,"remediationRequest":...,...}; fields that
 // do not apply to the outcome are omitted.
 std::string AlertDecisionToJson(const AlertDecision& decision);
+// The same with "payload": `payload_name` first, then index, outcome, reason and error, then the
+// other fields in key order: one line of `stormkv ingest`'s output.
+std::string AlertDecisionToJson(const AlertDecision& decision, std::string_view payload_name);
 
 }  // namespace stormkv
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "stormkv/gateway/fingerprint.h"
+#include "stormkv/gateway/json_out.h"
 
 namespace stormkv {
 namespace {
@@ -105,6 +106,103 @@ std::string Compact(const std::string& text) {
   return out;
 }
 
+// The compact form, written directly (one buffer, no stream): byte for byte what the cereal
+// archive above writes with NoIndent and Compact() (tests/gateway/json_out_test.cc).
+std::string CompactJson(const RemediationRequest& rr) {
+  using jsonout::AppendInt;
+  using jsonout::Dialect;
+  std::string o;
+  o.reserve(1024 + 64 * (rr.signal_labels.size() + rr.signal_annotations.size() +
+                         rr.affected_resources.size()));
+  auto str = [&o](std::string_view s) { jsonout::AppendString(&o, s, Dialect::kRapidjson); };
+  auto key = [&o, &str](std::string_view k) {
+    str(k);
+    o.push_back(':');
+  };
+  auto map = [&](const std::map<std::string, std::string>& m) {
+    o.push_back('{');
+    bool first = true;
+    for (const auto& [k, v] : m) {
+      if (!first) o.push_back(',');
+      first = false;
+      key(k);
+      str(v);
+    }
+    o.push_back('}');
+  };
+  o += "{\"apiVersion\":";
+  str(kRemediationRequestApiVersion);
+  o += ",\"kind\":";
+  str(kRemediationRequestKind);
+  o += ",\"metadata\":{\"name\":";
+  str(rr.name);
+  o += ",\"namespace\":";
+  str(rr.namespace_name);
+  o += "},\"spec\":{\"signalFingerprint\":";
+  str(rr.signal_fingerprint);
+  o += ",\"signalName\":";
+  str(rr.signal_name);
+  o += ",\"severity\":";
+  str(rr.severity);
+  o += ",\"signalType\":";
+  str(rr.signal_type);
+  o += ",\"signalSource\":";
+  str(rr.signal_source);
+  o += ",\"targetType\":";
+  str(rr.target_type);
+  o += ",\"targetResource\":{\"kind\":";
+  str(rr.target_resource.kind);
+  o += ",\"name\":";
+  str(rr.target_resource.name);
+  if (!rr.target_resource.namespace_name.empty()) {
+    o += ",\"namespace\":";
+    str(rr.target_resource.namespace_name);
+  }
+  o += "},\"firingTime\":";
+  str(FormatRfc3339Ms(rr.firing_time_ms));
+  o += ",\"receivedTime\":";
+  str(FormatRfc3339Ms(rr.received_time_ms));
+  o += ",\"deduplication\":{\"isDuplicate\":";
+  o += rr.deduplication.is_duplicate ? "true" : "false";
+  o += ",\"firstSeen\":";
+  str(FormatRfc3339Ms(rr.deduplication.first_seen_ms));
+  o += ",\"lastSeen\":";
+  str(FormatRfc3339Ms(rr.deduplication.last_seen_ms));
+  o += ",\"occurrenceCount\":";
+  AppendInt(&o, rr.deduplication.occurrence_count);
+  if (!rr.deduplication.previous_remediation_request_ref.empty()) {
+    o += ",\"previousRemediationRequestRef\":";
+    str(rr.deduplication.previous_remediation_request_ref);
+  }
+  o.push_back('}');
+  if (rr.is_storm) {
+    o += ",\"isStorm\":true,\"stormType\":";
+    str(rr.storm_type);
+    o += ",\"stormWindow\":";
+    str(rr.storm_window);
+    o += ",\"stormAlertCount\":";
+    AppendInt(&o, rr.storm_alert_count);
+    o += ",\"affectedResources\":[";
+    for (std::size_t i = 0; i < rr.affected_resources.size(); ++i) {
+      if (i > 0) o.push_back(',');
+      str(rr.affected_resources[i]);
+    }
+    o.push_back(']');
+    if (rr.affected_resources_overflow > 0) {
+      o += ",\"affectedResourcesOverflow\":";
+      AppendInt(&o, rr.affected_resources_overflow);
+    }
+    o += ",\"stormClosed\":";
+    o += rr.storm_closed ? "true" : "false";
+  }
+  o += ",\"signalLabels\":";
+  map(rr.signal_labels);
+  o += ",\"signalAnnotations\":";
+  map(rr.signal_annotations);
+  o += "}}";
+  return o;
+}
+
 }  // namespace
 
 std::string_view SignalTypeName(SignalSource source) {
@@ -172,6 +270,7 @@ RemediationRequest MakeRemediationRequest(const NormalizedSignal& signal,
 
 std::string RemediationRequestToJson(const RemediationRequest& rr, bool pretty) {
   try {
+    if (!pretty) return CompactJson(rr);
     std::ostringstream os;
     {
       cereal::JSONOutputArchive ar(os, pretty ? cereal::JSONOutputArchive::Options::Default()

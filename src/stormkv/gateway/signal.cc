@@ -79,36 +79,6 @@ class Cursor {
 
 std::string Quote(std::string_view s) { return "\"" + EscapeForError(s) + "\""; }
 
-// nlohmann's explanation of a decoding error, bounded: its "[json.exception...] " tag dropped,
-// the input token it quotes (every control byte as "<U+0009>") cut to its ends, bytes escaped.
-std::string JsonErrorText(const json::exception& e, bool number_overflow) {
-  constexpr std::size_t kTokenEnd = 16;
-  std::string what = e.what();
-  const std::size_t tag = what.find("] ");
-  if (what.rfind("[json.exception.", 0) == 0 && tag != std::string::npos) what.erase(0, tag + 2);
-  if (number_overflow) {  // "number overflow parsing '<token>'"
-    const std::size_t q = what.find('\'');
-    what = "number out of range" + (q == std::string::npos ? "" : ": " + what.substr(q));
-  }
-  const std::size_t open = what.find('\'');
-  if (open != std::string::npos) {
-    std::size_t close = what.find("'; expected", open + 1);
-    if (close == std::string::npos) close = what.rfind('\'');
-    if (close != std::string::npos && close > open + 1 + 2 * kTokenEnd + 3) {
-      const std::size_t len = close - open - 1;
-      what.replace(open + 1, len,
-                   what.substr(open + 1, kTokenEnd) + "..." +
-                       what.substr(close - kTokenEnd, kTokenEnd));
-    }
-  }
-  std::string out = EscapeForError(what, what.size());
-  if (out.size() > kMaxJsonErrorBytes) {
-    out.resize(kMaxJsonErrorBytes - 3);
-    out += "...";
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view SignalSourceName(SignalSource source) {
@@ -156,26 +126,6 @@ Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limit
                                    std::to_string(at));
   }
   return Status::Ok();
-}
-
-Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
-                     std::string_view adapter, const std::function<Status(const json&)>& body) {
-  try {
-    STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
-    json doc;
-    try {
-      doc = json::parse(payload.begin(), payload.end());
-    } catch (const json::out_of_range& e) {
-      return Status::InvalidArgument("payload: invalid JSON: " + JsonErrorText(e, e.id == 406));
-    } catch (const json::exception& e) {
-      return Status::InvalidArgument("payload: invalid JSON: " + JsonErrorText(e, false));
-    }
-    return body(doc);
-  } catch (const std::bad_alloc&) {
-    return Status::InvalidArgument("payload: out of memory while parsing");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string(adapter) + ": " + EscapeForError(e.what(), 200));
-  }
 }
 
 Status CheckStringMap(const std::map<std::string, std::string>& map, std::string_view field,

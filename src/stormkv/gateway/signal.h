@@ -86,6 +86,10 @@ struct AdapterLimits {
   std::size_t max_annotation_value_bytes = 16 * 1024;
 };
 
+// True when `text` is one complete JSON value (the adapters' parser, json_dom.h; no size or
+// depth limit). For callers that must tell JSON from JSON Lines or junk before adapting.
+bool IsJsonText(std::string_view text);
+
 // Checks the raw payload before any parsing: size <= max_payload_bytes, and nesting depth of
 // JSON arrays/objects <= max_json_depth (a byte scan that skips string contents).
 // InvalidArgument naming the cap otherwise.

@@ -1,0 +1,146 @@
+#include "stormkv/gateway/json_dom.h"
+
+#include <algorithm>
+#include <exception>
+#include <new>
+#include <string>
+
+namespace stormkv::jsondom {
+namespace {
+
+// One parser per thread: its buffers grow to the largest payload and are reused. A parse
+// invalidates the previous document, so it must not be re-entered while a body runs.
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+std::string_view ErrorText(simdjson::error_code e) {
+  using simdjson::error_code;
+  switch (e) {
+    case error_code::EMPTY:
+      return "empty input: no JSON value found";
+    case error_code::TAPE_ERROR:
+    case error_code::INCOMPLETE_ARRAY_OR_OBJECT:
+      return "improper structure: missing or superfluous commas, braces, brackets or keys, or "
+             "the document ends early";
+    case error_code::TRAILING_CONTENT:
+      return "unexpected content after the JSON value";
+    case error_code::STRING_ERROR:
+      return "a string has an invalid escape (or a lone \\u surrogate)";
+    case error_code::UNESCAPED_CHARS:
+      return "a string holds an unescaped control character";
+    case error_code::UNCLOSED_STRING:
+      return "a string is not closed";
+    case error_code::T_ATOM_ERROR:
+    case error_code::F_ATOM_ERROR:
+    case error_code::N_ATOM_ERROR:
+      return "invalid literal (true, false or null expected)";
+    case error_code::NUMBER_ERROR:
+    case error_code::NUMBER_OUT_OF_RANGE:
+      return "a number is malformed or out of range (integers beyond 64 bits, doubles beyond "
+             "1.8e308)";
+    case error_code::UTF8_ERROR:
+      return "the input is not valid UTF-8";
+    case error_code::DEPTH_ERROR:
+      return "nested too deeply";
+    case error_code::CAPACITY:
+      return "the document is too large for the parser";
+    case error_code::MEMALLOC:
+      return "out of memory while parsing";
+    default:
+      return simdjson::error_message(e);
+  }
+}
+
+}  // namespace
+
+std::string_view TypeName(Value v) {
+  using simdjson::dom::element_type;
+  switch (v.type()) {
+    case element_type::OBJECT:
+      return "object";
+    case element_type::ARRAY:
+      return "array";
+    case element_type::STRING:
+      return "string";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "unknown";
+}
+
+std::optional<Value> Member(Value obj, std::string_view key) {
+  std::optional<Value> found;
+  const simdjson::dom::object members = obj.get_object().value_unsafe();
+  for (simdjson::dom::key_value_pair kv : members) {
+    if (kv.key == key) found = kv.value;
+  }
+  if (found && IsNull(*found)) return std::nullopt;
+  return found;
+}
+
+void SortedMembers(Value obj, std::vector<std::pair<std::string_view, Value>>* out) {
+  out->clear();
+  const simdjson::dom::object members = obj.get_object().value_unsafe();
+  for (simdjson::dom::key_value_pair kv : members) {
+    out->emplace_back(kv.key, kv.value);
+  }
+  // Stable: of equal keys the last one stays last, and is the one kept.
+  std::stable_sort(out->begin(), out->end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto w = out->begin();
+  for (auto r = out->begin(); r != out->end(); ++r) {
+    if (r + 1 != out->end() && (r + 1)->first == r->first) continue;
+    *w++ = *r;
+  }
+  out->erase(w, out->end());
+}
+
+Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
+                     std::string_view adapter, const std::function<Status(Value)>& body) {
+  try {
+    STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
+    Value doc;
+    const simdjson::error_code err =
+        ThreadParser().parse(payload.data(), payload.size()).get(doc);
+    if (err == simdjson::error_code::MEMALLOC) {
+      return Status::InvalidArgument("payload: out of memory while parsing");
+    }
+    if (err) {
+      return Status::InvalidArgument("payload: invalid JSON: " + std::string(ErrorText(err)));
+    }
+    return body(doc);
+  } catch (const std::bad_alloc&) {
+    return Status::InvalidArgument("payload: out of memory while parsing");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(adapter) + ": " + EscapeForError(e.what(), 200));
+  }
+}
+
+bool WithDocument(std::string_view payload, const std::function<void(Value)>& fn) {
+  try {
+    Value doc;
+    if (ThreadParser().parse(payload.data(), payload.size()).get(doc)) return false;
+    fn(doc);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace stormkv::jsondom
+
+namespace stormkv {
+
+bool IsJsonText(std::string_view text) {
+  return jsondom::WithDocument(text, [](jsondom::Value) {});
+}
+
+}  // namespace stormkv
