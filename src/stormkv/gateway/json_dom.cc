@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <new>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace stormkv::jsondom {
@@ -14,6 +15,78 @@ simdjson::dom::parser& ThreadParser() {
   thread_local simdjson::dom::parser parser;
   return parser;
 }
+
+
+// Upper bound of the <why> part of the "invalid JSON" errors.
+constexpr std::size_t kMaxErrorBytes = 256;
+
+// nlohmann's explanation of a decoding error, bounded: its "[json.exception...] " tag dropped,
+// the input token it quotes (every control byte as "<U+0009>") cut to its ends, bytes escaped.
+std::string JsonErrorText(const std::string& exception_what, bool number_overflow) {
+  constexpr std::size_t kTokenEnd = 16;
+  std::string what = exception_what;
+  const std::size_t tag = what.find("] ");
+  if (what.rfind("[json.exception.", 0) == 0 && tag != std::string::npos) what.erase(0, tag + 2);
+  if (number_overflow) {  // "number overflow parsing '<token>'"
+    const std::size_t q = what.find('\'');
+    what = "number out of range" + (q == std::string::npos ? "" : ": " + what.substr(q));
+  }
+  const std::size_t open = what.find('\'');
+  if (open != std::string::npos) {
+    std::size_t close = what.find("'; expected", open + 1);
+    if (close == std::string::npos) close = what.rfind('\'');
+    if (close != std::string::npos && close > open + 1 + 2 * kTokenEnd + 3) {
+      const std::size_t len = close - open - 1;
+      what.replace(open + 1, len,
+                   what.substr(open + 1, kTokenEnd) + "..." +
+                       what.substr(close - kTokenEnd, kTokenEnd));
+    }
+  }
+  std::string out = EscapeForError(what, what.size());
+  if (out.size() > kMaxErrorBytes) {
+    out.resize(kMaxErrorBytes - 3);
+    out += "...";
+  }
+  return out;
+}
+
+
+// simdjson says what kind of error; nlohmann's SAX reader (no DOM is built) says where and
+// quotes the token, as the adapters' errors always did. Run only on input simdjson refused.
+class Diagnosis final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    what_ = e.what();
+    overflow_ = e.id == 406;
+    return false;
+  }
+  // The bounded explanation, or "" when nlohmann accepts the text.
+  std::string Explain(std::string_view text) {
+    try {
+      nlohmann::json::sax_parse(text.begin(), text.end(), this);
+    } catch (const std::exception& e) {
+      if (what_.empty()) what_ = e.what();
+    }
+    return what_.empty() ? "" : JsonErrorText(what_, overflow_);
+  }
+
+ private:
+  std::string what_;
+  bool overflow_ = false;
+};
 
 std::string_view ErrorText(simdjson::error_code e) {
   using simdjson::error_code;
@@ -114,7 +187,9 @@ Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
       return Status::InvalidArgument("payload: out of memory while parsing");
     }
     if (err) {
-      return Status::InvalidArgument("payload: invalid JSON: " + std::string(ErrorText(err)));
+      std::string why = Diagnosis().Explain(payload);
+      if (why.empty()) why = ErrorText(err);  // e.g. an integer beyond 64 bits
+      return Status::InvalidArgument("payload: invalid JSON: " + why);
     }
     return body(doc);
   } catch (const std::bad_alloc&) {

@@ -49,8 +49,11 @@ void SortedMembers(Value obj, std::vector<std::pair<std::string_view, Value>>* o
 
 // The adapters' decoding boundary: checks `payload` with CheckPayloadEnvelope, parses it and
 // returns what `body` returns for the document. Nothing thrown escapes:
-//  * parsing fails: InvalidArgument "payload: invalid JSON: <why>" (a fixed text per kind of
-//    error: structure, string, number, UTF-8, ...);
+//  * parsing fails: InvalidArgument "payload: invalid JSON: <why>": simdjson decides, and the
+//    text that says where and quotes the token comes from nlohmann's SAX reader run on the
+//    refused input only (the adapters' error texts stay as they were), cut to its ends and
+//    escaped (EscapeForError, at most 256 bytes); a fixed text per kind of error when nlohmann
+//    would have accepted the input (an integer beyond 64 bits);
 //  * std::bad_alloc anywhere: InvalidArgument "payload: out of memory while parsing";
 //  * any other exception thrown by `body` (a bug): Internal "<adapter>: <what>".
 // The Value handed to `body` is valid only during the call.
