@@ -308,7 +308,7 @@ std::string GatewayIT::Snapshot() {
       out << (value.ok() ? value->ToString() : value.status().ToString());
     }
     Result<int64_t> pttl = kv().Pttl(key);
-    out << "|ttl:" << (pttl.ok() ? (*pttl > 0 ? "yes" : std::to_string(*pttl)) : "?") << "\n";
+    out << "|ttl:" << (pttl.ok() ? (*pttl >= 0 ? "yes" : std::to_string(*pttl)) : "?") << "\n";
   }
   return out.str();
 }
