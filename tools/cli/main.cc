@@ -8,6 +8,7 @@
 #include "exit_codes.h"
 #include "ingest.h"
 #include "progress.h"
+#include "serve.h"
 #include "simulate.h"
 #include "triage.h"
 #include "units.h"
@@ -412,6 +413,9 @@ int Main(int argc, char** argv) {
                   "With --now: move the clock this many ms forward after each payload")
       ->check(CLI::NonNegativeNumber);
 
+  ServeArgs serve;
+  CLI::App* srv = AddServeCommand(app, serve);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -421,6 +425,7 @@ int Main(int argc, char** argv) {
   if (tri->parsed()) return RunTriageCommand(triage);
   if (sim->parsed()) return RunSimulateCommand(simulate, production_only, storm_only);
   if (ing->parsed()) return RunIngestCommand(ingest);
+  if (srv->parsed()) return RunServeCommand(serve);
   return kExitUsage;
 }
 
