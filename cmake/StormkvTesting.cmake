@@ -7,8 +7,9 @@ include(GoogleTest)
 # when ctest runs (DISCOVERY_MODE PRE_TEST), so cases that depend on the environment still show up
 # by name.
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
-#   (memory, redis, shm). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
-#   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`.
+#   (memory, redis, shm, served). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
+#   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`,
+#   cases ending in /served (the embedded store behind stormkv serve) the label `served`.
 # REDIS: every case of the binary talks to the test server: label `redis` + RESOURCE_LOCK redis.
 #
 # gtest_discover_tests flattens list-valued PROPERTIES (LABELS "a;b" becomes bogus properties),
@@ -44,7 +45,8 @@ function(stormkv_add_gtest target)
   endmacro()
 
   if(ARG_PER_BACKEND)
-    _stormkv_discover(LOCAL "-*/redis:*/shm" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(SERVED "*/served" "${ARG_LABELS};served" FALSE)
     _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" TRUE)
     _stormkv_discover(SHM "*/shm" "${ARG_LABELS};shm" FALSE)
   elseif(ARG_REDIS)

@@ -8,7 +8,7 @@ STORMKV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STORMKV_PACKAGES=(cmake g++ make pkg-config ca-certificates
   libhiredis-dev libcereal-dev libboost-dev libssl-dev nlohmann-json3-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools
-  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libsimdjson-dev)
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libsimdjson-dev python3-redis)
 # Extra packages of the sanitizer and fuzzing builds (tools/test.sh --sanitize/--tsan/--ci):
 # libclang-rt-14-dev holds the ASan/UBSan/TSan and libFuzzer runtimes (only a Recommends of clang);
 # llvm-14 holds llvm-symbolizer, for file:line in sanitizer reports.

@@ -9,11 +9,13 @@
 #include <string>
 
 #include "stormkv/memory_backend.h"
+#include "stormkv/redis_backend.h"
+#include "stormkv/server/server.h"
 #include "stormkv/shm_backend.h"
 
 namespace stormkv {
 
-std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm"}; }
+std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served"}; }
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
@@ -91,6 +93,43 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
       return out;
     }
     return MakeRedisTestBackend();
+  }
+  if (name == "served") {
+    // The embedded store behind `stormkv serve`'s server (in-process, a free loopback port),
+    // reached through the RedisBackend: the project's own client proves the server.
+    auto clock = std::make_shared<ManualClock>();
+    MemoryBackendOptions mo;
+    mo.clock = clock;
+    ServerOptions so;
+    so.backend = std::shared_ptr<KvBackend>(NewMemoryBackend(mo));
+    so.port = 0;
+    so.clock.now_ms = [clock] { return clock->NowMs(); };
+    so.clock.set_ms = [clock](int64_t ms) { clock->SetMs(ms); };
+    so.clock.advance = [clock](int64_t d) { clock->Advance(std::chrono::milliseconds(d)); };
+    Result<std::unique_ptr<Server>> server = Server::Start(std::move(so));
+    if (!server.ok()) {
+      out.error = server.status();
+      return out;
+    }
+    std::shared_ptr<Server> srv(std::move(*server));
+    RedisOptions ro;
+    ro.url = "redis://127.0.0.1:" + std::to_string(srv->port()) + "/0";
+    Result<std::unique_ptr<KvBackend>> kv = NewRedisBackend(ro);
+    if (!kv.ok()) {
+      out.error = kv.status();
+      return out;
+    }
+    TestBackend tb;
+    tb.name = name;
+    tb.clock = clock;
+    tb.kv = std::move(*kv);
+    tb.advance = [clock](std::chrono::milliseconds d) {
+      clock->Advance(d);
+      return Status::Ok();
+    };
+    tb.cleanup = [srv]() mutable { srv->Stop(); };
+    out.backend = std::move(tb);
+    return out;
   }
   out.error = Status::InvalidArgument("unknown test backend '" + name + "'");
   return out;

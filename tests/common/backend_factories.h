@@ -14,6 +14,8 @@
 // "shm" always works: the embedded store in a fresh POSIX shared-memory segment (512 MB, sparse)
 // named stormkv-test-<pid>-<n>, removed when the backend closes and at cleanup; `clock` is a
 // ManualClock kept equal to the segment's shared clock by `advance`.
+// "served" always works: a fresh embedded store (ManualClock) behind an in-process `stormkv
+// serve` server on a free loopback port, used through the RedisBackend (RESP over TCP).
 #ifndef STORMKV_TESTS_COMMON_BACKEND_FACTORIES_H_
 #define STORMKV_TESTS_COMMON_BACKEND_FACTORIES_H_
 

@@ -109,6 +109,41 @@ void WriteAsMap(const Reply& r, RespWriter& w) {
 Dispatcher::Dispatcher(const ServerOptions& options, const ServerStats* stats)
     : options_(options), stats_(stats), table_(CommandTable::Get()), start_ms_(WallMs()) {}
 
+void Dispatcher::Err(Out& w, std::string_view text) {
+  size_t sp = text.find(' ');
+  ++own_errors_[std::string(text.substr(0, sp))];
+  w.Error(text);
+}
+
+// Adds the server's own error counts to the backend's INFO text (errorstat_<P>:count=N lines and
+// total_error_replies), so INFO counts every error a client received.
+std::string Dispatcher::MergeErrorStats(std::string info) const {
+  int64_t total = 0;
+  for (const auto& [prefix, n] : own_errors_) {
+    total += n;
+    std::string key = "errorstat_" + prefix + ":count=";
+    size_t pos = info.find(key);
+    if (pos != std::string::npos) {
+      size_t start = pos + key.size();
+      size_t end = info.find_first_not_of("0123456789", start);
+      int64_t v = std::strtoll(info.c_str() + start, nullptr, 10) + n;
+      info.replace(start, end - start, std::to_string(v));
+    } else {
+      size_t sec = info.find("# Errorstats\r\n");
+      if (sec != std::string::npos) info.insert(sec + 14, key + std::to_string(n) + "\r\n");
+    }
+  }
+  const std::string tk = "total_error_replies:";
+  size_t pos = info.find(tk);
+  if (pos != std::string::npos && total > 0) {
+    size_t start = pos + tk.size();
+    size_t end = info.find_first_not_of("0123456789", start);
+    int64_t v = std::strtoll(info.c_str() + start, nullptr, 10) + total;
+    info.replace(start, end - start, std::to_string(v));
+  }
+  return info;
+}
+
 void Dispatcher::AddClient(ClientState* c) {
   c->authed = options_.requirepass.empty();
   c->created_ms = c->last_ms = WallMs();
@@ -158,25 +193,25 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
   const CommandSpec* spec = table_.Find(name);
   if (!c->authed && !(spec && (spec->name == "auth" || spec->name == "hello" || spec->name == "quit" ||
                                spec->name == "reset"))) {
-    w.Error("NOAUTH Authentication required.");
+    Err(w, "NOAUTH Authentication required.");
     return;
   }
   if (spec) c->last_cmd = spec->name;
   if (spec && !ArityOk(spec->arity, argv.size())) {
     if (c->in_multi) c->multi_dirty = true;
-    w.Error(WrongArity(name));
+    Err(w, WrongArity(name));
     return;
   }
   if (spec && !spec->subcommands.empty() && argv.size() >= 2) {
     auto sub = spec->subcommands.find(Lower(argv[1]));
     if (sub == spec->subcommands.end()) {
       if (c->in_multi) c->multi_dirty = true;
-      w.Error(UnknownSubcommand(argv));
+      Err(w, UnknownSubcommand(argv));
       return;
     }
     if (!ArityOk(sub->second.arity, argv.size())) {
       if (c->in_multi) c->multi_dirty = true;
-      w.Error("ERR wrong number of arguments for '" + Lower(argv[0]) + "|" + Lower(argv[1]) + "' command");
+      Err(w, "ERR wrong number of arguments for '" + Lower(argv[0]) + "|" + Lower(argv[1]) + "' command");
       return;
     }
     c->last_cmd = sub->second.name;
@@ -193,13 +228,13 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
       Unwatch(c);
       return w.Status("OK");
     }
-    if (sname == "multi") return w.Error("ERR MULTI calls can not be nested");
-    if (sname == "watch") return w.Error("ERR WATCH inside MULTI is not allowed");
+    if (sname == "multi") return Err(w, "ERR MULTI calls can not be nested");
+    if (sname == "watch") return Err(w, "ERR WATCH inside MULTI is not allowed");
     if (sname == "quit" || sname == "reset") {
       // executed at once, as Redis does
     } else if (!spec) {
       c->multi_dirty = true;
-      return w.Error(UnknownCommand(argv));
+      return Err(w, UnknownCommand(argv));
     } else {
       c->queued.push_back(std::move(argv));
       return w.Status("QUEUED");
@@ -207,15 +242,12 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
   }
   if (!spec) {
     // Unknown to the server: the backend answers (its own unknown-command text).
-    Result<Reply> r = options_.backend->Run(argv);
-    if (!r.ok() && r.status().message().rfind("ERR unknown command", 0) != 0) {
-      return WriteBackendReply(r, w, "", argv);
-    }
-    return w.Error(UnknownCommand(argv));
+    // (its errorstats count it).
+    return WriteBackendReply(options_.backend->Run(argv), w, "", argv);
   }
 
   if (sname == "ping") {
-    if (argv.size() > 2) return w.Error(WrongArity("ping"));
+    if (argv.size() > 2) return Err(w, WrongArity("ping"));
     return argv.size() == 2 ? w.Bulk(argv[1]) : w.Status("PONG");
   }
   if (sname == "echo") return w.Bulk(argv[1]);
@@ -237,8 +269,8 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
   if (sname == "auth") return Auth(c, argv, w);
   if (sname == "select") {
     int64_t db = 0;
-    if (!ParseInt(argv[1], &db)) return w.Error("ERR value is not an integer or out of range");
-    if (db != 0) return w.Error("ERR DB index is out of range");
+    if (!ParseInt(argv[1], &db)) return Err(w, "ERR value is not an integer or out of range");
+    if (db != 0) return Err(w, "ERR DB index is out of range");
     return w.Status("OK");
   }
   if (sname == "client") return Client(c, argv, w);
@@ -251,8 +283,8 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     c->queued.clear();
     return w.Status("OK");
   }
-  if (sname == "exec") return w.Error("ERR EXEC without MULTI");
-  if (sname == "discard") return w.Error("ERR DISCARD without MULTI");
+  if (sname == "exec") return Err(w, "ERR EXEC without MULTI");
+  if (sname == "discard") return Err(w, "ERR DISCARD without MULTI");
   if (sname == "watch") return Watch(c, argv, w);
   if (sname == "unwatch") {
     Unwatch(c);
@@ -262,14 +294,14 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     if (IEq(argv[1], "flush")) return w.Status("OK");
     return w.Status("FUNCTION <subcommand> [<arg> ...]: stormkv serve keeps no functions; FLUSH answers OK.");
   }
-  if (sname == "cluster") return w.Error("ERR This instance has cluster support disabled");
+  if (sname == "cluster") return Err(w, "ERR This instance has cluster support disabled");
   if (sname == "eval" || sname == "evalsha" || sname == "eval_ro" || sname == "evalsha_ro") {
     return Eval(argv, w, *spec);
   }
   if (sname == "script") return ScriptCmd(argv, w);
   if (sname == "stormkv.clock") return Clock(argv, w);
   if (sname == "stormkv.memory") {
-    if (!options_.memory_report) return w.Error("ERR STORMKV.MEMORY is not available on this server");
+    if (!options_.memory_report) return Err(w, "ERR STORMKV.MEMORY is not available on this server");
     Result<std::string> text = options_.memory_report(*options_.backend);
     if (!text.ok()) return w.Error(ErrorText(text.status()));
     return w.Verbatim(*text);
@@ -330,9 +362,9 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
   if (argv.size() >= 2) {
     int64_t v = 0;
     if (!ParseInt(argv[1], &v)) {
-      return w.Error("ERR Protocol version is not an integer or out of range");
+      return Err(w, "ERR Protocol version is not an integer or out of range");
     }
-    if (v != 2 && v != 3) return w.Error("NOPROTO unsupported protocol version");
+    if (v != 2 && v != 3) return Err(w, "NOPROTO unsupported protocol version");
     proto = static_cast<int>(v);
     i = 2;
   }
@@ -344,7 +376,7 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
       const std::string& pass = argv[i + 2];
       bool ok = user == "default" && (options_.requirepass.empty() || pass == options_.requirepass);
       if (options_.requirepass.empty() && user == "default") ok = true;
-      if (!ok) return w.Error("WRONGPASS invalid username-password pair or user is disabled.");
+      if (!ok) return Err(w, "WRONGPASS invalid username-password pair or user is disabled.");
       c->authed = true;
       i += 2;
     } else if (IEq(argv[i], "setname") && i + 1 < argv.size()) {
@@ -352,11 +384,11 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
       have_name = true;
       ++i;
     } else {
-      return w.Error("ERR Syntax error in HELLO option '" + argv[i] + "'");
+      return Err(w, "ERR Syntax error in HELLO option '" + argv[i] + "'");
     }
   }
   if (!c->authed) {
-    return w.Error(
+    return Err(w, 
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
         "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
         "protocol version at the same time");
@@ -364,7 +396,7 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
   if (have_name) {
     for (char ch : setname) {
       if (ch < '!' || ch > '~') {
-        return w.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return Err(w, "ERR Client names cannot contain spaces, newlines or special characters.");
       }
     }
     c->name = setname;
@@ -383,16 +415,16 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
 }
 
 void Dispatcher::Auth(ClientState* c, const Command& argv, Out& w) {
-  if (argv.size() > 3) return w.Error("ERR syntax error");
+  if (argv.size() > 3) return Err(w, "ERR syntax error");
   if (argv.size() == 2 && options_.requirepass.empty()) {
-    return w.Error(
+    return Err(w, 
         "ERR AUTH <password> called without any password configured for the default user. Are "
         "you sure your configuration is correct?");
   }
   const std::string& user = argv.size() == 3 ? argv[1] : std::string("default");
   const std::string& pass = argv.back();
   if (user != "default" || (!options_.requirepass.empty() && pass != options_.requirepass)) {
-    return w.Error("WRONGPASS invalid username-password pair or user is disabled.");
+    return Err(w, "WRONGPASS invalid username-password pair or user is disabled.");
   }
   c->authed = true;
   w.Status("OK");
@@ -419,7 +451,7 @@ void Dispatcher::Client(ClientState* c, const Command& argv, Out& w) {
   if (sub == "setname") {
     for (char ch : argv[2]) {
       if (ch < '!' || ch > '~') {
-        return w.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return Err(w, "ERR Client names cannot contain spaces, newlines or special characters.");
       }
     }
     c->name = argv[2];
@@ -432,7 +464,7 @@ void Dispatcher::Client(ClientState* c, const Command& argv, Out& w) {
     } else if (attr == "lib-ver") {
       c->lib_ver = argv[3];
     } else {
-      return w.Error("ERR Unrecognized option '" + argv[2] + "'");
+      return Err(w, "ERR Unrecognized option '" + argv[2] + "'");
     }
     return w.Status("OK");
   }
@@ -453,7 +485,7 @@ void Dispatcher::Client(ClientState* c, const Command& argv, Out& w) {
     w.Status("INFO");
     return;
   }
-  w.Error(UnknownSubcommand(argv));
+  Err(w, UnknownSubcommand(argv));
 }
 
 void Dispatcher::WriteDocs(const CommandSpec& spec, Out& w) const {
@@ -523,10 +555,10 @@ void Dispatcher::CommandCmd(const Command& argv, Out& w) {
   if (sub == "getkeys") {
     Command rest(argv.begin() + 2, argv.end());
     const CommandSpec* s = table_.Find(rest[0]);
-    if (!s) return w.Error("ERR Invalid command specified");
-    if (!ArityOk(s->arity, rest.size())) return w.Error("ERR Invalid number of arguments specified for command");
+    if (!s) return Err(w, "ERR Invalid command specified");
+    if (!ArityOk(s->arity, rest.size())) return Err(w, "ERR Invalid number of arguments specified for command");
     std::vector<std::string_view> keys = CommandTable::Keys(*s, rest);
-    if (keys.empty()) return w.Error("ERR The command has no key arguments");
+    if (keys.empty()) return Err(w, "ERR The command has no key arguments");
     w.ArrayHeader(keys.size());
     for (std::string_view k : keys) w.Bulk(k);
     return;
@@ -537,7 +569,7 @@ void Dispatcher::CommandCmd(const Command& argv, Out& w) {
     w.Status("(no subcommand) | COUNT | INFO [<command-name> ...] | DOCS [<command-name> ...] | LIST | GETKEYS <full-command>");
     return;
   }
-  w.Error(UnknownSubcommand(argv));
+  Err(w, UnknownSubcommand(argv));
 }
 
 void Dispatcher::Info(const Command& argv, Out& w) {
@@ -564,7 +596,7 @@ void Dispatcher::Info(const Command& argv, Out& w) {
     if (argv.size() > 1) store_cmd.push_back(argv[1]);
     Result<Reply> r = options_.backend->Run(store_cmd);
     if (!r.ok()) return w.Error(ErrorText(r.status()));
-    std::string store = r->str();
+    std::string store = MergeErrorStats(r->str());
     if (all) {
       size_t pos = store.find("# Server\r\n");
       if (pos != std::string::npos) {
@@ -622,7 +654,7 @@ void Dispatcher::Config(const Command& argv, Out& w) {
     for (size_t i = 2; i + 1 < argv.size(); i += 2) {
       for (const auto& [name, value] : own) {
         if (IEq(argv[i], name)) {
-          return w.Error("ERR CONFIG SET failed (possibly related to argument '" + Lower(argv[i]) +
+          return Err(w, "ERR CONFIG SET failed (possibly related to argument '" + Lower(argv[i]) +
                          "') - stormkv serve takes this parameter on its command line only");
         }
       }

@@ -63,6 +63,10 @@ class Dispatcher {
   void TouchAll();
   void Unwatch(ClientState* c);
 
+  // Writes an error the server itself answers, counting it for INFO errorstats/stats.
+  void Err(Out& w, std::string_view text);
+  std::string MergeErrorStats(std::string store_info) const;
+
   // Commands.
   void Hello(ClientState* c, Command& argv, Out& w);
   void Auth(ClientState* c, const Command& argv, Out& w);
@@ -85,6 +89,7 @@ class Dispatcher {
   std::unordered_map<std::string, std::set<ClientState*>> watchers_;
   std::map<std::string, std::string> scripts_;  // SHA-1 -> text: SCRIPT LOAD and EVAL
   int64_t commands_processed_ = 0;
+  std::map<std::string, int64_t> own_errors_;  // error prefix -> count (server-made errors)
   int port_ = -1;
   int64_t start_ms_ = 0;
 };

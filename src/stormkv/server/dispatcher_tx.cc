@@ -113,7 +113,7 @@ void Dispatcher::Exec(ClientState* c, Out& w) {
   if (c->multi_dirty) {
     c->multi_dirty = false;
     Unwatch(c);
-    return w.Error("EXECABORT Transaction discarded because of previous errors.");
+    return Err(w, "EXECABORT Transaction discarded because of previous errors.");
   }
   if (c->watch_broken) {
     Unwatch(c);
@@ -157,10 +157,10 @@ void Dispatcher::Exec(ClientState* c, Out& w) {
 
 void Dispatcher::Eval(const Command& argv, Out& w, const CommandSpec& spec) {
   int64_t numkeys = 0;
-  if (!ParseInt(argv[2], &numkeys)) return w.Error("ERR value is not an integer or out of range");
-  if (numkeys < 0) return w.Error("ERR Number of keys can't be negative");
+  if (!ParseInt(argv[2], &numkeys)) return Err(w, "ERR value is not an integer or out of range");
+  if (numkeys < 0) return Err(w, "ERR Number of keys can't be negative");
   if (static_cast<size_t>(numkeys) > argv.size() - 3) {
-    return w.Error("ERR Number of keys can't be greater than number of args");
+    return Err(w, "ERR Number of keys can't be greater than number of args");
   }
   bool by_sha = spec.name == "evalsha" || spec.name == "evalsha_ro";
   const Script* script = nullptr;
@@ -170,6 +170,9 @@ void Dispatcher::Eval(const Command& argv, Out& w, const CommandSpec& spec) {
     if (it == scripts_.end()) {
       // Not loaded through this server: the backend's own script cache may know it.
       Result<Reply> r = options_.backend->Run(argv);
+      if (!r.ok() && r.status().message().rfind("ERR unknown command", 0) == 0) {
+        return Err(w, "NOSCRIPT No matching script. Please use EVAL.");  // a backend without Lua
+      }
       if (r.ok()) Touch(spec, argv);
       return WriteBackendReply(r, w, spec.name, argv);
     }
@@ -209,7 +212,7 @@ void Dispatcher::ScriptCmd(const Command& argv, Out& w) {
   }
   if (sub == "flush") {
     if (argv.size() > 3 || (argv.size() == 3 && Lower(argv[2]) != "sync" && Lower(argv[2]) != "async")) {
-      return w.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+      return Err(w, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
     }
     scripts_.clear();
     (void)options_.backend->Run({"SCRIPT", "FLUSH"});  // the backend's cache too, if it has one
@@ -223,7 +226,7 @@ void Dispatcher::ScriptCmd(const Command& argv, Out& w) {
     w.Status("LOAD <script>");
     return;
   }
-  w.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try SCRIPT HELP.");
+  Err(w, "ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try SCRIPT HELP.");
 }
 
 void Dispatcher::Clock(const Command& argv, Out& w) {
@@ -234,13 +237,13 @@ void Dispatcher::Clock(const Command& argv, Out& w) {
   }
   if ((sub == "set" || sub == "advance") && argv.size() == 3) {
     int64_t ms = 0;
-    if (!ParseInt(argv[2], &ms)) return w.Error("ERR value is not an integer or out of range");
+    if (!ParseInt(argv[2], &ms)) return Err(w, "ERR value is not an integer or out of range");
     if (sub == "set") {
-      if (!clock.set_ms) return w.Error("ERR the clock is the system clock: start stormkv serve with --clock manual");
+      if (!clock.set_ms) return Err(w, "ERR the clock is the system clock: start stormkv serve with --clock manual");
       clock.set_ms(ms);
     } else {
-      if (!clock.advance) return w.Error("ERR the clock is the system clock: start stormkv serve with --clock manual");
-      if (ms < 0) return w.Error("ERR ADVANCE takes a non-negative number of milliseconds");
+      if (!clock.advance) return Err(w, "ERR the clock is the system clock: start stormkv serve with --clock manual");
+      if (ms < 0) return Err(w, "ERR ADVANCE takes a non-negative number of milliseconds");
       clock.advance(ms);
     }
     // Keys that are now due expire as in the in-process store: lazily on access and by the
@@ -248,7 +251,7 @@ void Dispatcher::Clock(const Command& argv, Out& w) {
     (void)options_.backend->Run({"DBSIZE"});
     return w.Integer(clock.now_ms());
   }
-  w.Error("ERR STORMKV.CLOCK GET | SET <ms> | ADVANCE <ms>");
+  Err(w, "ERR STORMKV.CLOCK GET | SET <ms> | ADVANCE <ms>");
 }
 
 }  // namespace stormkv::server

@@ -100,7 +100,9 @@ class ServerImpl final : public Server {
       boost::system::error_code ec;
       acceptor_.close(ec);
       unix_acceptor_.close(ec);
-      for (auto& close : live_) close.second();
+      // Close() unregisters: iterate over a copy.
+      std::map<uint64_t, std::function<void()>> live = live_;
+      for (auto& close : live) close.second();
       live_.clear();
       io_.stop();
     });
