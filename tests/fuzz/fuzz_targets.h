@@ -33,11 +33,13 @@ int StoredRecordOneInput(const uint8_t* data, size_t size);
 int KeySchemaOneInput(const uint8_t* data, size_t size);
 // Whole Pipeline on the memory backend: the input is a payload (first byte: source).
 int PipelineOneInput(const uint8_t* data, size_t size);
+// `stormkv serve`'s RESP parser and dispatcher: bytes a client sends (first byte: chunking).
+int RespOneInput(const uint8_t* data, size_t size);
 
 inline constexpr FuzzTarget kTargets[] = {
     {"alertmanager", AlertmanagerOneInput},   {"k8s_event", KubernetesEventOneInput},
     {"stored_record", StoredRecordOneInput},  {"key_schema", KeySchemaOneInput},
-    {"pipeline", PipelineOneInput},
+    {"pipeline", PipelineOneInput},           {"resp", RespOneInput},
 };
 
 // Prints "fuzz property failed: <cond> at <file>:<line>: <detail>" and aborts.
