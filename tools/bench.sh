@@ -203,6 +203,13 @@ for c in storm_scaling bytes_per_storm ops_per_second; do
   fi
 done
 
+# redis-benchmark against `stormkv serve` beside redis-server (own servers, own table).
+if [ $quick -eq 1 ]; then
+  bash tools/bench_serve.sh --quick "$out_dir/serve.md" >/dev/null || log "bench_serve failed"
+else
+  bash tools/bench_serve.sh "$out_dir/serve.md" >/dev/null || log "bench_serve failed"
+fi
+
 elapsed=$(($(date +%s) - started))
 limit=$([ $quick -eq 1 ] && echo 120 || echo 600)
 log "benches took ${elapsed}s (limit ${limit}s); load average before/after: $load_before/$load_after"
