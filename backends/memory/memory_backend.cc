@@ -3,13 +3,10 @@
 #include <exception>
 #include <mutex>
 
-#include "config_impl.h"
+#include "store_internal.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
-namespace memstore {
-template class Store<std::allocator<char>>;
-}  // namespace memstore
 
 namespace {
 

@@ -13,125 +13,23 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/indexes/iset_index.hpp>
 #include <boost/interprocess/managed_external_buffer.hpp>
 #include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
-#include <boost/interprocess/offset_ptr.hpp>
 #include <boost/interprocess/sync/mutex_family.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
-#include <new>
 #include <type_traits>
 
-namespace stormkv::shm {
+#include "shm_allocator.h"
 
-namespace bi = boost::interprocess;
+namespace stormkv::shm {
 
 using SegmentBuffer =
     bi::basic_managed_external_buffer<char, bi::rbtree_best_fit<bi::null_mutex_family>,
                                       bi::iset_index>;
-using SegmentManager = SegmentBuffer::segment_manager;
-
-// The segment's heap: the Boost segment manager plus an emergency reserve, a block held back so
-// that a command that passed its pre-flight check can finish even when the free space runs out
-// half-way. Guarded by the segment's mutex.
-struct Heap {
-  bi::offset_ptr<SegmentManager> sm;
-  bi::offset_ptr<void> reserve;  // the held block; null while released
-  uint64_t reserve_bytes = 0;
-  uint32_t fallback_armed = 0;  // a prepared command runs: Allocate may release the reserve
-  uint32_t fail_after = 0;      // tests: the fail_after-th allocation from now fails (0: never)
-  uint64_t reserve_releases = 0;
-  uint64_t failed_allocations = 0;
-
-  void* Allocate(std::size_t n) {
-    if (fail_after != 0 && --fail_after == 0) {
-      ++failed_allocations;
-      throw bi::bad_alloc();
-    }
-    void* p = sm->allocate(n, std::nothrow);
-    if (p != nullptr) return p;
-    if (fallback_armed != 0 && reserve) {
-      sm->deallocate(reserve.get());
-      reserve = nullptr;
-      ++reserve_releases;
-      p = sm->allocate(n, std::nothrow);
-      if (p != nullptr) return p;
-    }
-    ++failed_allocations;
-    throw bi::bad_alloc();
-  }
-  void Deallocate(void* p) { sm->deallocate(p); }
-  // Holds the reserve again if it was released. False when there is no room for it.
-  bool HoldReserve() {
-    if (reserve) return true;
-    void* p = sm->allocate(reserve_bytes, std::nothrow);
-    if (p == nullptr) return false;
-    reserve = p;
-    return true;
-  }
-  // True when a block of `n` bytes could be allocated now.
-  bool Fits(std::size_t n) {
-    void* p = sm->allocate(n, std::nothrow);
-    if (p == nullptr) return false;
-    sm->deallocate(p);
-    return true;
-  }
-};
-
-// The store's allocator: offset_ptr pointers into the segment, blocks from Heap.
-template <class T>
-class Allocator {
- public:
-  using value_type = T;
-  using pointer = bi::offset_ptr<T>;
-  using const_pointer = bi::offset_ptr<const T>;
-  using void_pointer = bi::offset_ptr<void>;
-  using const_void_pointer = bi::offset_ptr<const void>;
-  using size_type = std::size_t;
-  using difference_type = std::ptrdiff_t;
-  using propagate_on_container_copy_assignment = std::true_type;
-  using propagate_on_container_move_assignment = std::true_type;
-  using propagate_on_container_swap = std::true_type;
-  using is_always_equal = std::false_type;
-  template <class U>
-  struct rebind {
-    using other = Allocator<U>;
-  };
-
-  explicit Allocator(Heap* heap) noexcept : heap_(heap) {}
-  Allocator(const Allocator& o) noexcept : heap_(o.heap()) {}
-  template <class U>
-  Allocator(const Allocator<U>& o) noexcept : heap_(o.heap()) {}  // NOLINT: rebinding
-  Allocator& operator=(const Allocator& o) noexcept {
-    heap_ = o.heap();
-    return *this;
-  }
-
-  pointer allocate(size_type n) {
-    if (n > std::numeric_limits<size_type>::max() / sizeof(T)) throw bi::bad_alloc();
-    return pointer(static_cast<T*>(heap_->Allocate(n * sizeof(T))));
-  }
-  void deallocate(pointer p, size_type) noexcept {
-    if (p) heap_->Deallocate(p.get());
-  }
-  size_type max_size() const noexcept { return std::numeric_limits<size_type>::max() / sizeof(T); }
-
-  Heap* heap() const noexcept { return heap_.get(); }
-  template <class U>
-  friend bool operator==(const Allocator& a, const Allocator<U>& b) noexcept {
-    return a.heap() == b.heap();
-  }
-  template <class U>
-  friend bool operator!=(const Allocator& a, const Allocator<U>& b) noexcept {
-    return a.heap() != b.heap();
-  }
-
- private:
-  bi::offset_ptr<Heap> heap_;
-};
+static_assert(std::is_same_v<SegmentBuffer::segment_manager, SegmentManager>,
+              "shm_allocator.h names the segment manager of SegmentBuffer");
 
 inline constexpr uint64_t kMagic = 0x31764B6D726F7453ull;      // "StormKv1"
 inline constexpr uint64_t kInitMagic = 0x74696E496D726F53ull;  // "SormInit": being created

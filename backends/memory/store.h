@@ -2,8 +2,10 @@
 //
 // One Store is one Redis-like database (db0) plus server-wide state (config, stats, accounting).
 // It is templated on an allocator of char so the whole object graph can be placed in a
-// Boost.Interprocess segment; memory_backend.cc instantiates Store<std::allocator<char>> and
-// shm_backend.cc Store<shm::Allocator<char>> (offset pointers into a shared segment).
+// Boost.Interprocess segment. The members are defined in .cc files by concern (store_*.cc,
+// cmd_*.cc; store_internal.h says which) and instantiated there for exactly two allocators:
+// std::allocator<char> (memory_backend.cc) and shm::Allocator<char> (shm_backend.cc, offset
+// pointers into a shared segment).
 // Time is passed in with every command (no Clock pointer inside), the RNG is a plain integer.
 //
 // Not thread-safe: the owner (MemoryBackend) holds one mutex around every Execute/Eval call.
@@ -154,6 +156,19 @@ class Store {
   EntryT* Lookup(std::string_view key, bool read, bool touch);
   EntryT* LookupRead(std::string_view key) { return Lookup(key, true, true); }
   EntryT* LookupWrite(std::string_view key) { return Lookup(key, false, true); }
+  // The lookup every typed command starts with (Lookup's lazy expiry, hit/miss counting and
+  // LRU/LFU touch): `e` is the live entry, or nullptr when the key is missing or holds another
+  // type; `wrongtype` tells the two apart (the command then answers kErrWrongType).
+  struct Found {
+    EntryT* e = nullptr;
+    bool wrongtype = false;
+  };
+  Found FindTyped(std::string_view key, ObjType type, bool read);
+  Found FindRead(std::string_view key, ObjType type) { return FindTyped(key, type, true); }
+  Found FindWrite(std::string_view key, ObjType type) { return FindTyped(key, type, false); }
+  // After elements were removed from the collection at `e`: deletes the key when the collection
+  // is empty (Redis keeps no empty collection), else brings its modelled cost up to date.
+  void DeleteIfEmpty(EntryT& e);
   EntryT& AddKey(std::string_view key, ObjType type);
   void DeleteSlot(uint32_t slot);
   void DeleteEntry(EntryT& e) { DeleteSlot(SlotOf(e)); }
@@ -181,6 +196,9 @@ class Store {
   uint64_t HashCost(const HashT& h) const;
   uint64_t SetCost(const SetT& s) const;
   uint64_t ZsetCost(const ZsetT& z) const;
+  // The cost of the collection at `e` in its current encoding (HashCost / SetCost / ZsetCost).
+  uint64_t CollectionCost(const EntryT& e) const;
+  bool CollectionEmpty(const EntryT& e) const;
   HashT& NewHash(EntryT& e);
   SetT& NewSet(EntryT& e, bool intset);
   ZsetT& NewZset(EntryT& e, bool skiplist);

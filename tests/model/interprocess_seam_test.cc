@@ -1,26 +1,28 @@
-// The store's template seam for shared memory (issue 8 builds on it): Store<A> instantiated with
-// a Boost.Interprocess allocator (offset_ptr fancy pointers) inside a managed heap segment runs
-// the same commands and reports the same modelled memory as the in-process store.
+// The store's template seam for shared memory: Store<shm::Allocator<char>> (offset_ptr fancy
+// pointers, blocks from a segment heap) placed inside a Boost.Interprocess managed buffer in
+// ordinary memory runs the same commands and reports the same modelled memory as the in-process
+// store. (The store's definitions are instantiated in backends/memory for exactly these two
+// allocators.)
 #include <gtest/gtest.h>
 
-#include <boost/interprocess/allocators/allocator.hpp>
-#include <boost/interprocess/managed_heap_memory.hpp>
+#include <memory>
 
-#include "config_impl.h"  // backends/memory: the Store<A> definitions
+#include "shm_segment.h"  // backends/memory: the segment heap and its allocator
+#include "store.h"
 
 namespace stormkv::memstore {
-
-using SegmentAlloc =
-    boost::interprocess::allocator<char, boost::interprocess::managed_heap_memory::segment_manager>;
-template class Store<SegmentAlloc>;
-
 namespace {
 
+using SegmentAlloc = shm::Allocator<char>;
+
 TEST(InterprocessSeam, StoreRunsInsideASegmentWithOffsetPointers) {
-  boost::interprocess::managed_heap_memory segment(64 << 20);
+  constexpr size_t kBytes = 64 << 20;
+  auto buf = std::make_unique<char[]>(kBytes);
+  shm::SegmentBuffer segment(boost::interprocess::create_only, buf.get(), kBytes);
+  auto* heap = segment.construct<shm::Heap>("heap")();
+  heap->sm = segment.get_segment_manager();
   StoreConfig cfg;
-  auto* shared = segment.construct<Store<SegmentAlloc>>("store")(
-      cfg, SegmentAlloc(segment.get_segment_manager()));
+  auto* shared = segment.construct<Store<SegmentAlloc>>("store")(cfg, SegmentAlloc(heap));
   Store<std::allocator<char>> local(cfg);
   const int64_t t0 = int64_t{1714564800000} * 1000;
   std::vector<Command> cmds;
@@ -47,6 +49,7 @@ TEST(InterprocessSeam, StoreRunsInsideASegmentWithOffsetPointers) {
   EXPECT_EQ(flush, Reply::Ok());
   EXPECT_EQ(shared->UsedMemory(), model::EmptyServer(AllocatorProfile::kDebian).used_memory);
   segment.destroy_ptr(shared);
+  segment.destroy_ptr(heap);
 }
 
 }  // namespace

@@ -1,0 +1,291 @@
+// backends/memory/store_dispatch.cc — Store<A> construction, the command table, dispatch (arity,
+// script rules, OOM) and the script hooks.
+#include <unordered_map>
+
+#include "store_internal.h"
+
+namespace stormkv::memstore {
+
+template <class A>
+Store<A>::Store(const StoreConfig& cfg, const A& alloc)
+    : cfg_(cfg),
+      alloc_(alloc),
+      entries_(RebindAlloc<A, EntryT>(alloc)),
+      free_slots_(RebindAlloc<A, uint32_t>(alloc)),
+      volatile_(RebindAlloc<A, uint32_t>(alloc)),
+      index_(alloc) {
+  baseline_ = cfg.baseline_used_memory >= 0 ? cfg.baseline_used_memory
+                                            : model::EmptyServer(cfg.allocator).used_memory;
+  peak_ = baseline_;
+  rng_ = cfg.seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+}
+
+template <class A>
+Store<A>::~Store() {
+  for (EntryT& e : entries_) {
+    if (e.type != ObjType::kFree) FreeValue(e);
+  }
+}
+
+template <class A>
+uint64_t Store<A>::NextRandom() {
+  uint64_t z = (rng_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+template <class A>
+bool Store<A>::SharedIntegersAllowed() const {
+  if (cfg_.maxmemory == 0) return true;
+  switch (cfg_.policy) {
+    case Policy::kAllkeysLru:
+    case Policy::kVolatileLru:
+    case Policy::kAllkeysLfu:
+    case Policy::kVolatileLfu:
+      return false;
+    default:
+      return true;
+  }
+}
+
+template <class A>
+const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
+  using S = Store<A>;
+  static const std::vector<CmdSpec> kCommands = {
+      {"get", 2, 0, &S::CmdGet},
+      {"set", -3, kWrite | kDenyOom, &S::CmdSet},
+      {"del", -2, kWrite, &S::CmdDel},
+      {"unlink", -2, kWrite, &S::CmdDel},
+      {"exists", -2, 0, &S::CmdExists},
+      {"type", 2, 0, &S::CmdType},
+      {"incr", 2, kWrite | kDenyOom, &S::CmdIncr},
+      {"decr", 2, kWrite | kDenyOom, &S::CmdDecr},
+      {"incrby", 3, kWrite | kDenyOom, &S::CmdIncrBy},
+      {"decrby", 3, kWrite | kDenyOom, &S::CmdDecrBy},
+      {"expire", -3, kWrite, &S::CmdExpire},
+      {"pexpire", -3, kWrite, &S::CmdPExpire},
+      {"expireat", -3, kWrite, &S::CmdExpireAt},
+      {"pexpireat", -3, kWrite, &S::CmdPExpireAt},
+      {"ttl", 2, 0, &S::CmdTtl},
+      {"pttl", 2, 0, &S::CmdPttl},
+      {"persist", 2, kWrite, &S::CmdPersist},
+      {"hset", -4, kWrite | kDenyOom | kAddsElements, &S::CmdHSet},
+      {"hmset", -4, kWrite | kDenyOom | kAddsElements, &S::CmdHSet},
+      {"hsetnx", 4, kWrite | kDenyOom | kAddsElements, &S::CmdHSetNx},
+      {"hget", 3, 0, &S::CmdHGet},
+      {"hmget", -3, 0, &S::CmdHMGet},
+      {"hgetall", 2, 0, &S::CmdHGetAll},
+      {"hincrby", 4, kWrite | kDenyOom | kAddsElements, &S::CmdHIncrBy},
+      {"hdel", -3, kWrite, &S::CmdHDel},
+      {"hlen", 2, 0, &S::CmdHLen},
+      {"hexists", 3, 0, &S::CmdHExists},
+      {"sadd", -3, kWrite | kDenyOom | kAddsElements, &S::CmdSAdd},
+      {"srem", -3, kWrite, &S::CmdSRem},
+      {"sismember", 3, 0, &S::CmdSIsMember},
+      {"scard", 2, 0, &S::CmdSCard},
+      {"smembers", 2, 0, &S::CmdSMembers},
+      {"zadd", -4, kWrite | kDenyOom | kAddsElements, &S::CmdZAdd},
+      {"zrem", -3, kWrite, &S::CmdZRem},
+      {"zcard", 2, 0, &S::CmdZCard},
+      {"zscore", 3, 0, &S::CmdZScore},
+      {"zrangebyscore", -4, 0, &S::CmdZRangeByScore},
+      {"zremrangebyscore", 4, kWrite, &S::CmdZRemRangeByScore},
+      {"scan", -2, 0, &S::CmdScan},
+      {"dbsize", 1, 0, &S::CmdDbSize},
+      {"flushdb", -1, kWrite, &S::CmdFlushDb},
+      {"flushall", -1, kWrite, &S::CmdFlushDb},
+      {"time", 1, 0, &S::CmdTime},
+      {"ping", -1, 0, &S::CmdPing},
+      {"echo", 2, 0, &S::CmdEcho},
+      {"memory", -2, 0, &S::CmdMemory},
+      {"object", -2, 0, &S::CmdObject},
+      {"info", -1, 0, &S::CmdInfo},
+      {"config", -2, kNoScript, &S::CmdConfig},
+  };
+  return kCommands;
+}
+
+template <class A>
+const typename Store<A>::CmdSpec* Store<A>::LookupCommand(std::string_view name) {
+  static const auto* table = [] {
+    auto* m = new std::unordered_map<std::string_view, const CmdSpec*>();
+    for (const CmdSpec& c : Commands()) m->emplace(c.name, &c);
+    return m;
+  }();
+  char buf[24];
+  if (name.size() >= sizeof buf) return nullptr;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  auto it = table->find(std::string_view(buf, name.size()));
+  return it == table->end() ? nullptr : it->second;
+}
+
+template <class A>
+uint32_t Store<A>::CommandFlags(std::string_view name) {
+  const CmdSpec* spec = LookupCommand(name);
+  return spec == nullptr ? 0 : spec->flags;
+}
+
+template <class A>
+void Store<A>::Tick(int64_t now_us) {
+  if (now_us > now_us_) now_us_ = now_us;
+  now_ms_ = now_us_ / 1000;
+  if (last_cron_ms_ < 0) {
+    last_cron_ms_ = now_ms_;
+    return;
+  }
+  int64_t elapsed = now_ms_ - last_cron_ms_;
+  if (elapsed >= 100) {
+    int64_t cycles = elapsed / 100;
+    last_cron_ms_ += cycles * 100;
+    if (cfg_.active_expiry) ActiveExpire(cycles);
+    Cron();
+  }
+}
+
+template <class A>
+void Store<A>::Cron() {
+  ShrinkDbDicts();
+  UpdatePeak();
+}
+
+template <class A>
+void Store<A>::CountError(std::string_view text) {
+  ++stat_error_replies_;
+  std::string_view code = text.substr(0, text.find(' '));
+  if (code == "ERR") {
+    ++err_err_;
+  } else if (code == "WRONGTYPE") {
+    ++err_wrongtype_;
+  } else if (code == "OOM") {
+    ++err_oom_;
+  } else {
+    ++err_other_;
+  }
+  if (in_script_) script_error_counted_ = true;
+}
+
+template <class A>
+Reply Store<A>::Execute(const Command& argv, int64_t now_us) {
+  Tick(now_us);
+  Reply r = Dispatch(argv, CallMode::kClient);
+  UpdatePeak();
+  return r;
+}
+
+template <class A>
+Reply Store<A>::Dispatch(const Command& argv, CallMode mode) {
+  if (argv.empty()) {
+    Reply r = Err("ERR unknown command '', with args beginning with: ");
+    CountError(r.str());
+    return r;
+  }
+  const CmdSpec* spec = LookupCommand(argv[0]);
+  if (spec == nullptr) {
+    std::string args;
+    for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+      std::string_view a(argv[i].c_str());  // %s stops at NUL
+      a = a.substr(0, 128 - args.size());
+      args += '\'';
+      args.append(a);
+      args += "' ";
+    }
+    std::string name(std::string_view(argv[0].c_str()).substr(0, 128));
+    std::string msg = "ERR unknown command '" + name + "', with args beginning with: " + args;
+    for (char& c : msg) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    CountError(msg);
+    return Reply::Error(std::move(msg));
+  }
+  int argc = static_cast<int>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    std::string msg = std::string("ERR wrong number of arguments for '") + spec->name + "' command";
+    CountError(msg);
+    return Reply::Error(std::move(msg));
+  }
+  if (mode == CallMode::kScript) {
+    if (spec->flags & kNoScript) {
+      CountError("ERR");
+      return Err("ERR This Redis command is not allowed from script");
+    }
+    if (script_read_only_ && (spec->flags & kWrite)) {
+      CountError("ERR");
+      return Err("ERR Write commands are not allowed from read-only scripts.");
+    }
+    // Once a script has written, Redis lets it finish even when over maxmemory.
+    if ((spec->flags & kDenyOom) && script_oom_ && !script_dirty_) {
+      CountError(kErrOom);
+      return Err(kErrOom);
+    }
+  } else if (cfg_.maxmemory != 0) {
+    bool oom = !PerformEvictions();
+    if (oom && (spec->flags & kDenyOom)) {
+      CountError(kErrOom);
+      return Err(kErrOom);
+    }
+  }
+  // A write command that got past the checks makes the script dirty (scriptCall).
+  if (spec->flags & kWrite) {
+    ++mutations_;
+    if (mode == CallMode::kScript) script_dirty_ = true;
+  }
+  ++stat_commands_;
+  Reply r = (this->*(spec->handler))(argv);
+  if (r.is_error()) CountError(r.str());
+  return r;
+}
+
+template <class A>
+void Store<A>::BeginScript(int64_t now_us, bool read_only) {
+  Tick(now_us);
+  ++stat_commands_;  // the EVAL itself
+  script_oom_ = cfg_.maxmemory != 0 && !PerformEvictions();
+  if (read_only) script_oom_ = false;
+  script_read_only_ = read_only;
+  in_script_ = true;
+  script_error_counted_ = false;
+  script_dirty_ = false;
+}
+
+template <class A>
+Reply Store<A>::Call(const Command& argv) {
+  return Dispatch(argv, CallMode::kScript);
+}
+
+template <class A>
+void Store<A>::EndScript(const Status& result) {
+  bool counted = script_error_counted_;
+  in_script_ = false;
+  script_oom_ = false;
+  script_read_only_ = false;
+  if (!result.ok() && !counted) CountError(result.message());
+  UpdatePeak();
+}
+
+// The members defined here, for the two stores (per member, so that a unity batch of these
+// files instantiates each once).
+#define STORMKV_INSTANTIATE(A_)                                                                \
+  template Store<A_>::Store(const StoreConfig& cfg, const A_& alloc);                          \
+  template Store<A_>::~Store();                                                                \
+  template uint64_t Store<A_>::NextRandom();                                                   \
+  template bool Store<A_>::SharedIntegersAllowed() const;                                      \
+  template const std::vector<typename Store<A_>::CmdSpec>& Store<A_>::Commands();              \
+  template const typename Store<A_>::CmdSpec* Store<A_>::LookupCommand(std::string_view name); \
+  template uint32_t Store<A_>::CommandFlags(std::string_view name);                            \
+  template void Store<A_>::Tick(int64_t now_us);                                               \
+  template void Store<A_>::Cron();                                                             \
+  template void Store<A_>::CountError(std::string_view text);                                  \
+  template Reply Store<A_>::Execute(const Command& argv, int64_t now_us);                      \
+  template Reply Store<A_>::Dispatch(const Command& argv, CallMode mode);                      \
+  template void Store<A_>::BeginScript(int64_t now_us, bool read_only);                        \
+  template Reply Store<A_>::Call(const Command& argv);                                         \
+  template void Store<A_>::EndScript(const Status& result);
+STORMKV_INSTANTIATE(std::allocator<char>)
+STORMKV_INSTANTIATE(shm::Allocator<char>)
+#undef STORMKV_INSTANTIATE
+
+}  // namespace stormkv::memstore
