@@ -81,6 +81,8 @@ std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options) {
   }
   cfg.seed = options.seed;
   cfg.active_expiry = options.active_expiry;
+  cfg.dict_hash_seed = options.dict_hash_seed;
+  cfg.zset_level_seed = options.zset_level_seed;
   cfg.baseline_used_memory = options.baseline_used_memory;
   std::shared_ptr<const Clock> clock = options.clock;
   if (!clock) clock = SystemClock::Shared();

@@ -49,6 +49,12 @@ struct StoreConfig {
   bool active_expiry = true;
   int64_t baseline_used_memory = -1;  // -1: model::EmptyServer(allocator).used_memory
   bool shared = false;                // placed in a shared segment (INFO server says "shm")
+  // Redis's per-process randomness the memory model depends on: the dict hash seed (which
+  // buckets a hash's, set's or sorted set's elements occupy, hence when an incremental rehash
+  // finishes) and the seed of random(), which draws skiplist node levels. A real server draws
+  // both at start; the defaults are arbitrary fixed values.
+  std::array<uint8_t, 16> dict_hash_seed{};
+  uint32_t zset_level_seed = 1;
 };
 
 // Where a command runs: directly from a client, or through ScriptContext::Call.
@@ -192,7 +198,14 @@ class Store {
 
   // ---- values ----
   void SetString(EntryT& e, std::string_view v);
-  uint64_t DictBytes(const DictModel& d) const;
+  uint64_t DictBytes(const DictSim<A>& d) const;
+  uint32_t DictHash(std::string_view s) const {
+    return static_cast<uint32_t>(model::SipHash12(cfg_.dict_hash_seed.data(), s));
+  }
+  void ZsetDictAdd(ZsetT& z, uint32_t mpos, size_t in_dict);
+  void ZsetUnlink(ZsetT& z, uint32_t mpos);
+  bool ZsetNodeStays(const ZsetT& z, uint32_t mpos, double score) const;
+  Reply CmdDebug(const Command& a);
   uint64_t HashCost(const HashT& h) const;
   uint64_t SetCost(const SetT& s) const;
   uint64_t ZsetCost(const ZsetT& z) const;
@@ -209,6 +222,7 @@ class Store {
   bool SetRemMember(SetT& s, std::string_view m);
   void SetConvert(SetT& s);
   void ZsetInsert(ZsetT& z, std::string_view m, double score);
+  void ZsetInsertLevel(ZsetT& z, std::string_view m, double score, uint8_t keep_level);
   void ZsetRemoveAt(ZsetT& z, uint32_t mpos);
   void ZsetConvert(ZsetT& z);
   size_t ZRankFind(const ZsetT& z, double score, std::string_view m) const;
@@ -329,6 +343,8 @@ class Store {
   uint32_t expire_cursor_ = 0;
   uint64_t rng_ = 0;
   uint64_t mutations_ = 0;
+  model::GlibcRandom zsl_rng_;  // random() of the server: skiplist levels
+  bool cron_paused_ = false;    // DEBUG PAUSE-CRON
 
   // Scripts.
   bool in_script_ = false;

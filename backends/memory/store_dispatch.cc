@@ -18,6 +18,7 @@ Store<A>::Store(const StoreConfig& cfg, const A& alloc)
                                             : model::EmptyServer(cfg.allocator).used_memory;
   peak_ = baseline_;
   rng_ = cfg.seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  zsl_rng_.Seed(cfg.zset_level_seed);
 }
 
 template <class A>
@@ -102,6 +103,7 @@ const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
       {"object", -2, 0, &S::CmdObject},
       {"info", -1, 0, &S::CmdInfo},
       {"config", -2, kNoScript, &S::CmdConfig},
+      {"debug", -2, kNoScript, &S::CmdDebug},
   };
   return kCommands;
 }
@@ -134,6 +136,10 @@ void Store<A>::Tick(int64_t now_us) {
   if (now_us > now_us_) now_us_ = now_us;
   now_ms_ = now_us_ / 1000;
   if (last_cron_ms_ < 0) {
+    last_cron_ms_ = now_ms_;
+    return;
+  }
+  if (cron_paused_) {
     last_cron_ms_ = now_ms_;
     return;
   }

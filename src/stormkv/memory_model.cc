@@ -102,5 +102,74 @@ std::size_t ListpackEntryBytes(std::string_view s) {
   return enc + bl;
 }
 
+namespace {
+inline uint64_t Rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+}  // namespace
+
+uint64_t SipHash12(const uint8_t seed[16], std::string_view data) {
+  const uint64_t k0 = Load64(seed), k1 = Load64(seed + 8);
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+  auto round = [&] {
+    v0 += v1; v1 = Rotl(v1, 13); v1 ^= v0; v0 = Rotl(v0, 32);
+    v2 += v3; v3 = Rotl(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = Rotl(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = Rotl(v1, 17); v1 ^= v2; v2 = Rotl(v2, 32);
+  };
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t n = data.size();
+  const size_t whole = n - n % 8;
+  for (size_t i = 0; i < whole; i += 8) {
+    uint64_t m = Load64(p + i);
+    v3 ^= m;
+    round();  // one compression round
+    v0 ^= m;
+  }
+  uint64_t b = static_cast<uint64_t>(n) << 56;
+  for (size_t i = 0; i < n % 8; ++i) b |= static_cast<uint64_t>(p[whole + i]) << (8 * i);
+  v3 ^= b;
+  round();
+  v0 ^= b;
+  v2 ^= 0xff;
+  round();  // two finalization rounds
+  round();
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void GlibcRandom::Seed(uint32_t seed) {
+  int32_t word = static_cast<int32_t>(seed == 0 ? 1 : seed);
+  r[0] = word;
+  for (int i = 1; i < 31; ++i) {
+    // 16807 * word % (2^31 - 1) without overflow (Schrage).
+    int32_t hi = word / 127773, lo = word % 127773;
+    word = 16807 * lo - 2836 * hi;
+    if (word < 0) word += 2147483647;
+    r[i] = word;
+  }
+  front = 3;
+  rear = 0;
+  for (int i = 0; i < 310; ++i) Next();
+}
+
+int32_t GlibcRandom::Next() {
+  uint32_t v = static_cast<uint32_t>(r[front]) + static_cast<uint32_t>(r[rear]);
+  r[front] = static_cast<int32_t>(v);
+  front = static_cast<uint8_t>(front + 1 == 31 ? 0 : front + 1);
+  rear = static_cast<uint8_t>(rear + 1 == 31 ? 0 : rear + 1);
+  return static_cast<int32_t>(v >> 1);
+}
+
+int ZslRandomLevel(GlibcRandom& rng) {
+  int level = 1;
+  // 7.0: a draw below (int)(ZSKIPLIST_P * RAND_MAX) = 536870911 adds a level.
+  while (rng.Next() < 536870911) ++level;
+  return level < kZslMaxLevel ? level : kZslMaxLevel;
+}
+
 }  // namespace model
 }  // namespace stormkv

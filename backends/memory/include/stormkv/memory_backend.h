@@ -11,6 +11,7 @@
 #ifndef STORMKV_MEMORY_BACKEND_H_
 #define STORMKV_MEMORY_BACKEND_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,13 @@ struct MemoryBackendOptions {
   // (model::EmptyServer: an empty Redis 7.0 after every command ran once, 1,433,168 bytes for
   // Debian). Set it to imitate another starting point, e.g. a brand-new server (964,160).
   int64_t baseline_used_memory = -1;
+  // The per-process randomness of the imitated server: its dict hash seed (16 bytes; which
+  // buckets a collection's elements occupy decides when its incremental rehash finishes, so
+  // MEMORY USAGE of a hashtable mid-rehash) and the seed of its random() (skiplist node levels).
+  // A real server draws both at start; a server started with the same seeds (the fidelity
+  // tests' seed_shim) reports what the store reports, byte for byte.
+  std::array<uint8_t, 16> dict_hash_seed{};
+  uint32_t zset_level_seed = 1;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
