@@ -123,14 +123,15 @@ Reply Store<A>::CmdHSetNx(const Command& a) {
     NewHash(*e);
   }
   HashT& h = *e->hash;
+  // hsetnxCommand: hashTypeExists first; only a new field may convert (hashTypeTryConversion).
+  StepDict(*e);
+  if (h.fields.Find(a[2]) != kNoPos) return Reply::Integer(0);
   if (h.enc == Enc::kListpack &&
       (a[2].size() > hash_max_listpack_value_ || a[3].size() > hash_max_listpack_value_)) {
     HashConvert(h);
     e->enc = h.enc;
     SetValueCost(*e, HashCost(h));
   }
-  StepDict(*e);  // hashTypeExists
-  if (h.fields.Find(a[2]) != kNoPos) return Reply::Integer(0);
   HashSetField(*e, a[2], a[3]);
   return Reply::Integer(1);
 }

@@ -407,6 +407,127 @@ TEST_F(Differential, IssueReproductions) {
   }
 }
 
+// Shapes the calibration never had (issue 17): every encoding threshold -1/0/+1 (entries and
+// element length), each built by one command (conversion on creation) and by one command per
+// element (conversion later), with and without a TTL, sorted sets included. Per shape: OBJECT
+// ENCODING and MEMORY USAGE SAMPLES 0 of every key, and the used_memory delta of the whole set of
+// keys (settled), against the seeded server.
+TEST_F(Differential, EncodingThresholdShapes) {
+  struct Shape {
+    std::string name;
+    std::vector<Command> cmds;
+  };
+  auto text = [](size_t n, char c) { return std::string(n, c); };
+  std::vector<Shape> shapes;
+  const int per_shape = 10;  // keys per shape
+  for (int delta : {-1, 0, 1}) {
+    for (bool one_command : {true, false}) {
+      for (bool ttl : {false, true}) {
+        const std::string tag = std::string(one_command ? "bulk" : "incr") + (ttl ? "+ttl" : "") +
+                                (delta < 0 ? " -1" : delta > 0 ? " +1" : " 0");
+        struct Kind {
+          const char* name;
+          size_t entries;  // elements
+          size_t len;      // element length
+          char type;       // h, s, z
+        };
+        const std::vector<Kind> kinds = {
+            {"hash entries 512", static_cast<size_t>(512 + delta), 8, 'h'},
+            {"hash value 64", 4, static_cast<size_t>(64 + delta), 'h'},
+            {"set intset 512", static_cast<size_t>(512 + delta), 0, 's'},
+            {"zset entries 128", static_cast<size_t>(128 + delta), 8, 'z'},
+            {"zset value 64", 4, static_cast<size_t>(64 + delta), 'z'}};
+        for (const Kind& k : kinds) {
+          Shape sh{std::string(k.name) + " " + tag, {}};
+          for (int i = 0; i < per_shape; ++i) {
+            const std::string key = "t:" + std::to_string(shapes.size()) + ":" + std::to_string(i);
+            Command bulk;
+            if (k.type == 'h') bulk = {"HSET", key};
+            if (k.type == 's') bulk = {"SADD", key};
+            if (k.type == 'z') bulk = {"ZADD", key};
+            for (size_t j = 0; j < k.entries; ++j) {
+              std::string el = k.type == 's' ? std::to_string(j * 7 + i)
+                                             : "e" + std::to_string(j) + ":";
+              if (k.type != 's' && el.size() < k.len) el += text(k.len - el.size(), 'x');
+              Command one = {bulk[0], key};
+              if (k.type == 'h') one.insert(one.end(), {el, std::to_string(j)});
+              if (k.type == 's') one.push_back(el);
+              if (k.type == 'z') one.insert(one.end(), {std::to_string(j % 17), el});
+              if (one_command) {
+                bulk.insert(bulk.end(), one.begin() + 2, one.end());
+              } else {
+                sh.cmds.push_back(one);
+              }
+            }
+            if (one_command) sh.cmds.push_back(bulk);
+            if (ttl) sh.cmds.push_back({"EXPIRE", key, std::to_string(1000 + i)});
+          }
+          shapes.push_back(std::move(sh));
+        }
+      }
+    }
+  }
+  Generator gen(2);  // even seed: the default thresholds
+  std::vector<Command> setup = gen.WarmUp();
+  setup.push_back({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+  for (const Command& c : AfterFlush()) setup.push_back(c);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<KvBackend> real, OpenRedis());
+  auto clock = std::make_shared<ManualClock>(WallUs() / 1000);
+  std::unique_ptr<KvBackend> mem = NewStore(clock);
+  for (KvBackend* kv : {real.get(), mem.get()}) {
+    for (const Command& c : setup) kv->Run(c).status().ok();
+  }
+  int failures = 0;
+  int64_t r0 = 0, m0 = 0, r1 = 0, m1 = 0;
+  auto settle = [&](int64_t* r, int64_t* m) {
+      AsRedisBackend(real.get())->CloseIdleConnections();
+      Result<int64_t> used = SettledServerUsedMemory();
+      ASSERT_OK(used.status());
+      *r = *used;
+      SyncClock(*clock);
+      ASSERT_OK(mem->Run({"PING"}).status());
+      ASSERT_OK_AND_ASSIGN(*m, mem->UsedMemory());
+  };
+  ASSERT_NO_FATAL_FAILURE(settle(&r0, &m0));
+  for (size_t si = 0; si < shapes.size(); ++si) {
+    const Shape& sh = shapes[si];
+    for (size_t i = 0; i < sh.cmds.size(); i += 200) {
+      std::vector<Command> chunk(sh.cmds.begin() + i,
+                                 sh.cmds.begin() + std::min(sh.cmds.size(), i + 200));
+      SyncClock(*clock);
+      for (KvBackend* kv : {real.get(), mem.get()}) {
+        for (const Result<Reply>& r : kv->RunBatch(chunk)) {
+          ASSERT_TRUE(r.ok()) << sh.name << ": " << r.status().ToString();
+        }
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(settle(&r1, &m1));
+    std::string enc;
+    int64_t mu_real = 0, mu_mem = 0;
+    for (int i = 0; i < per_shape; ++i) {
+      const std::string key = "t:" + std::to_string(si) + ":" + std::to_string(i);
+      Command e = {"OBJECT", "ENCODING", key}, u = {"MEMORY", "USAGE", key, "SAMPLES", "0"};
+      std::vector<Result<Reply>> rr = real->RunBatch({e, u}), mr = mem->RunBatch({e, u});
+      if (Show(rr[0]) != Show(mr[0]) || Show(rr[1]) != Show(mr[1])) {
+        ++failures;
+        ADD_FAILURE() << sh.name << " " << key << ": real " << Show(rr[0]) << " " << Show(rr[1])
+                      << ", mem " << Show(mr[0]) << " " << Show(mr[1]);
+      }
+      if (i == 0 && rr[0].ok()) enc = rr[0]->str();
+      if (rr[1].ok() && rr[1]->is_integer()) mu_real += rr[1]->integer();
+      if (mr[1].ok() && mr[1]->is_integer()) mu_mem += mr[1]->integer();
+    }
+    EXPECT_EQ(r1 - r0, m1 - m0) << sh.name << ": used_memory delta";
+    std::printf("%-32s enc=%-9s used delta real %8lld mem %8lld | MEMORY USAGE sum real %8lld mem %8lld\n",
+                sh.name.c_str(), enc.c_str(), static_cast<long long>(r1 - r0),
+                static_cast<long long>(m1 - m0), static_cast<long long>(mu_real),
+                static_cast<long long>(mu_mem));
+    ASSERT_LT(failures, 10);
+    r0 = r1;
+    m0 = m1;
+  }
+}
+
 // The seed derivation the whole differential rests on: SHA-256 test vectors.
 TEST(SeededRedis, Sha256KnownAnswers) {
   auto hex = [](const std::array<uint8_t, 32>& d) {
