@@ -48,6 +48,10 @@ struct StoreConfig {
   uint64_t seed = 1;
   bool active_expiry = true;
   int64_t baseline_used_memory = -1;  // -1: model::EmptyServer(allocator).used_memory
+  // Start like a freshly started server (model::FreshServerUsedMemory) and add what Redis 7.0
+  // allocates as a workload begins: a latency histogram per command name on its first call, the
+  // script cache per script (NoteScript). baseline_used_memory, when set, still wins as start.
+  bool fresh_server = false;
   bool shared = false;                // placed in a shared segment (INFO server says "shm")
   // Redis's per-process randomness the memory model depends on: the dict hash seed (which
   // buckets a hash's, set's or sorted set's elements occupy, hence when an incremental rehash
@@ -88,7 +92,12 @@ class Store {
   void EndScript(const Status& result);
 
   // Modelled used_memory (bytes) and peak.
-  int64_t UsedMemory() const { return baseline_ + dataset_; }
+  int64_t UsedMemory() const { return baseline_ + server_overhead_ + dataset_; }
+  // A fresh server's one-time allocations (fresh_server only; else no-ops): the latency histogram
+  // of command `name` ("evalsha", "script|load"...) on its first call, and the script cache entry
+  // of a script (by SHA-1) the first time it is loaded.
+  void NoteCommand(std::string_view name);
+  void NoteScript(std::string_view sha1, size_t body_len);
   int64_t PeakMemory() const { return peak_; }
   // The store's own heap footprint, estimated by walking its structures (O(keys)).
   int64_t RealBytes() const;
@@ -306,6 +315,11 @@ class Store {
 
   // Modelled memory.
   int64_t baseline_ = 0;
+  int64_t server_overhead_ = 0;             // histograms + script cache (fresh_server)
+  std::array<uint32_t, 128> histograms_{};  // hashes of the command names seen (fresh_server)
+  uint32_t histogram_count_ = 0;
+  std::array<uint32_t, 256> scripts_{};     // hashes of the SHA-1s loaded (fresh_server)
+  uint32_t script_count_ = 0;
   int64_t dataset_ = 0;  // bytes above the empty-server baseline
   int64_t peak_ = 0;
   uint64_t main_slots_ = 0;

@@ -61,6 +61,19 @@ struct EmptyServerFigures {
 };
 EmptyServerFigures EmptyServer(AllocatorProfile p);
 
+// A freshly started server instead (redis-server 7.0.15 measured: one connected client, before
+// its first command): no latency histogram yet, no script. As a workload begins Redis 7.0
+// allocates, once each, a latency histogram per command name (subcommands count apart, e.g.
+// "memory|usage"; commands a script calls too) and an entry per cached script.
+int64_t FreshServerUsedMemory(AllocatorProfile p);
+// Bytes of one command's latency histogram (hdr_histogram, latency-tracking yes), allocated after
+// the command's first call; the same on both profiles (measured).
+inline constexpr int64_t kLatencyHistogramBytes = 24688;
+// Bytes one more script adds to the Lua script cache (model.py predict_script_cache): the sha sds,
+// the luaScript struct, the dict entry and the body's robj; plus 8 bytes per bucket when the dict
+// of `scripts_before` + 1 scripts grows.
+int64_t ScriptCacheBytes(std::size_t body_len, std::size_t scripts_before, AllocatorProfile p);
+
 // jemalloc quantum of a profile (16 or 8).
 std::size_t Quantum(AllocatorProfile p);
 // jemalloc usable size (size class) of a request of n bytes.
