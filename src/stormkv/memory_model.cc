@@ -1,6 +1,8 @@
 #include "stormkv/memory_model.h"
 
+#include <bit>
 #include <charconv>
+#include <cstring>
 #include <string>
 
 namespace stormkv {
@@ -120,9 +122,10 @@ std::size_t ListpackEntryBytes(std::string_view s) {
 namespace {
 inline uint64_t Rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
 inline uint64_t Load64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;  // little-endian words, as SipHash reads them
 }
 }  // namespace
 
