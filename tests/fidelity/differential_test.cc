@@ -159,6 +159,16 @@ class Differential : public ::testing::Test {
     setenv("LD_PRELOAD", STORMKV_SEED_SHIM_PATH, 1);
     setenv("STORMKV_SHIM_URANDOM_SEED", std::to_string(urandom_seed).c_str(), 1);
     setenv("STORMKV_SHIM_RANDOM_SEED", std::to_string(random_seed).c_str(), 1);
+    // Each test of this file has its own range of ports, away from the fault tests' 23113+:
+    // ctest runs them in parallel, and two tests on one server would see each other's keys.
+    if (std::getenv("STORMKV_PRIVATE_REDIS_PORT") == nullptr) {
+      const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      int base = 27113;
+      if (name.find("Threshold") != std::string::npos) base = 27413;
+      if (name.find("Issue") != std::string::npos) base = 27713;
+      setenv("STORMKV_PRIVATE_REDIS_PORT", std::to_string(base).c_str(), 1);
+      unset_port_ = true;
+    }
     // Kept for the test's lifetime: Restart() execs the server again with this environment.
     Result<std::unique_ptr<testing::PrivateRedis>> server =
         testing::PrivateRedis::Start({"--slowlog-log-slower-than", "-1"});
@@ -171,6 +181,7 @@ class Differential : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     unsetenv("LD_PRELOAD");
+    if (unset_port_) unsetenv("STORMKV_PRIVATE_REDIS_PORT");
   }
 
   Result<std::unique_ptr<KvBackend>> OpenRedis() {
@@ -226,6 +237,7 @@ class Differential : public ::testing::Test {
   }
 
   std::unique_ptr<testing::PrivateRedis> server_;
+  bool unset_port_ = false;
   std::array<uint8_t, 16> dict_seed_{};
   uint32_t random_seed_ = 1;
 };
