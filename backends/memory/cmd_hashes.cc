@@ -7,20 +7,35 @@
 
 namespace stormkv::memstore {
 
+// hashTypeConvertListpack: a dict presized to the length (dictExpand), then every field added
+// in listpack order.
 template <class A>
 void Store<A>::HashConvert(HashT& h) {
   h.enc = Enc::kHashtable;
-  h.dict.ExpandFresh(h.fields.size());
+  h.dict.Reset();
+  auto& items = h.fields.items();
+  h.dict.Expand(items.size(), [&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].dh = DictHash(View(items[i].key));
+    h.dict.BeforeAdd([&](auto&& cb) { for (size_t k = 0; k < i; ++k) cb(items[k].dh); });
+    h.dict.Inserted(items[i]);
+  }
 }
 
+// hashTypeSet: a field or value too long for a listpack converts first (HINCRBY's path; HSET
+// converted already); on a hashtable a dictFind, then dictAdd for a new field.
 template <class A>
 bool Store<A>::HashSetField(EntryT& e, std::string_view f, std::string_view v) {
   HashT& h = *e.hash;
+  if (h.enc == Enc::kListpack &&
+      (f.size() > hash_max_listpack_value_ || v.size() > hash_max_listpack_value_)) {
+    HashConvert(h);
+  }
   uint32_t pos = h.fields.Find(f);
   bool added = false;
+  if (h.enc == Enc::kHashtable) h.dict.Find();
   if (pos != kNoPos) {
     FieldValue<A>& item = h.fields[pos];
-    if (h.enc == Enc::kHashtable) h.dict.Step();
     h.lp_bytes += model::ListpackEntryBytes(v);
     h.lp_bytes -= model::ListpackEntryBytes(View(item.value));
     h.ht_bytes += Sds(v.size());
@@ -29,9 +44,14 @@ bool Store<A>::HashSetField(EntryT& e, std::string_view f, std::string_view v) {
     h.usage_bytes -= Sds(item.value.size());
     item.value.assign(v.data(), v.size());
   } else {
-    if (h.enc == Enc::kHashtable) h.dict.Add(h.fields.size());
     FieldValue<A> item{String(f.data(), f.size(), alloc_), String(v.data(), v.size(), alloc_)};
-    h.fields.Append(std::move(item));
+    if (h.enc == Enc::kHashtable) {
+      auto& items = h.fields.items();
+      h.dict.BeforeAdd([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+      item.dh = DictHash(f);
+    }
+    uint32_t at = h.fields.Append(std::move(item));
+    if (h.enc == Enc::kHashtable) h.dict.Inserted(h.fields[at]);
     h.lp_bytes += model::ListpackEntryBytes(f) + model::ListpackEntryBytes(v);
     h.ht_bytes += Je(model::kDictEntry) + Sds(f.size()) + Sds(v.size());
     h.usage_bytes += model::kDictEntry + Sds(f.size()) + Sds(v.size());
@@ -43,20 +63,24 @@ bool Store<A>::HashSetField(EntryT& e, std::string_view f, std::string_view v) {
   return added;
 }
 
+// hashTypeDelete: dictDelete (a rehash step even when the field is missing), then dictResize
+// when below 10% fill.
 template <class A>
 bool Store<A>::HashDelField(HashT& h, std::string_view f) {
+  if (h.enc == Enc::kHashtable) h.dict.BeforeDelete();
   uint32_t pos = h.fields.Find(f);
   if (pos == kNoPos) return false;
   const FieldValue<A>& item = h.fields[pos];
-  h.lp_bytes -=
-      model::ListpackEntryBytes(View(item.key)) + model::ListpackEntryBytes(View(item.value));
+  h.lp_bytes -= model::ListpackEntryBytes(View(item.key)) + model::ListpackEntryBytes(View(item.value));
   h.ht_bytes -= Je(model::kDictEntry) + Sds(item.key.size()) + Sds(item.value.size());
   h.usage_bytes -= model::kDictEntry + Sds(item.key.size()) + Sds(item.value.size());
   if (h.enc == Enc::kListpack) {
     h.fields.EraseOrdered(pos);
   } else {
+    h.dict.Removed(h.fields[pos]);
     h.fields.EraseSwap(pos);
-    h.dict.Delete(h.fields.size());
+    auto& items = h.fields.items();
+    h.dict.ResizeIfNeeded([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
   }
   return true;
 }
@@ -99,13 +123,15 @@ Reply Store<A>::CmdHSetNx(const Command& a) {
     NewHash(*e);
   }
   HashT& h = *e->hash;
+  // hsetnxCommand: hashTypeExists first; only a new field may convert (hashTypeTryConversion).
+  StepDict(*e);
+  if (h.fields.Find(a[2]) != kNoPos) return Reply::Integer(0);
   if (h.enc == Enc::kListpack &&
       (a[2].size() > hash_max_listpack_value_ || a[3].size() > hash_max_listpack_value_)) {
     HashConvert(h);
     e->enc = h.enc;
     SetValueCost(*e, HashCost(h));
   }
-  if (h.fields.Find(a[2]) != kNoPos) return Reply::Integer(0);
   HashSetField(*e, a[2], a[3]);
   return Reply::Integer(1);
 }
@@ -158,6 +184,7 @@ Reply Store<A>::CmdHIncrBy(const Command& a) {
   if (wrongtype) return Err(kErrWrongType);
   int64_t value = 0;
   if (e != nullptr) {
+    StepDict(*e);  // hashTypeGetValue
     uint32_t pos = e->hash->fields.Find(a[2]);
     if (pos != kNoPos && !ParseLL(View(e->hash->fields[pos].value), &value)) {
       return Err("ERR hash value is not an integer");

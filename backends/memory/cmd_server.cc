@@ -83,9 +83,10 @@ template <class A>
 Reply Store<A>::CmdObject(const Command& a) {
   if (EqNoCase(a[1], "encoding")) {
     if (a.size() != 3) return Err("ERR wrong number of arguments for 'object|encoding' command");
-    uint32_t slot = FindSlot(a[2]);
-    if (slot == kNoPos || IsExpired(entries_[slot])) return Reply::Nil();
-    return Reply::Bulk(EncodingName(entries_[slot].enc));
+    // lookupKeyReadWithFlags(LOOKUP_NOTOUCH): an expired key is deleted here.
+    EntryT* e = Lookup(a[2], true, false);
+    if (e == nullptr) return Reply::Nil();
+    return Reply::Bulk(EncodingName(e->enc));
   }
   return Reply::Error("ERR unknown subcommand '" + std::string(a[1].c_str()).substr(0, 128) +
                       "'. Try OBJECT HELP.");
@@ -204,6 +205,26 @@ Reply Store<A>::CmdInfo(const Command& a) {
     out += InfoSection(n);
   }
   return Reply::Bulk(std::move(out));
+}
+
+// DEBUG: the two subcommands a test needs to drive a server's background work like the store's
+// clock: PAUSE-CRON 0|1 (serverCron: db dict shrinking, active expiry) and SET-ACTIVE-EXPIRE 0|1.
+template <class A>
+Reply Store<A>::CmdDebug(const Command& a) {
+  const bool known = EqNoCase(a[1], "pause-cron") || EqNoCase(a[1], "set-active-expire");
+  if (!known) {
+    return Reply::Error("ERR unknown subcommand '" + std::string(a[1]).substr(0, 128) +
+                        "'. Try DEBUG HELP.");
+  }
+  int64_t on = 0;
+  if (a.size() != 3 || !ParseLL(a[2], &on)) return Err(kErrSyntax);
+  if (EqNoCase(a[1], "pause-cron")) {
+    cron_paused_ = on != 0;
+    last_cron_ms_ = now_ms_;
+  } else {
+    cfg_.active_expiry = on != 0;
+  }
+  return Reply::Ok();
 }
 
 template <class A>
@@ -387,6 +408,7 @@ Reply Store<A>::ConfigSet(const Command& a) {
   template Reply Store<A_>::CmdObject(const Command& a);                    \
   template std::string Store<A_>::InfoSection(std::string_view name) const; \
   template Reply Store<A_>::CmdInfo(const Command& a);                      \
+  template Reply Store<A_>::CmdDebug(const Command& a);                     \
   template Reply Store<A_>::CmdConfig(const Command& a);                    \
   template Reply Store<A_>::ConfigGet(const Command& a);                    \
   template Reply Store<A_>::ConfigSet(const Command& a);

@@ -5,51 +5,72 @@
 
 namespace stormkv::memstore {
 
+// setTypeConvert: a dict presized to the intset's length, then every member added in order.
 template <class A>
 void Store<A>::SetConvert(SetT& s) {
   s.enc = Enc::kHashtable;
-  s.dict.ExpandFresh(s.members.size());
+  s.dict.Reset();
+  auto& items = s.members.items();
+  s.dict.Expand(items.size(), [&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].dh = DictHash(View(items[i].key));
+    s.dict.BeforeAdd([&](auto&& cb) { for (size_t k = 0; k < i; ++k) cb(items[k].dh); });
+    s.dict.Inserted(items[i]);
+  }
 }
 
+// setTypeAdd: an integer joins the intset (converting once it holds more than
+// set-max-intset-entries); anything else converts it and is dictAdd'ed. On a hashtable,
+// dictAddRaw takes its rehash step and may expand before it finds a duplicate.
 template <class A>
 bool Store<A>::SetAddMember(EntryT& e, std::string_view m) {
   SetT& s = *e.set;
-  if (s.members.Find(m) != kNoPos) {
-    if (s.enc == Enc::kHashtable) {
-      s.dict.Add(s.members.size());  // dictAddRaw expands before it finds the duplicate
-      SetValueCost(e, SetCost(s));
-    }
-    return false;
-  }
   if (s.enc == Enc::kIntset) {
     int64_t v = 0;
     if (model::IsIntString(m, &v)) {
+      if (s.members.Find(m) != kNoPos) return false;
       s.intset_width = std::max(s.intset_width, IntsetWidth(v));
-    } else {
-      SetConvert(s);
+      s.members.Append(Member<A>{String(m.data(), m.size(), alloc_)});
+      s.ht_bytes += Je(model::kDictEntry) + Sds(m.size());
+      s.usage_bytes += model::kDictEntry + Sds(m.size());
+      if (s.members.size() > set_max_intset_entries_) SetConvert(s);
+      e.enc = s.enc;
+      SetValueCost(e, SetCost(s));
+      return true;
     }
+    SetConvert(s);
   }
-  if (s.enc == Enc::kHashtable) s.dict.Add(s.members.size());
-  s.members.Append(Member<A>{String(m.data(), m.size(), alloc_)});
-  s.ht_bytes += Je(model::kDictEntry) + Sds(m.size());
-  s.usage_bytes += model::kDictEntry + Sds(m.size());
-  if (s.enc == Enc::kIntset && s.members.size() > set_max_intset_entries_) SetConvert(s);
+  auto& items = s.members.items();
+  s.dict.BeforeAdd([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+  bool added = false;
+  if (s.members.Find(m) == kNoPos) {
+    Member<A> item{String(m.data(), m.size(), alloc_)};
+    item.dh = DictHash(m);
+    uint32_t at = s.members.Append(std::move(item));
+    s.dict.Inserted(s.members[at]);
+    s.ht_bytes += Je(model::kDictEntry) + Sds(m.size());
+    s.usage_bytes += model::kDictEntry + Sds(m.size());
+    added = true;
+  }
   e.enc = s.enc;
   SetValueCost(e, SetCost(s));
-  return true;
+  return added;
 }
 
+// setTypeRemove: dictDelete (a step even when missing), then dictResize below 10% fill.
 template <class A>
 bool Store<A>::SetRemMember(SetT& s, std::string_view m) {
+  if (s.enc == Enc::kHashtable) s.dict.BeforeDelete();
   uint32_t pos = s.members.Find(m);
-  if (pos == kNoPos) {
-    if (s.enc == Enc::kHashtable) s.dict.Step();
-    return false;
-  }
+  if (pos == kNoPos) return false;
   s.ht_bytes -= Je(model::kDictEntry) + Sds(m.size());
   s.usage_bytes -= model::kDictEntry + Sds(m.size());
+  if (s.enc == Enc::kHashtable) s.dict.Removed(s.members[pos]);
   s.members.EraseSwap(pos);
-  if (s.enc == Enc::kHashtable) s.dict.Delete(s.members.size());
+  if (s.enc == Enc::kHashtable) {
+    auto& items = s.members.items();
+    s.dict.ResizeIfNeeded([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+  }
   return true;
 }
 

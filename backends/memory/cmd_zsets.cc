@@ -8,9 +8,7 @@ namespace stormkv::memstore {
 
 template <class A>
 uint8_t Store<A>::RandomZslLevel() {
-  int level = 1;
-  while ((NextRandom() & 0xFFFF) < static_cast<uint64_t>(0.25 * 0xFFFF)) ++level;
-  return static_cast<uint8_t>(std::min(level, model::kZslMaxLevel));
+  return static_cast<uint8_t>(model::ZslRandomLevel(zsl_rng_));
 }
 
 template <class A>
@@ -22,14 +20,19 @@ size_t Store<A>::ZRankFind(const ZsetT& z, double score, std::string_view m) con
   return static_cast<size_t>(it - z.ranks.begin());
 }
 
+// Inserts a member. On a skiplist: zslInsert (a node of a freshly drawn level) then dictAdd of a
+// new member; `level` > 0 reuses a node (zslUpdateScore kept it in place).
 template <class A>
 void Store<A>::ZsetInsert(ZsetT& z, std::string_view m, double score) {
+  ZsetInsertLevel(z, m, score, 0);
+}
+
+template <class A>
+void Store<A>::ZsetInsertLevel(ZsetT& z, std::string_view m, double score, uint8_t keep_level) {
   uint8_t level = 0;
   if (z.enc == Enc::kListpack && score == 0) score = 0.0;  // d2string writes -0 as "0"
   if (z.enc == Enc::kSkiplist) {
-    level = RandomZslLevel();
-    z.dict.Step();  // the dictFind before the insert
-    z.dict.Add(z.members.size());
+    level = keep_level != 0 ? keep_level : RandomZslLevel();
     uint64_t node = model::kZslNodeBase + model::kZslLevel * level;
     z.sl_bytes += Je(node) + Sds(m.size()) + Je(model::kDictEntry);
     z.usage_bytes += Je(node) + Sds(m.size()) + model::kDictEntry;
@@ -37,21 +40,56 @@ void Store<A>::ZsetInsert(ZsetT& z, std::string_view m, double score) {
     z.lp_bytes += model::ListpackEntryBytes(m) + model::ListpackEntryBytes(ScoreString(score));
   }
   size_t idx = ZRankFind(z, score, m);
-  uint32_t mpos = z.members.Append(ZMember<A>{String(m.data(), m.size(), alloc_), score, level});
+  ZMember<A> zm{String(m.data(), m.size(), alloc_), score, level};
+  if (z.enc == Enc::kSkiplist) zm.dh = DictHash(m);
+  uint32_t mpos = z.members.Append(std::move(zm));
   z.ranks.insert(z.ranks.begin() + static_cast<std::ptrdiff_t>(idx), ZRank{score, mpos});
+}
+
+// dictAdd of z.members[mpos] into the skiplist's dict holding `in_dict` members: the members of
+// the first in_dict ranks while converting, all others otherwise (in_dict == SIZE_MAX).
+template <class A>
+void Store<A>::ZsetDictAdd(ZsetT& z, uint32_t mpos, size_t in_dict) {
+  if (in_dict == SIZE_MAX) {
+    auto& items = z.members.items();
+    z.dict.BeforeAdd([&](auto&& cb) {
+      for (size_t k = 0; k < items.size(); ++k)
+        if (k != mpos) cb(items[k].dh);
+    });
+  } else {
+    z.dict.BeforeAdd([&](auto&& cb) {
+      for (size_t k = 0; k < in_dict; ++k) cb(z.members[z.ranks[k].mpos].dh);
+    });
+  }
+  z.dict.Inserted(z.members[mpos]);
+}
+
+// zslUpdateScore keeps the node when the new score still sorts strictly between its neighbours'.
+template <class A>
+bool Store<A>::ZsetNodeStays(const ZsetT& z, uint32_t mpos, double score) const {
+  const ZMember<A>& zm = z.members[mpos];
+  size_t idx = ZRankFind(z, zm.score, View(zm.key));
+  bool prev_ok = idx == 0 || z.ranks[idx - 1].score < score;
+  bool next_ok = idx + 1 >= z.ranks.size() || z.ranks[idx + 1].score > score;
+  return prev_ok && next_ok;
+}
+
+// dictDelete of a skiplist member found by dictUnlink (its step taken by the caller).
+template <class A>
+void Store<A>::ZsetUnlink(ZsetT& z, uint32_t mpos) {
+  z.dict.Removed(z.members[mpos]);
 }
 
 template <class A>
 void Store<A>::ZsetRemoveAt(ZsetT& z, uint32_t mpos) {
   const ZMember<A>& zm = z.members[mpos];
   if (z.enc == Enc::kSkiplist) {
-    z.dict.Step();
     uint64_t node = model::kZslNodeBase + model::kZslLevel * zm.level;
     z.sl_bytes -= Je(node) + Sds(zm.key.size()) + Je(model::kDictEntry);
     z.usage_bytes -= Je(node) + Sds(zm.key.size()) + model::kDictEntry;
   } else {
-    z.lp_bytes -=
-        model::ListpackEntryBytes(View(zm.key)) + model::ListpackEntryBytes(ScoreString(zm.score));
+    z.lp_bytes -= model::ListpackEntryBytes(View(zm.key)) +
+                  model::ListpackEntryBytes(ScoreString(zm.score));
   }
   size_t idx = ZRankFind(z, zm.score, View(zm.key));
   z.ranks.erase(z.ranks.begin() + static_cast<std::ptrdiff_t>(idx));
@@ -62,20 +100,22 @@ void Store<A>::ZsetRemoveAt(ZsetT& z, uint32_t mpos) {
   if (mpos != last) z.ranks[moved_idx].mpos = mpos;
 }
 
+// zsetConvert to a skiplist (7.0: no presizing): for each listpack entry in order, zslInsert
+// (a drawn level) and dictAdd into a dict that grows and rehashes as it fills.
 template <class A>
 void Store<A>::ZsetConvert(ZsetT& z) {
   z.enc = Enc::kSkiplist;
-  z.dict = DictModel();
+  z.dict.Reset();
   z.sl_bytes = 0;
   z.usage_bytes = 0;
-  uint64_t added = 0;
-  for (const ZRank& r : z.ranks) {
-    z.dict.Add(added++);
-    ZMember<A>& zm = z.members[r.mpos];
+  for (size_t i = 0; i < z.ranks.size(); ++i) {
+    ZMember<A>& zm = z.members[z.ranks[i].mpos];
     zm.level = RandomZslLevel();
+    zm.dh = DictHash(View(zm.key));
     uint64_t node = model::kZslNodeBase + model::kZslLevel * zm.level;
     z.sl_bytes += Je(node) + Sds(zm.key.size()) + Je(model::kDictEntry);
     z.usage_bytes += Je(node) + Sds(zm.key.size()) + model::kDictEntry;
+    ZsetDictAdd(z, z.ranks[i].mpos, i);
   }
 }
 
@@ -126,6 +166,7 @@ Reply Store<A>::CmdZAdd(const Command& a) {
     double score = scores[j];
     std::string_view m = a[idx + 1 + j * 2];
     uint32_t pos = z.members.Find(m);
+    if (z.enc == Enc::kSkiplist) z.dict.Find();  // zsetAdd's dictFind
     if (pos != kNoPos) {
       if (nx) continue;
       double cur = z.members[pos].score;
@@ -140,27 +181,26 @@ Reply Store<A>::CmdZAdd(const Command& a) {
       last_score = score;
       ++processed;
       if (score != cur) {
-        uint8_t level = z.members[pos].level;
+        // zslUpdateScore: the node stays when it still sorts between its neighbours, else it is
+        // deleted and a new one (of a new level) inserted; the dict entry stays either way.
+        uint8_t keep = 0;
+        if (z.enc == Enc::kSkiplist && ZsetNodeStays(z, pos, score)) keep = z.members[pos].level;
+        uint32_t dh = z.members[pos].dh, dgen = z.members[pos].dgen;
         ZsetRemoveAt(z, pos);
-        ZsetInsert(z, m, score);
-        if (z.enc == Enc::kSkiplist) {
-          // zslUpdateScore keeps the node (and its level); undo the random level just drawn.
-          uint32_t np = z.members.Find(m);
-          uint8_t drawn = z.members[np].level;
-          uint64_t d_new = model::kZslNodeBase + model::kZslLevel * drawn;
-          uint64_t d_old = model::kZslNodeBase + model::kZslLevel * level;
-          z.sl_bytes = z.sl_bytes - Je(d_new) + Je(d_old);
-          z.usage_bytes = z.usage_bytes - Je(d_new) + Je(d_old);
-          z.members[np].level = level;
-        }
+        ZsetInsertLevel(z, m, score, keep);
+        uint32_t np = z.members.Find(m);
+        z.members[np].dh = dh;
+        z.members[np].dgen = dgen;
         ++updated;
       }
     } else if (!xx) {
-      if (z.enc == Enc::kListpack && (z.members.size() + 1 > zset_max_listpack_entries_ ||
-                                      m.size() > zset_max_listpack_value_)) {
+      if (z.enc == Enc::kListpack &&
+          (z.members.size() + 1 > zset_max_listpack_entries_ || m.size() > zset_max_listpack_value_)) {
         ZsetConvert(z);
+        z.dict.Find();  // the skiplist branch's dictFind
       }
       ZsetInsert(z, m, score);
+      if (z.enc == Enc::kSkiplist) ZsetDictAdd(z, z.members.Find(m), SIZE_MAX);
       last_score = score;
       ++processed;
       ++added;
@@ -180,9 +220,16 @@ Reply Store<A>::CmdZRem(const Command& a) {
   ZsetT& z = *e->zset;
   int64_t n = 0;
   for (size_t j = 2; j < a.size(); ++j) {
+    // zsetDel: dictUnlink (a rehash step even when missing), then dictResize below 10% fill.
+    if (z.enc == Enc::kSkiplist) z.dict.BeforeDelete();
     uint32_t pos = z.members.Find(a[j]);
     if (pos == kNoPos) continue;
+    if (z.enc == Enc::kSkiplist) ZsetUnlink(z, pos);
     ZsetRemoveAt(z, pos);
+    if (z.enc == Enc::kSkiplist) {
+      auto& items = z.members.items();
+      z.dict.ResizeIfNeeded([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+    }
     ++n;
     if (z.members.empty()) break;
   }
@@ -270,8 +317,19 @@ Reply Store<A>::CmdZRemRangeByScore(const Command& a) {
   std::vector<std::string> names;
   names.reserve(victims.size());
   for (uint32_t p : victims) names.emplace_back(View(z.members[p].key));
-  for (const std::string& m : names) ZsetRemoveAt(z, z.members.Find(m));
-  if (z.enc == Enc::kSkiplist) z.dict.Resize(z.members.size());
+  // zslDeleteRangeByScore: a dictDelete per node, then one dictResize.
+  for (const std::string& m : names) {
+    uint32_t pos = z.members.Find(m);
+    if (z.enc == Enc::kSkiplist) {
+      z.dict.BeforeDelete();
+      ZsetUnlink(z, pos);
+    }
+    ZsetRemoveAt(z, pos);
+  }
+  if (z.enc == Enc::kSkiplist) {
+    auto& items = z.members.items();
+    z.dict.ResizeIfNeeded([&](auto&& cb) { for (const auto& it : items) cb(it.dh); });
+  }
   int64_t n = static_cast<int64_t>(names.size());
   DeleteIfEmpty(*e);
   return Reply::Integer(n);
@@ -283,6 +341,11 @@ Reply Store<A>::CmdZRemRangeByScore(const Command& a) {
   template uint8_t Store<A_>::RandomZslLevel();                                                 \
   template size_t Store<A_>::ZRankFind(const ZsetT& z, double score, std::string_view m) const; \
   template void Store<A_>::ZsetInsert(ZsetT& z, std::string_view m, double score);              \
+  template void Store<A_>::ZsetInsertLevel(ZsetT& z, std::string_view m, double score,          \
+                                           uint8_t keep_level);                                  \
+  template void Store<A_>::ZsetDictAdd(ZsetT& z, uint32_t mpos, size_t in_dict);                \
+  template bool Store<A_>::ZsetNodeStays(const ZsetT& z, uint32_t mpos, double score) const;    \
+  template void Store<A_>::ZsetUnlink(ZsetT& z, uint32_t mpos);                                 \
   template void Store<A_>::ZsetRemoveAt(ZsetT& z, uint32_t mpos);                               \
   template void Store<A_>::ZsetConvert(ZsetT& z);                                               \
   template Reply Store<A_>::CmdZAdd(const Command& a);                                          \

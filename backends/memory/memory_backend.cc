@@ -47,6 +47,11 @@ class MemoryBackend final : public KvBackend {
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // What the Redis backend sends for a script: EVALSHA, and SCRIPT LOAD the first time
+    // (NOSCRIPT); a fresh-server store counts their histograms and the script cache.
+    store_.NoteCommand("evalsha");
+    store_.NoteCommand("script|load");
+    store_.NoteScript(script.sha1(), script.lua().size());
     store_.BeginScript(clock_->NowUs(), script.read_only());
     StoreScriptContext ctx(store_);
     Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
@@ -81,7 +86,10 @@ std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options) {
   }
   cfg.seed = options.seed;
   cfg.active_expiry = options.active_expiry;
+  cfg.dict_hash_seed = options.dict_hash_seed;
+  cfg.zset_level_seed = options.zset_level_seed;
   cfg.baseline_used_memory = options.baseline_used_memory;
+  cfg.fresh_server = options.fresh_server;
   std::shared_ptr<const Clock> clock = options.clock;
   if (!clock) clock = SystemClock::Shared();
   return std::make_unique<MemoryBackend>(std::move(clock), cfg);

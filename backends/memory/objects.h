@@ -17,6 +17,7 @@
 #include <string_view>
 #include <utility>
 
+#include "dict_model.h"
 #include "hash_index.h"
 
 namespace stormkv::memstore {
@@ -138,15 +139,21 @@ class IndexedItems {
   HashIndex<A> index_;
 };
 
+// Elements carry their dict hash (low 32 bits of SipHash-1-2 under the store's seed, set when
+// the collection is a hashtable) and the rehash generation they were inserted in (DictSim).
 template <class A>
 struct FieldValue {
   BasicString<A> key;
   BasicString<A> value;
+  uint32_t dh = 0;
+  uint32_t dgen = 0;
 };
 
 template <class A>
 struct Member {
   BasicString<A> key;
+  uint32_t dh = 0;
+  uint32_t dgen = 0;
 };
 
 template <class A>
@@ -154,65 +161,8 @@ struct ZMember {
   BasicString<A> key;
   double score = 0;
   uint8_t level = 1;  // skiplist node level (modelled)
-};
-
-// The modelled bucket arrays of one Redis dict (of a hash, set or sorted set), including the
-// incremental rehash: after an expand the old table stays allocated until enough rehash steps
-// (one per add/find/delete on the dict) have moved its non-empty buckets — the expected number
-// of non-empty buckets, as in ../shared/redis-memory/model.py rehash_leftover().
-struct DictModel {
-  uint64_t slots = 0;      // the current (new) table
-  uint64_t old_slots = 0;  // the table being rehashed away; 0 = not rehashing
-  uint32_t rehash_left = 0;
-
-  uint64_t total_slots() const { return slots + old_slots; }
-  void Step() {
-    if (old_slots != 0 && --rehash_left == 0) old_slots = 0;
-  }
-  // dictAdd of a new element when the dict held `used` elements.
-  void Add(uint64_t used) {
-    Step();
-    if (old_slots != 0) return;  // Redis does not expand while rehashing
-    if (slots == 0) {
-      slots = 4;
-    } else if (used >= slots) {
-      uint64_t n = slots * 2;
-      while (n < used + 1) n *= 2;
-      old_slots = slots;
-      double o = static_cast<double>(slots);
-      double nonempty = o * (1.0 - std::pow(1.0 - 1.0 / o, o));
-      rehash_left = static_cast<uint32_t>(std::ceil(nonempty));
-      slots = n;
-    }
-  }
-  // dictDelete leaving `used` elements; dictResize when below 10% fill.
-  void Delete(uint64_t used) {
-    Step();
-    Resize(used);
-  }
-  // dictResize (htNeedsResize): shrink below 10% fill, not while rehashing. The big table is
-  // rehashed away step by step: a step skips up to 10 empty buckets and moves one non-empty one,
-  // so it takes about max(non-empty buckets, buckets / 11) steps.
-  void Resize(uint64_t used) {
-    if (old_slots == 0 && slots > 4 && used * 100 / slots < 10) {
-      uint64_t n = 4;
-      while (n < used) n *= 2;
-      double o = static_cast<double>(slots);
-      double nonempty = o * (1.0 - std::pow(1.0 - 1.0 / o, static_cast<double>(used)));
-      double steps = std::max(nonempty, o / 11.0);
-      old_slots = slots;
-      slots = n;
-      rehash_left = static_cast<uint32_t>(std::max(1.0, std::ceil(steps)));
-    }
-  }
-  // dictExpand(n) of a fresh dict (encoding conversions).
-  void ExpandFresh(uint64_t n) {
-    uint64_t s = 4;
-    while (s < n) s *= 2;
-    slots = s;
-    old_slots = 0;
-    rehash_left = 0;
-  }
+  uint32_t dh = 0;
+  uint32_t dgen = 0;
 };
 
 // A sorted-set rank entry: score + position of the member in ZsetObj::members.
@@ -224,10 +174,10 @@ struct ZRank {
 // A hash: fields in insertion order (the order a listpack keeps), plus the modelled encoding.
 template <class A>
 struct HashObj {
-  explicit HashObj(const A& a) : fields(a) {}
+  explicit HashObj(const A& a) : fields(a), dict(a) {}
   IndexedItems<A, FieldValue<A>> fields;
   Enc enc = Enc::kListpack;
-  DictModel dict;            // modelled buckets (hashtable)
+  DictSim<A> dict;           // modelled buckets (hashtable)
   uint64_t lp_bytes = 7;     // modelled listpack size in bytes
   uint64_t ht_bytes = 0;     // sum of jesize(dictEntry) + sds(field) + sds(value)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(field) + sds(value)
@@ -235,22 +185,22 @@ struct HashObj {
 
 template <class A>
 struct SetObj {
-  explicit SetObj(const A& a) : members(a) {}
+  explicit SetObj(const A& a) : members(a), dict(a) {}
   IndexedItems<A, Member<A>> members;
   Enc enc = Enc::kIntset;
   uint8_t intset_width = 2;
-  DictModel dict;
+  DictSim<A> dict;
   uint64_t ht_bytes = 0;     // sum of jesize(dictEntry) + sds(member)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(member)
 };
 
 template <class A>
 struct ZsetObj {
-  explicit ZsetObj(const A& a) : members(a), ranks(RebindAlloc<A, ZRank>(a)) {}
+  explicit ZsetObj(const A& a) : members(a), ranks(RebindAlloc<A, ZRank>(a)), dict(a) {}
   IndexedItems<A, ZMember<A>> members;
   Vec<A, ZRank> ranks;  // sorted by (score, member)
   Enc enc = Enc::kListpack;
-  DictModel dict;
+  DictSim<A> dict;
   uint64_t lp_bytes = 7;
   uint64_t sl_bytes = 0;     // sum of jesize(node) + sds(member) + jesize(dictEntry)
   uint64_t usage_bytes = 0;  // sum of sizeof(dictEntry) + sds(member) + jesize(node)

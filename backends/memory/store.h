@@ -48,7 +48,17 @@ struct StoreConfig {
   uint64_t seed = 1;
   bool active_expiry = true;
   int64_t baseline_used_memory = -1;  // -1: model::EmptyServer(allocator).used_memory
+  // Start like a freshly started server (model::FreshServerUsedMemory) and add what Redis 7.0
+  // allocates as a workload begins: a latency histogram per command name on its first call, the
+  // script cache per script (NoteScript). baseline_used_memory, when set, still wins as start.
+  bool fresh_server = false;
   bool shared = false;                // placed in a shared segment (INFO server says "shm")
+  // Redis's per-process randomness the memory model depends on: the dict hash seed (which
+  // buckets a hash's, set's or sorted set's elements occupy, hence when an incremental rehash
+  // finishes) and the seed of random(), which draws skiplist node levels. A real server draws
+  // both at start; the defaults are arbitrary fixed values.
+  std::array<uint8_t, 16> dict_hash_seed{};
+  uint32_t zset_level_seed = 1;
 };
 
 // Where a command runs: directly from a client, or through ScriptContext::Call.
@@ -82,7 +92,12 @@ class Store {
   void EndScript(const Status& result);
 
   // Modelled used_memory (bytes) and peak.
-  int64_t UsedMemory() const { return baseline_ + dataset_; }
+  int64_t UsedMemory() const { return baseline_ + server_overhead_ + dataset_; }
+  // A fresh server's one-time allocations (fresh_server only; else no-ops): the latency histogram
+  // of command `name` ("evalsha", "script|load"...) on its first call, and the script cache entry
+  // of a script (by SHA-1) the first time it is loaded.
+  void NoteCommand(std::string_view name);
+  void NoteScript(std::string_view sha1, size_t body_len);
   int64_t PeakMemory() const { return peak_; }
   // The store's own heap footprint, estimated by walking its structures (O(keys)).
   int64_t RealBytes() const;
@@ -192,7 +207,14 @@ class Store {
 
   // ---- values ----
   void SetString(EntryT& e, std::string_view v);
-  uint64_t DictBytes(const DictModel& d) const;
+  uint64_t DictBytes(const DictSim<A>& d) const;
+  uint32_t DictHash(std::string_view s) const {
+    return static_cast<uint32_t>(model::SipHash12(cfg_.dict_hash_seed.data(), s));
+  }
+  void ZsetDictAdd(ZsetT& z, uint32_t mpos, size_t in_dict);
+  void ZsetUnlink(ZsetT& z, uint32_t mpos);
+  bool ZsetNodeStays(const ZsetT& z, uint32_t mpos, double score) const;
+  Reply CmdDebug(const Command& a);
   uint64_t HashCost(const HashT& h) const;
   uint64_t SetCost(const SetT& s) const;
   uint64_t ZsetCost(const ZsetT& z) const;
@@ -209,6 +231,7 @@ class Store {
   bool SetRemMember(SetT& s, std::string_view m);
   void SetConvert(SetT& s);
   void ZsetInsert(ZsetT& z, std::string_view m, double score);
+  void ZsetInsertLevel(ZsetT& z, std::string_view m, double score, uint8_t keep_level);
   void ZsetRemoveAt(ZsetT& z, uint32_t mpos);
   void ZsetConvert(ZsetT& z);
   size_t ZRankFind(const ZsetT& z, double score, std::string_view m) const;
@@ -292,6 +315,11 @@ class Store {
 
   // Modelled memory.
   int64_t baseline_ = 0;
+  int64_t server_overhead_ = 0;             // histograms + script cache (fresh_server)
+  std::array<uint32_t, 128> histograms_{};  // hashes of the command names seen (fresh_server)
+  uint32_t histogram_count_ = 0;
+  std::array<uint32_t, 256> scripts_{};     // hashes of the SHA-1s loaded (fresh_server)
+  uint32_t script_count_ = 0;
   int64_t dataset_ = 0;  // bytes above the empty-server baseline
   int64_t peak_ = 0;
   uint64_t main_slots_ = 0;
@@ -329,6 +357,8 @@ class Store {
   uint32_t expire_cursor_ = 0;
   uint64_t rng_ = 0;
   uint64_t mutations_ = 0;
+  model::GlibcRandom zsl_rng_;  // random() of the server: skiplist levels
+  bool cron_paused_ = false;    // DEBUG PAUSE-CRON
 
   // Scripts.
   bool in_script_ = false;

@@ -69,8 +69,8 @@ bool Store<A>::CollectionEmpty(const EntryT& e) const {
 }
 
 template <class A>
-uint64_t Store<A>::DictBytes(const DictModel& d) const {
-  return (d.slots ? Je(8 * d.slots) : 0) + (d.old_slots ? Je(8 * d.old_slots) : 0);
+uint64_t Store<A>::DictBytes(const DictSim<A>& d) const {
+  return (d.size0() ? Je(8 * d.size0()) : 0) + (d.size1() ? Je(8 * d.size1()) : 0);
 }
 
 template <class A>
@@ -111,13 +111,13 @@ ZsetObj<A>& Store<A>::NewZset(EntryT& e, bool skiplist) {
 // One incremental-rehash step on the value's dict (what dictFind does in Redis).
 template <class A>
 void Store<A>::StepDict(EntryT& e) {
-  DictModel* d = nullptr;
+  DictSim<A>* d = nullptr;
   if (e.type == ObjType::kHash && e.hash->enc == Enc::kHashtable) d = &e.hash->dict;
   if (e.type == ObjType::kSet && e.set->enc == Enc::kHashtable) d = &e.set->dict;
   if (e.type == ObjType::kZset && e.zset->enc == Enc::kSkiplist) d = &e.zset->dict;
-  if (d == nullptr || d->old_slots == 0) return;
-  d->Step();
-  if (d->old_slots == 0) SetValueCost(e, CollectionCost(e));
+  if (d == nullptr || !d->rehashing()) return;
+  d->Find();
+  if (!d->rehashing()) SetValueCost(e, CollectionCost(e));
 }
 
 template <class A>
@@ -129,8 +129,11 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
     uint64_t elesize = 0;
     for (size_t i = 0; i < k; ++i) elesize += elem(i);
     if (k == 0) return static_cast<int64_t>(fixed);
-    return static_cast<int64_t>(fixed +
-                                static_cast<uint64_t>(static_cast<double>(elesize) / k * n));
+    // objectComputeSize: asize += (double)elesize / samples * dictSize — the sum is formed in
+    // double and then truncated (not the average alone).
+    return static_cast<int64_t>(static_cast<double>(fixed) +
+                                static_cast<double>(elesize) / static_cast<double>(k) *
+                                    static_cast<double>(n));
   };
   switch (e.type) {
     case ObjType::kString:
@@ -141,7 +144,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
       if (h.enc == Enc::kListpack) {
         usage += static_cast<int64_t>(model::kRobj + Je(h.lp_bytes));
       } else {
-        usage += sampled(model::kRobj + model::kDictStruct + 8 * h.dict.total_slots(),
+        usage += sampled(model::kRobj + model::kDictStruct + 8 * h.dict.slots(),
                          h.fields.size(), [&](size_t i) {
                            return model::kDictEntry + Sds(h.fields[i].key.size()) +
                                   Sds(h.fields[i].value.size());
@@ -156,7 +159,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
                                       Je(model::kIntsetHeader + s.intset_width * s.members.size()));
       } else {
         usage +=
-            sampled(model::kRobj + model::kDictStruct + 8 * s.dict.total_slots(), s.members.size(),
+            sampled(model::kRobj + model::kDictStruct + 8 * s.dict.slots(), s.members.size(),
                     [&](size_t i) { return model::kDictEntry + Sds(s.members[i].key.size()); });
       }
       break;
@@ -167,7 +170,7 @@ int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
         usage += static_cast<int64_t>(model::kRobj + Je(z.lp_bytes));
       } else {
         uint64_t fixed = model::kRobj + model::kZsetStruct + model::kZskiplistStruct +
-                         model::kDictStruct + 8 * z.dict.total_slots() +
+                         model::kDictStruct + 8 * z.dict.slots() +
                          Je(model::kZslNodeBase + model::kZslLevel * model::kZslMaxLevel);
         usage += sampled(fixed, z.ranks.size(), [&](size_t i) {
           const ZMember<A>& zm = z.members[z.ranks[i].mpos];
@@ -230,7 +233,7 @@ int64_t Store<A>::RealBytes() const {
   template uint64_t Store<A_>::ZsetCost(const ZsetT& z) const;                     \
   template uint64_t Store<A_>::CollectionCost(const EntryT& e) const;              \
   template bool Store<A_>::CollectionEmpty(const EntryT& e) const;                 \
-  template uint64_t Store<A_>::DictBytes(const DictModel& d) const;                \
+  template uint64_t Store<A_>::DictBytes(const DictSim<A_>& d) const;               \
   template HashObj<A_>& Store<A_>::NewHash(EntryT& e);                             \
   template SetObj<A_>& Store<A_>::NewSet(EntryT& e, bool intset);                  \
   template ZsetObj<A_>& Store<A_>::NewZset(EntryT& e, bool skiplist);              \

@@ -15,9 +15,11 @@ Store<A>::Store(const StoreConfig& cfg, const A& alloc)
       volatile_(RebindAlloc<A, uint32_t>(alloc)),
       index_(alloc) {
   baseline_ = cfg.baseline_used_memory >= 0 ? cfg.baseline_used_memory
-                                            : model::EmptyServer(cfg.allocator).used_memory;
+              : cfg.fresh_server               ? model::FreshServerUsedMemory(cfg.allocator)
+                                               : model::EmptyServer(cfg.allocator).used_memory;
   peak_ = baseline_;
   rng_ = cfg.seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  zsl_rng_.Seed(cfg.zset_level_seed);
 }
 
 template <class A>
@@ -102,6 +104,7 @@ const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
       {"object", -2, 0, &S::CmdObject},
       {"info", -1, 0, &S::CmdInfo},
       {"config", -2, kNoScript, &S::CmdConfig},
+      {"debug", -2, kNoScript, &S::CmdDebug},
   };
   return kCommands;
 }
@@ -134,6 +137,10 @@ void Store<A>::Tick(int64_t now_us) {
   if (now_us > now_us_) now_us_ = now_us;
   now_ms_ = now_us_ / 1000;
   if (last_cron_ms_ < 0) {
+    last_cron_ms_ = now_ms_;
+    return;
+  }
+  if (cron_paused_) {
     last_cron_ms_ = now_ms_;
     return;
   }
@@ -236,7 +243,43 @@ Reply Store<A>::Dispatch(const Command& argv, CallMode mode) {
   ++stat_commands_;
   Reply r = (this->*(spec->handler))(argv);
   if (r.is_error()) CountError(r.str());
+  if (cfg_.fresh_server) {
+    // call() allocates the command's latency histogram after it ran; container commands have
+    // one per subcommand.
+    std::string name(spec->name);
+    const bool container = name == "memory" || name == "object" || name == "config" ||
+                           name == "script" || name == "client";
+    if (container && argv.size() > 1) {
+      name += '|';
+      for (char c : std::string_view(argv[1])) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    NoteCommand(name);
+  }
   return r;
+}
+
+template <class A>
+void Store<A>::NoteCommand(std::string_view name) {
+  if (!cfg_.fresh_server) return;
+  const uint32_t h = static_cast<uint32_t>(HashBytes(name)) | 1u;
+  for (uint32_t i = 0; i < histogram_count_; ++i) {
+    if (histograms_[i] == h) return;
+  }
+  if (histogram_count_ < histograms_.size()) histograms_[histogram_count_++] = h;
+  server_overhead_ += model::kLatencyHistogramBytes;
+  UpdatePeak();
+}
+
+template <class A>
+void Store<A>::NoteScript(std::string_view sha1, size_t body_len) {
+  if (!cfg_.fresh_server) return;
+  const uint32_t h = static_cast<uint32_t>(HashBytes(sha1)) | 1u;
+  for (uint32_t i = 0; i < script_count_; ++i) {
+    if (scripts_[i] == h) return;
+  }
+  server_overhead_ += model::ScriptCacheBytes(body_len, script_count_, cfg_.allocator);
+  if (script_count_ < scripts_.size()) scripts_[script_count_++] = h;
+  UpdatePeak();
 }
 
 template <class A>
@@ -277,6 +320,8 @@ void Store<A>::EndScript(const Status& result) {
   template const typename Store<A_>::CmdSpec* Store<A_>::LookupCommand(std::string_view name); \
   template uint32_t Store<A_>::CommandFlags(std::string_view name);                            \
   template void Store<A_>::Tick(int64_t now_us);                                               \
+  template void Store<A_>::NoteCommand(std::string_view name);                                 \
+  template void Store<A_>::NoteScript(std::string_view sha1, size_t body_len);                                               \
   template void Store<A_>::Cron();                                                             \
   template void Store<A_>::CountError(std::string_view text);                                  \
   template Reply Store<A_>::Execute(const Command& argv, int64_t now_us);                      \

@@ -28,12 +28,15 @@ void Store<A>::ReserveForWrite(const Command& argv, uint32_t flags) {
   switch (e.type) {
     case ObjType::kHash:
       e.hash->fields.ReserveExtra(extra);
+      e.hash->dict.ReserveCounts(e.hash->fields.size() + extra);
       break;
     case ObjType::kSet:
       e.set->members.ReserveExtra(extra);
+      e.set->dict.ReserveCounts(e.set->members.size() + extra);
       break;
     case ObjType::kZset:
       e.zset->members.ReserveExtra(extra);
+      e.zset->dict.ReserveCounts(e.zset->members.size() + extra);
       room(e.zset->ranks, e.zset->ranks.size() + extra);
       break;
     default:

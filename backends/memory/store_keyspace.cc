@@ -118,8 +118,10 @@ void Store<A>::ExpireSlot(uint32_t slot) {
 
 template <class A>
 void Store<A>::SetExpire(EntryT& e, int64_t when_ms) {
+  // setExpire: dictAddOrFind on the expires dict, which may expand it (used >= size) before it
+  // finds that the key already has an expiry.
+  GrowDict(&expire_slots_, volatile_.size());
   if (e.expire_ms == kNoExpire) {
-    GrowDict(&expire_slots_, volatile_.size());
     e.vol_pos = static_cast<uint32_t>(volatile_.size());
     volatile_.push_back(SlotOf(e));
     dataset_ += static_cast<int64_t>(Je(model::kDictEntry));

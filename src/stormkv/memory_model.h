@@ -61,6 +61,19 @@ struct EmptyServerFigures {
 };
 EmptyServerFigures EmptyServer(AllocatorProfile p);
 
+// A freshly started server instead (redis-server 7.0.15 measured: one connected client, before
+// its first command): no latency histogram yet, no script. As a workload begins Redis 7.0
+// allocates, once each, a latency histogram per command name (subcommands count apart, e.g.
+// "memory|usage"; commands a script calls too) and an entry per cached script.
+int64_t FreshServerUsedMemory(AllocatorProfile p);
+// Bytes of one command's latency histogram (hdr_histogram, latency-tracking yes), allocated after
+// the command's first call; the same on both profiles (measured).
+inline constexpr int64_t kLatencyHistogramBytes = 24688;
+// Bytes one more script adds to the Lua script cache (model.py predict_script_cache): the sha sds,
+// the luaScript struct, the dict entry and the body's robj; plus 8 bytes per bucket when the dict
+// of `scripts_before` + 1 scripts grows.
+int64_t ScriptCacheBytes(std::size_t body_len, std::size_t scripts_before, AllocatorProfile p);
+
 // jemalloc quantum of a profile (16 or 8).
 std::size_t Quantum(AllocatorProfile p);
 // jemalloc usable size (size class) of a request of n bytes.
@@ -79,6 +92,24 @@ std::size_t DictExpandSlots(std::size_t n);
 std::size_t StringValueCost(std::string_view v, AllocatorProfile p, bool shared_integers);
 // What MEMORY USAGE reports for a string value (sizeof-based robj, size classes for sds/embstr).
 std::size_t StringValueUsage(std::string_view v, AllocatorProfile p);
+// Redis 7.0's dict hash (dictGenHashFunction / dictSdsHash): SipHash-1-2 of the bytes under the
+// server's 16-byte per-process seed. A dict of 2^k buckets puts an element in bucket h & (2^k-1).
+uint64_t SipHash12(const uint8_t seed[16], std::string_view data);
+
+// glibc's random() (the TYPE_3 additive feedback generator srandom() sets up): Redis 7.0 draws
+// skiplist node levels with it (zslRandomLevel). Plain integers only, so it can live in a shared
+// segment. Next() returns what random() would after srandom(seed).
+struct GlibcRandom {
+  int32_t r[31];
+  uint8_t front = 3, rear = 0;
+  explicit GlibcRandom(uint32_t seed = 1) { Seed(seed); }
+  void Seed(uint32_t seed);
+  int32_t Next();
+};
+// zslRandomLevel: 1 + the number of consecutive random() draws below 0.25 * RAND_MAX, at most
+// kZslMaxLevel.
+int ZslRandomLevel(GlibcRandom& rng);
+
 // True when Redis would store `s` as an integer (string2ll round-trips, <= 20 chars).
 bool IsIntString(std::string_view s, int64_t* value = nullptr);
 // Bytes of one listpack entry holding `s` (encoding + backlen).

@@ -40,6 +40,8 @@ struct OpenBackendOptions {
   std::shared_ptr<const Clock> clock;
   // Seed of the embedded store's samplers.
   uint64_t seed = 1;
+  // The embedded store imitates a freshly started server (MemoryBackendOptions::fresh_server).
+  bool fresh_server = false;
 };
 
 // Opens the backend and, for Redis, checks that the server answers PING.

@@ -11,6 +11,7 @@
 #ifndef STORMKV_MEMORY_BACKEND_H_
 #define STORMKV_MEMORY_BACKEND_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,19 @@ struct MemoryBackendOptions {
   // (model::EmptyServer: an empty Redis 7.0 after every command ran once, 1,433,168 bytes for
   // Debian). Set it to imitate another starting point, e.g. a brand-new server (964,160).
   int64_t baseline_used_memory = -1;
+  // Imitate a freshly started server instead of a warmed one: used_memory starts at
+  // model::FreshServerUsedMemory (914,672 bytes for Debian) and grows, once each, by a command's
+  // latency histogram on its first call (24,688 bytes; EVALSHA and SCRIPT LOAD count for a
+  // script) and by the script cache entry of each script Eval runs — what a new Redis 7.0
+  // allocates as a workload begins. `stormkv simulate` uses it.
+  bool fresh_server = false;
+  // The per-process randomness of the imitated server: its dict hash seed (16 bytes; which
+  // buckets a collection's elements occupy decides when its incremental rehash finishes, so
+  // MEMORY USAGE of a hashtable mid-rehash) and the seed of its random() (skiplist node levels).
+  // A real server draws both at start; a server started with the same seeds (the fidelity
+  // tests' seed_shim) reports what the store reports, byte for byte.
+  std::array<uint8_t, 16> dict_hash_seed{};
+  uint32_t zset_level_seed = 1;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
