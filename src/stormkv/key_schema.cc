@@ -1,6 +1,8 @@
 #include "stormkv/key_schema.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 #include "stormkv/script.h"
 
@@ -21,7 +23,41 @@ std::string GlobEscape(std::string_view s) {
   return out;
 }
 
+// CRC16-XMODEM, one table entry per byte value, computed at compile time.
+constexpr std::array<uint16_t, 256> MakeCrc16Table() {
+  std::array<uint16_t, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    uint16_t crc = static_cast<uint16_t>(b << 8);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                                : static_cast<uint16_t>(crc << 1);
+    }
+    t[static_cast<std::size_t>(b)] = crc;
+  }
+  return t;
+}
+constexpr std::array<uint16_t, 256> kCrc16Table = MakeCrc16Table();
+
+uint16_t Crc16(std::string_view s) {
+  uint16_t crc = 0;
+  for (unsigned char c : s) {
+    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xff]);
+  }
+  return crc;
+}
+
 }  // namespace
+
+int HashSlot(std::string_view key) {
+  const std::size_t open = key.find('{');
+  if (open != std::string_view::npos) {
+    const std::size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return Crc16(key) & (kHashSlots - 1);
+}
 
 KeySchema::KeySchema(KeySchemaOptions options) : options_(std::move(options)) {
   options_.max_part_bytes = std::max<std::size_t>(options_.max_part_bytes, 32);
@@ -71,6 +107,18 @@ std::string KeySchema::Key(std::string_view family, std::string_view tag,
     key += ':';
     key += EscapePart(p);
   }
+  return key;
+}
+
+std::string KeySchema::StormKey(std::string_view family, std::string_view ns,
+                                std::string_view alertname) const {
+  std::string key = options_.prefix;
+  key.append(family);
+  key += ":{";
+  key += EscapePart(ns);
+  key += ':';
+  key += EscapePart(alertname);
+  key += '}';
   return key;
 }
 

@@ -12,6 +12,9 @@
 //   and no key grows without bound. An empty value becomes "~" (which no non-empty value
 //   produces), so "{~}" is still a hash tag: Redis Cluster ignores an empty "{}".
 // * Every key that one script touches shares one `{tag}` (Redis Cluster hash slot).
+// * A storm's keys (rate, pattern, aggregation) are tagged by the storm's identity, the pair
+//   (namespace, alert name): `{<ns>:<alertname>}` (StormKey). The storms of one namespace then
+//   spread over a cluster's slots instead of piling onto the one master of `{<ns>}`.
 #ifndef STORMKV_KEY_SCHEMA_H_
 #define STORMKV_KEY_SCHEMA_H_
 
@@ -41,6 +44,13 @@ class KeySchema {
   std::string Key(std::string_view family, std::string_view tag,
                   std::initializer_list<std::string_view> parts = {}) const;
 
+  // <prefix><family>:{<escaped ns>:<escaped alertname>} — one storm's key of `family`. Both
+  // values are escaped and bounded as parts (so ':' inside them is %3A and the pair is
+  // unambiguous); the hash tag is the whole pair, so one storm's keys share a slot and different
+  // alert names of one namespace do not.
+  std::string StormKey(std::string_view family, std::string_view ns,
+                       std::string_view alertname) const;
+
   // A SCAN MATCH pattern for every key of `family` ("" = every stormkv key under the prefix).
   // The prefix's glob characters are escaped.
   std::string FamilyPattern(std::string_view family = "") const;
@@ -54,6 +64,13 @@ class KeySchema {
  private:
   KeySchemaOptions options_;
 };
+
+// Redis Cluster: the number of hash slots, and the slot of `key` (0..16383): the CRC16
+// (XMODEM: polynomial 0x1021, initial value 0) of its hash tag — the bytes between the first '{'
+// and the first '}' after it, when there is at least one — else of the whole key, modulo 16384.
+// An empty "{}" hashes the whole key, as Redis does.
+inline constexpr int kHashSlots = 16384;
+int HashSlot(std::string_view key);
 
 // The key families stormkv writes. Reports group memory by these names.
 namespace family {

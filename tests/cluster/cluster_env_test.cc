@@ -1,13 +1,16 @@
 // tests/cluster/cluster_env_test.cc — the shared test cluster that tools/test.sh starts
 // (STORMKV_REDIS_CLUSTER_URL): 3 masters with one linked replica each, all 16384 slots served, and
-// the 256 MB noeviction budget on every node. Read-only: nothing here changes the cluster.
+// the 256 MB noeviction budget on every node; HashSlot and the storm keys' tags against the real
+// slot map. Read-only: nothing here changes the cluster.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "cluster/cluster_nodes.h"
 #include "common/test_util.h"
+#include "stormkv/key_schema.h"
 
 namespace stormkv::testing {
 namespace {
@@ -70,13 +73,48 @@ TEST_F(ClusterEnv, EveryNodeHasThe256MbNoevictionBudget) {
   }
 }
 
-TEST_F(ClusterEnv, TestKeySlotAgreesWithClusterKeyslot) {
+TEST_F(ClusterEnv, HashSlotAgreesWithClusterKeyslot) {
   for (const std::string key :
-       {"", "a", "stormkv:dedup:abc", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap",
-        "foo{bar}{zap}", "{}", "x{", "}{y}", "stormkv:storm-rate:{ns\x01" "alert}"}) {
+       {"", "a", "stormkv:dedup:{abc}", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap",
+        "foo{bar}{zap}", "{}", "x{", "}{y}", "stormkv:storm-rate:{ns\x01" "alert}",
+        "stormkv:storm-agg:{prod-3:KubePodCrashLooping}"}) {
     auto slot = NodeCommand(seeds_[0], {"CLUSTER", "KEYSLOT", key});
     ASSERT_OK(slot.status());
-    EXPECT_EQ(std::to_string(KeySlot(key)), *slot) << "key '" << key << "'";
+    EXPECT_EQ(std::to_string(HashSlot(key)), *slot) << "key '" << key << "'";
+  }
+}
+
+// The key schema's storm tags against this cluster's real slot map: one storm's keys on one
+// master, the storms of a namespace on every master.
+TEST_F(ClusterEnv, StormsOfOneNamespaceLandOnEveryMaster) {
+  auto nodes = ClusterNodes(seeds_[0]);
+  ASSERT_OK(nodes.status());
+  KeySchema ks;
+  const std::vector<std::string> names = {
+      "KubePodCrashLooping", "KubePodNotReady", "KubeContainerWaiting", "CPUThrottlingHigh",
+      "KubeMemoryOvercommit", "HighErrorRate", "HighLatency", "KubePersistentVolumeFillingUp",
+      "OOMKilled", "TargetDown"};
+  for (const std::string ns : {"payments", "prod-0", "kube-system"}) {
+    std::map<std::string, int> storms_per_master;
+    for (const std::string& name : names) {
+      for (const char* suffix : {"", "-canary", "Critical"}) {
+        std::set<std::string> owners;
+        for (std::string_view fam : {family::kStormRate, family::kStormPattern, family::kStormAgg}) {
+          const std::string key = ks.StormKey(fam, ns, name + suffix);
+          auto slot = NodeCommand(seeds_[0], {"CLUSTER", "KEYSLOT", key});
+          ASSERT_OK(slot.status());
+          const ClusterNodeLine* owner = SlotOwner(*nodes, std::stoi(*slot));
+          ASSERT_NE(owner, nullptr) << key;
+          owners.insert(owner->id);
+        }
+        ASSERT_EQ(owners.size(), 1u) << ns << "/" << name << suffix;
+        ++storms_per_master[*owners.begin()];
+      }
+    }
+    EXPECT_EQ(storms_per_master.size(), 3u) << ns;
+    for (const auto& [id, n] : storms_per_master) {
+      EXPECT_GE(n, 3) << ns << " on " << id;  // 30 storms: 10 +- 2.6 per master expected
+    }
   }
 }
 

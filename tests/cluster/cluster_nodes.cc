@@ -2,8 +2,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include <cstdint>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -180,23 +178,14 @@ Status WaitClusterHealthy(const std::vector<NodeAddr>& nodes, int masters,
   }
 }
 
-int KeySlot(const std::string& key) {
-  std::string_view k = key;
-  size_t open = k.find('{');
-  if (open != std::string_view::npos) {
-    size_t close = k.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) k = k.substr(open + 1, close - open - 1);
-  }
-  // CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, no reflection.
-  uint16_t crc = 0;
-  for (unsigned char ch : k) {
-    crc = static_cast<uint16_t>(crc ^ (static_cast<uint16_t>(ch) << 8));
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                                : static_cast<uint16_t>(crc << 1);
+const ClusterNodeLine* SlotOwner(const std::vector<ClusterNodeLine>& nodes, int slot) {
+  for (const ClusterNodeLine& n : nodes) {
+    if (!n.master) continue;
+    for (auto [lo, hi] : n.slots) {
+      if (slot >= lo && slot <= hi) return &n;
     }
   }
-  return crc & 16383;
+  return nullptr;
 }
 
 }  // namespace stormkv::testing

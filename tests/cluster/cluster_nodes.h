@@ -50,9 +50,8 @@ Result<std::vector<ClusterNodeLine>> ClusterNodes(const NodeAddr& node);
 Status WaitClusterHealthy(const std::vector<NodeAddr>& nodes, int masters,
                           std::chrono::milliseconds deadline);
 
-// The CRC16 hash slot of `key` with Redis's hash-tag rule (an empty "{}" hashes the whole key);
-// the tests' own copy, independent of the backend's.
-int KeySlot(const std::string& key);
+// The master that owns `slot` in `nodes` (a CLUSTER NODES answer), or nullptr.
+const ClusterNodeLine* SlotOwner(const std::vector<ClusterNodeLine>& nodes, int slot);
 
 }  // namespace stormkv::testing
 

@@ -234,7 +234,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
   // Rate-counter key of alert A (the only storm) under a snapshot's names.
   static std::string RateKeyOfA(const std::map<std::string, KeyState>& keys) {
     for (const auto& [k, v] : keys) {
-      if (k.rfind("storm-rate:", 0) == 0 && k.size() >= 2 && k.substr(k.size() - 2) == ":A") return k;
+      if (k.rfind("storm-rate:", 0) == 0 && k.size() >= 3 && k.substr(k.size() - 3) == ":A}") return k;
     }
     return "";
   }

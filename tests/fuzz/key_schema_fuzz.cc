@@ -136,6 +136,23 @@ int KeySchemaOneInput(const uint8_t* data, size_t size) {
   const std::string swapped = schema.Key(family::kStormAgg, part, {tag});
   FUZZ_CHECK((swapped == key) == (tag == part), Printable(key) + " vs " + Printable(swapped));
 
+  // A storm key: the tag is the escaped pair; one storm's families share it (one slot); the
+  // pair cannot be forged by moving bytes between namespace and alert name.
+  const std::string storm = schema.StormKey(family::kStormAgg, tag, part);
+  FUZZ_CHECK(storm == prefix + std::string(family::kStormAgg) + ":{" + schema.EscapePart(tag) +
+                          ":" + schema.EscapePart(part) + "}",
+             Printable(storm));
+  FUZZ_CHECK(HashTag(storm) == schema.EscapePart(tag) + ":" + schema.EscapePart(part),
+             "hash tag of " + Printable(storm));
+  FUZZ_CHECK(HashSlot(storm) == HashSlot(schema.StormKey(family::kStormRate, tag, part)),
+             Printable(storm));
+  FUZZ_CHECK(schema.FamilyOf(storm) == family::kStormAgg, Printable(storm));
+  if (!tag.empty()) {
+    const std::string moved =
+        schema.StormKey(family::kStormAgg, tag.substr(1), std::string(tag.substr(0, 1)) + std::string(part));
+    FUZZ_CHECK(moved != storm, Printable(storm) + " vs " + Printable(moved));
+  }
+
   KvBackend& kv = Store();
   FUZZ_CHECK(kv.FlushDb().ok(), "FLUSHDB");
   FUZZ_CHECK(kv.Set(key, "v").ok(), Printable(key));

@@ -577,14 +577,19 @@ TEST_P(ServicesTest, ServiceKeysUsePrefixAndEscapeLabels) {
   EXPECT_EQ(dedup.KeyFor("abc"), "tenant-7:dedup:{abc}");
   EXPECT_EQ(limiter.KeyFor("am:1"), "tenant-7:ratelimit:{am%3A1}");
   // A namespace that tries to forge a separator or a hash tag stays inside its own part.
-  EXPECT_EQ(agg.KeyFor("a}:{b", "X"), "tenant-7:storm-agg:{a%7D%3A%7Bb}:X");
+  EXPECT_EQ(agg.KeyFor("a}:{b", "X"), "tenant-7:storm-agg:{a%7D%3A%7Bb:X}");
   EXPECT_NE(agg.KeyFor("a:b", "c"), agg.KeyFor("a", "b:c"));
   // Both keys of the detector's script share one hash tag.
   auto tag = [](const std::string& k) { return k.substr(k.find('{'), k.find('}') - k.find('{')); };
   EXPECT_EQ(tag(det.RateKey("ns", "A")), tag(det.PatternKey("ns", "A")));
+  // ... and the storm's aggregation too: the tag is the storm (namespace, alert name), so other
+  // alert names of the namespace get other tags (they spread over a cluster's slots).
+  EXPECT_EQ(tag(det.RateKey("ns", "A")), tag(agg.KeyFor("ns", "A")));
+  EXPECT_EQ(HashSlot(det.PatternKey("ns", "A")), HashSlot(agg.KeyFor("ns", "A")));
+  EXPECT_NE(tag(det.RateKey("ns", "A")), tag(det.RateKey("ns", "B")));
   // Label-derived parts are bounded.
   const std::string huge(10000, 'n');
-  EXPECT_LE(agg.KeyFor(huge, huge).size(), std::string("tenant-7:storm-agg:{}:").size() + 2 * 64);
+  EXPECT_LE(agg.KeyFor(huge, huge).size(), std::string("tenant-7:storm-agg:{:}").size() + 2 * 64);
   EXPECT_NE(agg.KeyFor(huge, "a"), agg.KeyFor(huge + "x", "a"));
   // The default bound is 256 bytes per part, under the default prefix.
   Deduplicator default_keys(kv(), clock(), KeySchema());

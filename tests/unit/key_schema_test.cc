@@ -244,5 +244,119 @@ TEST(KeySchemaTest, RandomLabelsGiveWellFormedKeys) {
   }
 }
 
+TEST(KeySchemaTest, StormKeysAreTaggedByTheStorm) {
+  KeySchema ks;
+  EXPECT_EQ(ks.StormKey(family::kStormAgg, "prod", "KubePodCrashLooping"),
+            "stormkv:storm-agg:{prod:KubePodCrashLooping}");
+  EXPECT_EQ(ks.StormKey(family::kStormRate, "", ""), "stormkv:storm-rate:{~:~}");
+  // One storm's three keys share a slot.
+  const int slot = HashSlot(ks.StormKey(family::kStormRate, "prod", "HighLatency"));
+  EXPECT_EQ(HashSlot(ks.StormKey(family::kStormPattern, "prod", "HighLatency")), slot);
+  EXPECT_EQ(HashSlot(ks.StormKey(family::kStormAgg, "prod", "HighLatency")), slot);
+  // ':' in either value is escaped: the pair cannot be forged from another split.
+  EXPECT_NE(ks.StormKey(family::kStormAgg, "a:b", "c"), ks.StormKey(family::kStormAgg, "a", "b:c"));
+  EXPECT_EQ(ks.StormKey(family::kStormAgg, "a:b", "c"), "stormkv:storm-agg:{a%3Ab:c}");
+  EXPECT_EQ(ks.FamilyOf(ks.StormKey(family::kStormPattern, "x", "y")), family::kStormPattern);
+  EXPECT_TRUE(GlobMatches(ks.FamilyPattern(family::kStormAgg),
+                          ks.StormKey(family::kStormAgg, "*", "[x]")));
+}
+
+TEST(KeySchemaTest, HostileLabelsCannotForgeStormKeys) {
+  KeySchema ks(KeySchemaOptions{"stormkv:", 64});
+  const std::vector<std::string> hostile = {"}:storm-rate:{x", "x}", "{", "}{", ":", "a:b", "",
+                                            "%3A", std::string("\0}", 3), std::string(600, ':')};
+  std::set<std::string> keys;
+  for (const std::string& ns : hostile) {
+    for (const std::string& name : hostile) {
+      std::string key = ks.StormKey(family::kStormAgg, ns, name);
+      SCOPED_TRACE(key);
+      EXPECT_TRUE(keys.insert(key).second) << "two label pairs gave the same key";
+      EXPECT_EQ(std::count(key.begin(), key.end(), '{'), 1);
+      EXPECT_EQ(std::count(key.begin(), key.end(), '}'), 1);
+      EXPECT_EQ(key.back(), '}');
+      // prefix + family + ":{ns:name}": exactly three ':'.
+      EXPECT_EQ(std::count(key.begin(), key.end(), ':'), 3);
+      EXPECT_EQ(key.substr(key.find('{') + 1, key.size() - key.find('{') - 2),
+                ks.EscapePart(ns) + ":" + ks.EscapePart(name));
+      // Bounded: two parts of at most 64 bytes.
+      EXPECT_LE(key.size(), ks.prefix().size() + family::kStormAgg.size() + 4 + 2 * 64);
+    }
+  }
+}
+
+// Redis's CLUSTER KEYSLOT answers for these keys (asked of a Redis 7.0.15 cluster node).
+TEST(KeySchemaTest, HashSlotIsRedisClusterKeyslot) {
+  EXPECT_EQ(HashSlot("123456789"), 0x31C3 & 16383);  // CRC16-XMODEM check value 0x31C3
+  EXPECT_EQ(HashSlot(""), 0);
+  EXPECT_EQ(HashSlot("foo"), 12182);
+  EXPECT_EQ(HashSlot("bar"), 5061);
+  EXPECT_EQ(HashSlot("{user1000}.following"), HashSlot("user1000"));
+  EXPECT_EQ(HashSlot("{user1000}.followers"), HashSlot("user1000"));
+  EXPECT_EQ(HashSlot("foo{}{bar}"), HashSlot("foo{}{bar}"));
+  EXPECT_NE(HashSlot("foo{}{bar}"), HashSlot("bar"));  // an empty {} hashes the whole key
+  EXPECT_EQ(HashSlot("foo{{bar}}zap"), HashSlot("{bar"));
+  EXPECT_EQ(HashSlot("foo{bar}{zap}"), HashSlot("bar"));
+  EXPECT_EQ(HashSlot("x{"), HashSlot("x{"));
+  for (const std::string& k : {std::string("a"), std::string("stormkv:dedup:{abc}"), std::string("}{y}"), std::string(1000, 'z')}) {
+    EXPECT_GE(HashSlot(k), 0);
+    EXPECT_LT(HashSlot(k), kHashSlots);
+  }
+}
+
+// The slot ranges `redis-cli --cluster create` gives 3 masters.
+int MasterOf3(int slot) { return slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2; }
+
+TEST(KeySchemaTest, StormsOfOneNamespaceSpreadOverThreeMasters) {
+  KeySchema ks;
+  // The ten alert names of `stormkv simulate`'s workloads.
+  const std::vector<std::string> names = {
+      "KubePodCrashLooping", "KubePodNotReady", "KubeContainerWaiting", "CPUThrottlingHigh",
+      "KubeMemoryOvercommit", "HighErrorRate", "HighLatency", "KubePersistentVolumeFillingUp",
+      "OOMKilled", "TargetDown"};
+  // Under the old tag {namespace} the ten storms of a namespace shared one slot, so one master.
+  for (int n = 0; n < 10; ++n) {
+    const std::string ns = "prod-" + std::to_string(n);
+    std::set<int> old_slots, new_slots;
+    for (const std::string& name : names) {
+      old_slots.insert(HashSlot(ks.Key(family::kStormAgg, ns, {name})));
+      const std::string agg = ks.StormKey(family::kStormAgg, ns, name);
+      new_slots.insert(HashSlot(agg));
+      EXPECT_EQ(HashSlot(ks.StormKey(family::kStormRate, ns, name)), HashSlot(agg));
+    }
+    EXPECT_EQ(old_slots.size(), 1u) << ns;
+    EXPECT_EQ(new_slots.size(), names.size()) << ns;
+  }
+  // A namespace with 30 storms (three per name kind) covers all three masters: each of 100 such.
+  for (int n = 0; n < 100; ++n) {
+    std::set<int> masters;
+    for (const std::string& name : names) {
+      for (const char* suffix : {"", "-canary", "Critical"}) {
+        masters.insert(MasterOf3(HashSlot(
+            ks.StormKey(family::kStormAgg, "prod-" + std::to_string(n), name + suffix))));
+      }
+    }
+    EXPECT_EQ(masters.size(), 3u) << "prod-" << n;
+  }
+  // Ten storms of a namespace: with uniform slots they miss a master with probability
+  // 3*(2/3)^10 ~ 5.2% (about 6% for these names); the masters get a third of the storms
+  // each (30,000 storms: 10,000 +- 82 at one sigma).
+  int per_master[3] = {0, 0, 0};
+  int covering = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::set<int> masters;
+    for (const std::string& name : names) {
+      const int m = MasterOf3(HashSlot(ks.StormKey(family::kStormRate, "ns-" + std::to_string(n), name)));
+      masters.insert(m);
+      ++per_master[m];
+    }
+    covering += masters.size() == 3 ? 1 : 0;
+  }
+  EXPECT_GT(covering, 2700);  // at least 90%
+  for (int m = 0; m < 3; ++m) {
+    EXPECT_GT(per_master[m], 9500) << "master " << m;
+    EXPECT_LT(per_master[m], 10500) << "master " << m;
+  }
+}
+
 }  // namespace
 }  // namespace stormkv

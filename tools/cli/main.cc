@@ -329,6 +329,10 @@ int Main(int argc, char** argv) {
                   "Redis only: how often, in virtual ms, key TTLs are moved with the clock")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  sim->add_option("--cluster-masters", simulate.options.cluster_masters,
+                  "Also show how the keys spread over a Redis Cluster of N masters (the even slot "
+                  "split of redis-cli --cluster create): keys and bytes per master")
+      ->check(CLI::Range(1, 1000));
   sim->add_flag("--json", simulate.json,
                 "Print one JSON object (an array of them with --compare-layouts)");
   sim->add_flag("--no-progress", simulate.no_progress, "Never draw the progress bar on stderr");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -114,15 +115,27 @@ Status ShiftTtls(KvBackend& kv, const std::string& pattern, int64_t shift_ms) {
   });
 }
 
+// Deletes a SCAN page slot by slot: one DEL per hash slot, all of them in one batch. A Redis
+// Cluster refuses a multi-key DEL across slots (CROSSSLOT); one server does the same work.
 Status DeleteKeys(KvBackend& kv, const std::string& pattern) {
   return ForEachPage(kv, pattern, [&](const std::vector<std::string>& keys) -> Status {
-    Command del{"DEL"};
-    del.insert(del.end(), keys.begin(), keys.end());
-    return kv.Run(del).status();
+    std::map<int, Command> by_slot;
+    for (const std::string& k : keys) {
+      Command& del = by_slot[HashSlot(k)];
+      if (del.empty()) del.push_back("DEL");
+      del.push_back(k);
+    }
+    std::vector<Command> dels;
+    for (auto& [slot, del] : by_slot) dels.push_back(std::move(del));
+    for (const Result<Reply>& r : kv.RunBatch(dels)) {
+      if (!r.ok()) return r.status();
+    }
+    return Status::Ok();
   });
 }
 
-Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema& schema) {
+Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema& schema,
+                                                 SlotTally* tally) {
   std::map<std::string, FamilyBytes> by_family;
   Status s = ForEachPage(kv, schema.FamilyPattern(), [&](const std::vector<std::string>& keys) {
     std::vector<Command> cmds;
@@ -137,6 +150,7 @@ Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema&
       f.family = fam;
       ++f.keys;
       f.bytes += sizes[i]->integer();
+      if (tally != nullptr) tally->Add(keys[i], sizes[i]->integer());
     }
     return Status::Ok();
   });
@@ -378,9 +392,17 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   if (on_redis) STORMKV_RETURN_IF_ERROR(sync_ttls(r.simulated_ms));
   STORMKV_RETURN_IF_ERROR(checkpoint());
 
-  Result<std::vector<FamilyBytes>> fams = MeasureFamilies(kv, schema);
+  const bool want_spread = o.cluster_masters > 0;
+  SlotTally tally;
+  Result<std::vector<FamilyBytes>> fams = MeasureFamilies(kv, schema, want_spread ? &tally : nullptr);
   if (!fams.ok()) return fams.status();
   r.families = std::move(fams).value();
+  if (want_spread) {
+    const int masters = static_cast<int>(o.cluster_masters);
+    r.spread = SpreadOver(tally, EvenSlotRanges(masters),
+                          std::to_string(masters) + (masters == 1 ? " master" : " masters") +
+                              ", even slot split (redis-cli --cluster create)");
+  }
   for (const FamilyBytes& f : r.families) r.key_bytes += f.bytes;
   Result<MemoryFigures> after = ReadMemory(kv);
   if (!after.ok()) return after.status();
@@ -445,6 +467,30 @@ const FamilyBytes* FindFamily(const SimulationResult& r, const std::string& name
   return nullptr;
 }
 
+std::string Ratio(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", x);
+  return buf;
+}
+
+// Keys and bytes per cluster master, and how far the busiest is above the mean.
+std::string RenderSpread(const SlotSpread& sp) {
+  std::ostringstream os;
+  os << "keys per cluster master (" << sp.source << "):\n";
+  Table t({"master", "slots", "keys", "bytes", "share"});
+  int64_t bytes = 0;
+  for (const MasterShare& m : sp.masters) bytes += m.bytes;
+  for (const MasterShare& m : sp.masters) {
+    t.AddRow({m.master, FormatCount(m.slots), FormatCount(m.keys), FormatBytes(m.bytes),
+              FormatPercent(bytes > 0 ? static_cast<double>(m.bytes) / static_cast<double>(bytes)
+                                      : 0.0)});
+  }
+  os << t.Render(2);
+  os << "  busiest master: " << Ratio(sp.busiest_keys_ratio) << " the mean keys, "
+     << Ratio(sp.busiest_bytes_ratio) << " the mean bytes\n";
+  return os.str();
+}
+
 std::string RenderOne(const SimulationResult& r) {
   std::ostringstream os;
   os << "stormkv simulate: scenario " << r.scenario << " (" << r.workload << "), seed " << r.seed
@@ -478,6 +524,7 @@ std::string RenderOne(const SimulationResult& r) {
     os << "  storm aggregation (" << r.layout << "): " << FormatBytes(agg->bytes / agg->keys)
        << " per storm on average\n";
   }
+  if (r.spread) os << "\n" << RenderSpread(*r.spread);
   if (r.shared_server) {
     os << "note: measured on a live server: used_memory includes everything else it holds ("
        << FormatBytes(r.baseline_bytes) << " before the run)\n";
@@ -570,6 +617,12 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
     }
     if (r.first_error) notes.push_back(r.layout + ": first error: " + *r.first_error);
   }
+  for (const SimulationResult& r : rs) {
+    if (!r.spread) continue;
+    os << "  " << r.layout << ": busiest of " << r.spread->masters.size() << " masters ("
+       << r.spread->source << "): " << Ratio(r.spread->busiest_keys_ratio) << " the mean keys, "
+       << Ratio(r.spread->busiest_bytes_ratio) << " the mean bytes\n";
+  }
   for (const std::string& n : notes) os << "note: " << n << "\n";
 
   os << "\n";
@@ -658,6 +711,17 @@ nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
   };
   j["first_error"] =
       r.first_error ? nlohmann::ordered_json(*r.first_error) : nlohmann::ordered_json(nullptr);
+  if (r.spread) {
+    nlohmann::ordered_json masters = nlohmann::ordered_json::array();
+    for (const MasterShare& m : r.spread->masters) {
+      masters.push_back(
+          {{"master", m.master}, {"slots", m.slots}, {"keys", m.keys}, {"bytes", m.bytes}});
+    }
+    j["cluster_spread"] = {{"source", r.spread->source},
+                           {"masters", masters},
+                           {"busiest_keys_ratio", r.spread->busiest_keys_ratio},
+                           {"busiest_bytes_ratio", r.spread->busiest_bytes_ratio}};
+  }
   return j;
 }
 

@@ -9,7 +9,8 @@
 //
 // On Redis the run writes under a fresh, unique key prefix (as long as "stormkv:"), keeps the keys'
 // TTLs in step with the virtual clock (PTTL/PEXPIRE, like the test harness), and deletes every key
-// it wrote at the end. It never runs FLUSHDB or CONFIG SET.
+// it wrote at the end, one DEL per hash slot (a cluster refuses a DEL across slots with CROSSSLOT).
+// It never runs FLUSHDB or CONFIG SET.
 #ifndef STORMKV_TOOLS_CLI_SIMULATE_H_
 #define STORMKV_TOOLS_CLI_SIMULATE_H_
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "backend_url.h"
+#include "slot_spread.h"
 #include "stormkv/gateway/layouts.h"
 #include "stormkv/status.h"
 #include "workload.h"
@@ -45,6 +47,10 @@ struct SimulateOptions {
   int64_t max_resources = 1000;
   // Redis only: how often (virtual time) the keys' TTLs are moved in step with the clock.
   int64_t ttl_sync_ms = 5000;
+  // > 0: also report how the keys would spread over a Redis Cluster of this many masters with
+  // the even slot split of `redis-cli --cluster create` (slot_spread.h). 0: only on a cluster
+  // backend, over its real slot map.
+  int64_t cluster_masters = 0;
   bool progress = true;
 };
 
@@ -83,6 +89,7 @@ struct SimulationResult {
   int64_t key_bytes = 0;              // sum of the families' bytes
   bool fits = false;                  // peak_bytes <= budget_bytes and no OOM error
   std::vector<FamilyBytes> families;  // biggest first
+  std::optional<SlotSpread> spread;   // keys and bytes per cluster master, when asked for
   AlertCounts alerts;
   int64_t simulated_ms = 0;  // virtual time covered
   int64_t wall_ms = 0;       // real time the run took

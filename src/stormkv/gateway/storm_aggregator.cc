@@ -135,7 +135,7 @@ StormAggregator::StormAggregator(KvBackend& kv, std::shared_ptr<const Clock> clo
     : kv_(kv), clock_(std::move(clock)), schema_(std::move(schema)), options_(options) {}
 
 std::string StormAggregator::KeyFor(std::string_view ns, std::string_view alertname) const {
-  return schema_.Key(family::kStormAgg, ns, {alertname});
+  return schema_.StormKey(family::kStormAgg, ns, alertname);
 }
 
 Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
@@ -158,7 +158,7 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
   if (o.layout == Layout::kFullCrd) args.push_back(FullCrdTemplate(alert, resource, now, o));
   std::vector<std::string> keys = {KeyFor(alert.ns, alert.alertname)};
   if (o.close_grace) {
-    keys.push_back(schema_.Key(family::kStormClose, alert.ns, {alert.alertname}));
+    keys.push_back(schema_.StormKey(family::kStormClose, alert.ns, alert.alertname));
     args.push_back(alert.request_id);
     args.push_back(std::to_string(o.close_grace->count()));
   } else if (!alert.request_id.empty()) {

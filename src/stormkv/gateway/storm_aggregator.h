@@ -1,7 +1,7 @@
 // stormkv/gateway/storm_aggregator.h — StormAggregator: one aggregation record per alert storm.
 //
-// A storm is keyed by (namespace, alert name): KeySchema::Key(family::kStormAgg, namespace,
-// {alertname}). Each Add() runs one atomic script of the configured layout (see layouts.h):
+// A storm is keyed by (namespace, alert name): KeySchema::StormKey(family::kStormAgg, namespace,
+// alertname), hash tag {namespace:alertname}. Each Add() runs one atomic script of the configured layout (see layouts.h):
 //  * the script itself decides `is_new` (no EXISTS beforehand): a storm is new when no record
 //    exists, or when the existing one is over — inactive for `inactivity_window` (now >= last_seen
 //    + inactivity_window) or `hard_cap` after its start (now >= first_seen + hard_cap); an over

@@ -103,7 +103,7 @@ StormCloser::StormCloser(KvBackend& kv, std::shared_ptr<const Clock> clock, KeyS
 }
 
 std::string StormCloser::CloseKey(std::string_view ns, std::string_view alertname) const {
-  return schema_.Key(family::kStormClose, ns, {alertname});
+  return schema_.StormKey(family::kStormClose, ns, alertname);
 }
 
 std::string StormCloser::DueKey(int bucket) const {

@@ -5,7 +5,7 @@
 // min(last_seen + inactivity_window, first_seen + hard_cap). Its final RemediationRequest, the one
 // that lists the whole storm, is emitted then (pipeline.h). Two kinds of keys do that work, and
 // neither is a global key that every storm writes (Redis Cluster: no hot slot):
-//  * the CLOSE RECORD of a storm, KeySchema::Key(family::kStormClose, namespace, {alertname}): a
+//  * the CLOSE RECORD of a storm, KeySchema::StormKey(family::kStormClose, namespace, alertname): a
 //    hash with the storm's close state and the descriptor of its opening alert (what the final
 //    request names: signal name, severity, labels, target). It shares the storm's hash tag, so
 //    the aggregation script can check it (an over storm is replaced only once it is `done`) and

@@ -28,11 +28,11 @@ StormDetector::StormDetector(KvBackend& kv, std::shared_ptr<const Clock> clock, 
     : kv_(kv), clock_(std::move(clock)), schema_(std::move(schema)), options_(options) {}
 
 std::string StormDetector::RateKey(std::string_view ns, std::string_view alertname) const {
-  return schema_.Key(family::kStormRate, ns, {alertname});
+  return schema_.StormKey(family::kStormRate, ns, alertname);
 }
 
 std::string StormDetector::PatternKey(std::string_view ns, std::string_view alertname) const {
-  return schema_.Key(family::kStormPattern, ns, {alertname});
+  return schema_.StormKey(family::kStormPattern, ns, alertname);
 }
 
 Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view alertname,

@@ -9,8 +9,8 @@
 //             each alert and the key expires `pattern_window` after its last update. At most
 //             `max_tracked_resources` are tracked (further new resources are not added until old
 //             ones age out). A pattern storm is distinct_resources > pattern_threshold.
-// Keys: KeySchema::Key(family::kStormRate / kStormPattern, namespace, {alertname}); both share the
-// hash tag {namespace}.
+// Keys: KeySchema::StormKey(family::kStormRate / kStormPattern, namespace, alertname); both share
+// the hash tag {namespace:alertname} with the storm's aggregation (one slot per storm).
 //
 // Thread-safety: immutable after construction; every method may be called concurrently.
 #ifndef STORMKV_GATEWAY_STORM_DETECTOR_H_
