@@ -4,13 +4,20 @@
 # Usage: clients_test.sh path/to/stormkv
 set -euo pipefail
 bin=$1
+[ -x "$bin" ] || { echo "FAIL: no stormkv binary at $bin (not built in this build tree)"; exit 1; }
 command -v redis-cli >/dev/null || { echo "redis-cli missing (package redis-tools)"; exit 1; }
 /usr/bin/python3 -c 'import redis' || { echo "python3-redis missing (package python3-redis)"; exit 1; }
 dir=$(mktemp -d /tmp/stormkv-serve-clients.XXXXXX)
 "$bin" serve --port 0 --port-file "$dir/port" --clock manual --maxmemory 64mb >"$dir/out" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+# Up to 60 s (a sanitizer build starts slowly on a loaded machine), as long as the server lives.
+for _ in $(seq 1200); do
+  [ -s "$dir/port" ] && break
+  kill -0 $pid 2>/dev/null || { echo "FAIL: stormkv serve exited before listening:"; cat "$dir/out"; exit 1; }
+  sleep 0.05
+done
+[ -s "$dir/port" ] || { echo "FAIL: stormkv serve wrote no port file in 60 s:"; cat "$dir/out"; exit 1; }
 port=$(cat "$dir/port")
 fail() { echo "FAIL: $*"; exit 1; }
 check() {  # check "expected" redis-cli args...

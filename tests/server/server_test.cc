@@ -271,7 +271,8 @@ TEST_F(ServerTest, WatchBrokenByAnotherClientsWriteOrByExpiry) {
   // Broken by expiry: the virtual clock passes the key's deadline.
   EXPECT_CMD(a, "+OK\r\n", "SET", "e", "v", "PX", "1000");
   EXPECT_CMD(a, "+OK\r\n", "WATCH", "e");
-  EXPECT_CMD(b, ":" + std::to_string(clock_->NowMs() + 1500) + "\r\n", "STORMKV.CLOCK", "ADVANCE", "1500");
+  const std::string advanced = ":" + std::to_string(clock_->NowMs() + 1500) + "\r\n";  // before the call
+  EXPECT_CMD(b, advanced, "STORMKV.CLOCK", "ADVANCE", "1500");
   EXPECT_CMD(a, "+OK\r\n", "MULTI");
   EXPECT_CMD(a, "+QUEUED\r\n", "SET", "e", "again");
   EXPECT_CMD(a, "*-1\r\n", "EXEC");
