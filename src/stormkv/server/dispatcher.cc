@@ -11,44 +11,23 @@
 #include <utility>
 
 #include "stormkv/script.h"
+#include "stormkv/server/dispatch_text.h"
 
 namespace stormkv::server {
 namespace {
 
+using text::ErrorText;
+using text::IEq;
+using text::Lower;
+using text::ParseInt;
+using text::Upper;
+
 constexpr const char* kVersion = "7.0.15";
-
-bool IEq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool ParseInt(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
 // Redis's unknown-command text: the name and the first arguments, at most 128 bytes of them.
@@ -66,18 +45,6 @@ std::string UnknownSubcommand(const Command& argv) {
 
 std::string WrongArity(std::string_view name) {
   return "ERR wrong number of arguments for '" + Lower(name) + "' command";
-}
-
-// An error Status from the backend back into an error reply's text (Redis's text is kept as
-// the message; a transport or internal failure gets an ERR prefix).
-std::string ErrorText(const Status& s) {
-  const std::string& m = s.message();
-  size_t sp = m.find(' ');
-  std::string_view word(m.data(), sp == std::string::npos ? m.size() : sp);
-  bool code = !word.empty() && std::all_of(word.begin(), word.end(), [](char ch) {
-    return std::isupper(static_cast<unsigned char>(ch)) || ch == '_';
-  });
-  return code ? m : "ERR " + m;
 }
 
 bool MatchGlob(std::string_view pat, std::string_view s) {

@@ -4,31 +4,15 @@
 #include <string>
 
 #include "stormkv/script.h"
+#include "stormkv/server/dispatch_text.h"
 #include "stormkv/server/dispatcher.h"
 
 namespace stormkv::server {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool ParseInt(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-std::string ErrorText(const Status& s) {
-  const std::string& m = s.message();
-  size_t sp = m.find(' ');
-  std::string_view word(m.data(), sp == std::string::npos ? m.size() : sp);
-  bool code = !word.empty();
-  for (char ch : word) code &= std::isupper(static_cast<unsigned char>(ch)) || ch == '_';
-  return code ? m : "ERR " + m;
-}
+using text::ErrorText;
+using text::Lower;
+using text::ParseInt;
 
 // Registered scripts by SHA-1 (the registry grows as services register on first use).
 const Script* FindBySha(std::string_view sha) {
