@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "gateway/payloads.h"
 
 namespace stormkv::testing {
 namespace {
@@ -414,6 +415,56 @@ TEST(CliIngest, BadInputIsRejectedAndExitsOne) {
   EXPECT_EQ(RunCli(args).exit_code, 2) << "--step-ms without --now";
   args = {"ingest", "--now", "yesterday", "-"};
   EXPECT_EQ(RunCli(args).exit_code, 2);
+}
+
+// A 10,000-alert storm webhook (~10 MB) fits the default limits; --max-payload and --max-alerts
+// lower them, and the rejection names the real reason whether or not the format is detected.
+TEST(CliIngest, StormSizeWebhookAndTheLimitOptions) {
+  const std::string file = ::testing::TempDir() + "/stormkv-cli-storm-10000.json";
+  const std::string storm = StormWebhook(10000);
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(storm.data(), 1, storm.size(), f);
+    std::fclose(f);
+  }
+  std::vector<std::string> args = {"ingest", "--no-rate-limit", file};
+  CliRun run = RunCli(args);
+  EXPECT_EXIT_CODE(run, 0, args);
+  int decisions = 0, rejected = 0;
+  for (const json& l : JsonLines(run.out)) {
+    if (!l.contains("outcome")) continue;
+    ++decisions;
+    rejected += l["outcome"] == "rejected";
+  }
+  EXPECT_EQ(decisions, 10000);
+  EXPECT_EQ(rejected, 0);
+
+  const std::string too_large =
+      "payload too large: " + std::to_string(storm.size()) + " bytes > limit 1048576";
+  for (std::vector<std::string> a :
+       {std::vector<std::string>{"ingest", "--max-payload", "1mib", file},
+        std::vector<std::string>{"ingest", "--max-payload", "1mb", "--format", "alertmanager",
+                                 file}}) {
+    run = RunCli(a);
+    EXPECT_EXIT_CODE(run, 1, a);
+    std::vector<json> lines = JsonLines(run.out);
+    ASSERT_EQ(lines.size(), 1u) << run.out;
+    EXPECT_EQ(lines[0]["outcome"], "rejected");
+    EXPECT_EQ(lines[0]["reason"], too_large) << CommandLine(a);
+    EXPECT_THAT(run.out, Not(HasSubstr("cannot tell the format")));
+  }
+  args = {"ingest", "--max-alerts", "9999", file};
+  run = RunCli(args);
+  EXPECT_EXIT_CODE(run, 1, args);
+  EXPECT_THAT(run.out, HasSubstr("10000 alerts exceed the limit of 9999"));
+  for (const char* bad : {"0", "lots", "12parsecs"}) {
+    args = {"ingest", "--max-payload", bad, file};
+    run = RunCli(args);
+    EXPECT_EXIT_CODE(run, 2, args);
+    EXPECT_THAT(run.err, HasSubstr("--max-payload"));
+  }
+  std::remove(file.c_str());
 }
 
 TEST(CliIngest, UnreachableRedisExitsWithThree) {

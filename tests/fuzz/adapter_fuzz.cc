@@ -107,7 +107,8 @@ int AlertmanagerOneInput(const uint8_t* data, size_t size) {
       for (const NormalizedSignal& s : *r) CheckSignal(s, SignalSource::kAlertmanager, limits, input);
       Result<std::vector<NormalizedSignal>> again = ParseAlertmanagerWebhook(input, kNowMs, limits);
       FUZZ_CHECK(again.ok() && Fingerprints(*again) == Fingerprints(*r), "not deterministic");
-      FUZZ_CHECK(DetectSignalSource(input) == SignalSource::kAlertmanager,
+      Result<std::optional<SignalSource>> detected = DetectSignalSource(input, limits);
+      FUZZ_CHECK(detected.ok() && *detected == SignalSource::kAlertmanager,
                  "accepted webhook not detected as one: " + Printable(input));
       if (limits.max_items == AdapterLimits{}.max_items) continue;
       // Accepted under the tight limits: the defaults accept it too, with the same signals.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/test_util.h"
+#include "gateway/payloads.h"
 #include "stormkv/gateway/fingerprint.h"
 
 namespace stormkv {
@@ -277,11 +278,33 @@ TEST(AlertmanagerTest, PayloadSizeCap) {
   limits.max_payload_bytes = 64;
   std::string big =
       OneAlert(R"({"labels":{"alertname":"A","x":")" + std::string(100, 'y') + R"("}})");
-  ExpectRejected(big, "bytes exceed the limit of 64 bytes", limits);
-  // The default cap is 1 MiB.
+  ExpectRejected(big, "payload too large: " + std::to_string(big.size()) + " bytes > limit 64",
+                 limits);
+  // The default cap is 32 MiB, checked before the annotation's own cap.
   std::string huge = OneAlert(R"({"labels":{"alertname":"A"},"annotations":{"d":")" +
-                              std::string(1 << 20, 'y') + R"("}})");
-  ExpectRejected(huge, "exceed the limit of 1048576 bytes");
+                              std::string(32 << 20, 'y') + R"("}})");
+  ExpectRejected(huge, "payload too large: " + std::to_string(huge.size()) +
+                           " bytes > limit 33554432");
+}
+
+// The defaults fit a storm: 10,000 kube-prometheus alerts with their labels and annotations
+// (about 10 MB) are accepted whole, with a margin of more than 3x on bytes and 5x on items.
+TEST(AlertmanagerTest, TenThousandAlertStormFitsTheDefaults) {
+  const std::string storm = testing::StormWebhook(10000);
+  std::printf("10,000-alert storm webhook: %zu bytes (%.0f per alert)\n", storm.size(),
+              storm.size() / 1e4);
+  EXPECT_GT(storm.size(), std::size_t{9} << 20) << "the shape got lighter: re-measure signal.h";
+  EXPECT_LT(storm.size() * 3, AdapterLimits{}.max_payload_bytes);
+  EXPECT_LE(10000u * 5, AdapterLimits{}.max_items);
+  Result<std::vector<NormalizedSignal>> signals = ParseAlertmanagerWebhook(storm, kNow);
+  ASSERT_OK(signals.status());
+  ASSERT_EQ(signals->size(), 10000u);
+  EXPECT_EQ(signals->back().resource.name, "checkout-7d9f8b6c5d-109999");
+  EXPECT_EQ(signals->back().annotations.size(), 3u);
+  // One alert more than a lowered item cap is refused by count, not by bytes.
+  AdapterLimits limits;
+  limits.max_items = 9999;
+  ExpectRejected(storm, "alerts: 10000 alerts exceed the limit of 9999", limits);
 }
 
 TEST(AlertmanagerTest, LabelAndAnnotationCaps) {

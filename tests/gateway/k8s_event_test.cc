@@ -256,7 +256,7 @@ TEST(KubernetesEventTest, Caps) {
                  "involvedObject.name: 2000 bytes, limit 1024");
   AdapterLimits limits;
   limits.max_payload_bytes = 100;
-  ExpectRejected(kCoreV1Warning, "exceed the limit of 100 bytes", limits);
+  ExpectRejected(kCoreV1Warning, "bytes > limit 100", limits);
   ExpectRejected(std::string(1000, '{'), "nesting deeper than 32");
 }
 

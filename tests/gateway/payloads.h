@@ -2,6 +2,7 @@
 #ifndef STORMKV_TESTS_GATEWAY_PAYLOADS_H_
 #define STORMKV_TESTS_GATEWAY_PAYLOADS_H_
 
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -82,6 +83,64 @@ inline std::string KubeEvent(const std::string& reason, const std::string& ns,
     doc["count"] = 1;
     doc["firstTimestamp"] = "2024-05-01T11:59:00Z";
   }
+  return doc.dump();
+}
+
+// A storm as Alertmanager sends it from a kube-prometheus stack: one webhook of `alerts`
+// KubePodCrashLooping alerts, each with the 12 labels and 3 annotations of the real rule
+// (description, runbook_url, summary), RFC 3339 times with fractions, a PromQL generatorURL and a
+// fingerprint; alert i is about pod "checkout-<i>" of namespace "shop". This is the shape the
+// default AdapterLimits are sized for (signal.h: about 1,180 bytes per alert).
+inline std::string StormWebhook(std::size_t alerts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < alerts; ++i) {
+    char fp[17];
+    const unsigned long long mixed = static_cast<unsigned long long>(i) * 0x9e3779b97f4a7c15ULL;
+    std::snprintf(fp, sizeof fp, "%016llx", mixed);
+    const std::string pod = "checkout-7d9f8b6c5d-" + std::to_string(100000 + i);
+    const std::string ip = "10.244." + std::to_string(i / 250 % 250) + "." +
+                           std::to_string(i % 250);
+    list.push_back(
+        {{"status", "firing"},
+         {"labels",
+          {{"alertname", "KubePodCrashLooping"},
+           {"container", "checkout"},
+           {"endpoint", "http"},
+           {"instance", ip + ":8080"},
+           {"job", "kube-state-metrics"},
+           {"namespace", "shop"},
+           {"pod", pod},
+           {"prometheus", "monitoring/k8s"},
+           {"reason", "CrashLoopBackOff"},
+           {"service", "kube-prometheus-stack-kube-state-metrics"},
+           {"severity", "warning"},
+           {"uid", "5f0c2c4e-8d7b-4a7e-9c1d-" + std::string(fp, 12)}}},
+         {"annotations",
+          {{"description", "Pod shop/" + pod +
+                               " (checkout) is in waiting state (reason: \"CrashLoopBackOff\")."},
+           {"runbook_url",
+            "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping"},
+           {"summary", "Pod is crash looping."}}},
+         {"startsAt", "2024-05-01T11:59:" + std::to_string(10 + i % 50) + ".123456789Z"},
+         {"endsAt", "0001-01-01T00:00:00Z"},
+         {"generatorURL",
+          "http://prometheus-k8s-0:9090/graph?g0.expr=max_over_time%28kube_pod_container_"
+          "status_waiting_reason%7Breason%3D%22CrashLoopBackOff%22%2Cjob%3D%22kube-state-"
+          "metrics%22%2Cnamespace%3D~%22.%2A%22%7D%5B5m%5D%29+%3E%3D+1&g0.tab=1"},
+         {"fingerprint", fp}});
+  }
+  nlohmann::json doc = {
+      {"version", "4"},
+      {"groupKey", "{}/{severity=\"warning\"}:{alertname=\"KubePodCrashLooping\"}"},
+      {"truncatedAlerts", 0},
+      {"status", "firing"},
+      {"receiver", "stormkv"},
+      {"groupLabels", {{"alertname", "KubePodCrashLooping"}}},
+      {"commonLabels",
+       {{"alertname", "KubePodCrashLooping"}, {"namespace", "shop"}, {"severity", "warning"}}},
+      {"commonAnnotations", {{"summary", "Pod is crash looping."}}},
+      {"externalURL", "http://alertmanager-main-0:9093"},
+      {"alerts", list}};
   return doc.dump();
 }
 

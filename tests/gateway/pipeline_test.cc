@@ -17,6 +17,7 @@ using testing::KubeEvent;
 using testing::PodAlert;
 using testing::TestAlert;
 using testing::Webhook;
+using testing::StormWebhook;
 
 // Fails operation number `n` (1-based): only that one, or (FailFrom) every later one too.
 class FailNthBackend : public ForwardingBackend {
@@ -315,12 +316,28 @@ TEST_F(PipelineTest, DecisionJson) {
 }
 
 TEST(DetectSignalSourceTest, Detects) {
-  EXPECT_EQ(DetectSignalSource(PodAlert("A", "n", "p")), SignalSource::kAlertmanager);
-  EXPECT_EQ(DetectSignalSource(KubeEvent("R", "n", "Pod", "p")), SignalSource::kKubernetesEvent);
-  EXPECT_EQ(DetectSignalSource(KubeEvent("R", "n", "Pod", "p", "Warning", true)),
+  auto detect = [](std::string_view payload) { return DetectSignalSource(payload).value(); };
+  EXPECT_EQ(detect(PodAlert("A", "n", "p")), SignalSource::kAlertmanager);
+  EXPECT_EQ(detect(KubeEvent("R", "n", "Pod", "p")), SignalSource::kKubernetesEvent);
+  EXPECT_EQ(detect(KubeEvent("R", "n", "Pod", "p", "Warning", true)),
             SignalSource::kKubernetesEvent);
-  EXPECT_FALSE(DetectSignalSource("{").has_value());
-  EXPECT_FALSE(DetectSignalSource("{}").has_value());
+  EXPECT_FALSE(detect("{").has_value());
+  EXPECT_FALSE(detect("{}").has_value());
+}
+
+// An oversized payload is not a format problem: detection says what is wrong.
+TEST(DetectSignalSourceTest, OversizedPayloadGivesTheRealReason) {
+  const std::string storm = StormWebhook(2000);
+  AdapterLimits limits;
+  limits.max_payload_bytes = 1 << 20;
+  Result<std::optional<SignalSource>> r = DetectSignalSource(storm, limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_EQ(r.status().message(),
+            "payload too large: " + std::to_string(storm.size()) + " bytes > limit 1048576");
+  EXPECT_EQ(DetectSignalSource(storm).value(), SignalSource::kAlertmanager);
+  EXPECT_EQ(OversizedPayloadHttpStatus(SignalSource::kAlertmanager), 503);
+  EXPECT_EQ(OversizedPayloadHttpStatus(SignalSource::kKubernetesEvent), 413);
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ TEST(EnvelopeTest, SizeCap) {
   EXPECT_OK(CheckPayloadEnvelope("0123456789", limits));
   Status s = CheckPayloadEnvelope("0123456789A", limits);
   EXPECT_TRUE(s.IsInvalidArgument());
-  EXPECT_NE(s.message().find("11 bytes exceed the limit of 10"), std::string::npos) << s;
+  EXPECT_EQ(s.message(), "payload too large: 11 bytes > limit 10") << s;
+  EXPECT_FALSE(PayloadTooLarge(10, limits));
+  EXPECT_TRUE(PayloadTooLarge(11, limits));
 }
 
 TEST(EnvelopeTest, DepthCapIgnoresBracketsInStrings) {

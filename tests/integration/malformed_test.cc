@@ -96,6 +96,9 @@ TEST_P(MalformedIT, TooManyLabels) {
 }
 
 TEST_P(MalformedIT, PayloadOverTheSizeCap) {
+  PipelineOptions o = options_;
+  o.limits.max_payload_bytes = 1 << 20;
+  Reconfigure(o);
   std::vector<TestAlert> alerts;
   for (int i = 0; i < 200; ++i) {
     TestAlert a;
@@ -103,7 +106,35 @@ TEST_P(MalformedIT, PayloadOverTheSizeCap) {
     a.annotations = {{"description", std::string(8000, 'd')}};
     alerts.push_back(a);
   }
-  ExpectRejected(Webhook(alerts), "exceed the limit of 1048576 bytes");
+  const std::string body = Webhook(alerts);
+  const std::string reason =
+      "payload too large: " + std::to_string(body.size()) + " bytes > limit 1048576";
+  // Alertmanager never retries a 4xx, so its oversized webhook is answered 503 (retryable);
+  // other senders get 413. Either way nothing is stored, not even the rate-limit bucket.
+  for (SignalSource source : {SignalSource::kAlertmanager, SignalSource::kKubernetesEvent}) {
+    IngestResult r = Ingest(body, source, "client");
+    EXPECT_TRUE(r.status.IsInvalidArgument()) << r.status;
+    EXPECT_EQ(r.http_status, source == SignalSource::kAlertmanager ? 503 : 413);
+    ASSERT_EQ(r.decisions.size(), 1u);
+    EXPECT_EQ(r.decisions[0].outcome, Outcome::kRejected);
+    EXPECT_EQ(r.decisions[0].reason, reason);
+    EXPECT_TRUE(r.requests.empty());
+    EXPECT_EQ(CountKeys(), 0) << "a rejected payload stores nothing";
+  }
+}
+
+// A storm of 10,000 alerts (kube-prometheus shape, ~10 MB) in one webhook fits the default
+// limits and is processed whole: every alert gets a decision, one storm request is emitted.
+TEST_P(MalformedIT, TenThousandAlertStormWebhookIsProcessedWhole) {
+  IngestResult r = Ingest(testing::StormWebhook(10000), SignalSource::kAlertmanager, "client");
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.http_status, 200);
+  ASSERT_EQ(r.decisions.size(), 10000u);
+  EXPECT_EQ(r.Count(Outcome::kRejected), 0u);
+  EXPECT_EQ(r.Count(Outcome::kCreated) + r.Count(Outcome::kStormAggregated), 10000u);
+  std::size_t storm_requests = 0;
+  for (const RemediationRequest& rr : r.requests) storm_requests += rr.is_storm ? 1 : 0;
+  EXPECT_EQ(storm_requests, 1u);
 }
 
 TEST_P(MalformedIT, TooManyAlerts) {

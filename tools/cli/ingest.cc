@@ -108,6 +108,7 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
   po.keys.prefix = options.prefix;
   po.aggregation.layout = options.layout;
   po.rate_limit_enabled = options.rate_limit;
+  po.limits = options.limits;
   Pipeline pipeline(**kv, clock, po);
 
   std::vector<std::pair<std::string, std::string>> payloads;  // name, bytes
@@ -127,17 +128,25 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
   for (const auto& [name, bytes] : payloads) {
     ++summary.payloads;
     std::optional<SignalSource> source = options.format;
-    if (!source) source = DetectSignalSource(bytes);
-    // Not JSON at all: let the adapter say precisely where it breaks.
-    if (!source && !IsJsonText(bytes)) source = SignalSource::kAlertmanager;
+    std::string undetected =
+        "cannot tell the format: neither an Alertmanager webhook (alerts) nor a Kubernetes "
+        "Event; use --format";
+    if (!source) {
+      // The envelope (size, depth) first: an oversized storm is not a format problem.
+      Result<std::optional<SignalSource>> detected = DetectSignalSource(bytes, options.limits);
+      if (!detected.ok()) {
+        undetected = detected.status().message();
+      } else {
+        source = *detected;
+        // Not JSON at all: let the adapter say precisely where it breaks.
+        if (!source && !IsJsonText(bytes)) source = SignalSource::kAlertmanager;
+      }
+    }
     if (!source) {
       ++summary.rejected_payloads;
       ++summary.outcomes["rejected"];
       ++summary.decisions;
-      out << RejectLine(name,
-                        "cannot tell the format: neither an Alertmanager webhook (alerts) "
-                        "nor a Kubernetes Event; use --format")
-          << "\n";
+      out << RejectLine(name, undetected) << "\n";
       continue;
     }
     IngestResult result = pipeline.Ingest(bytes, *source, options.client);

@@ -34,6 +34,8 @@ struct IngestOptions {
   // clock moves forward that much after each payload.
   std::optional<int64_t> now_ms;
   int64_t step_ms = 0;
+  // Caps on each payload (--max-payload, --max-alerts); the defaults fit a 10,000-alert storm.
+  AdapterLimits limits;
 };
 
 struct IngestSummary {

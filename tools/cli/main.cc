@@ -159,6 +159,8 @@ struct IngestArgs {
   std::string now;
   int64_t step_ms = 0;
   bool no_rate_limit = false;
+  std::string max_payload;
+  std::size_t max_alerts = 0;
   IngestOptions options;
 };
 
@@ -196,6 +198,17 @@ int RunIngestCommand(IngestArgs& a) {
     PrintError(Status::InvalidArgument("--prefix must not contain '{' or '}'"));
     return kExitUsage;
   }
+  if (!a.max_payload.empty()) {
+    Result<int64_t> bytes = ParseByteSize(a.max_payload);
+    if (!bytes.ok() || *bytes <= 0) {
+      PrintError(bytes.ok() ? Status::InvalidArgument("must be more than 0 bytes")
+                                  .WithContext("--max-payload")
+                            : bytes.status().WithContext("--max-payload"));
+      return kExitUsage;
+    }
+    a.options.limits.max_payload_bytes = static_cast<std::size_t>(*bytes);
+  }
+  if (a.max_alerts > 0) a.options.limits.max_items = a.max_alerts;
   a.options.inputs = a.inputs;
   a.options.format = *format;
   a.options.layout = *layout;
@@ -411,6 +424,13 @@ int Main(int argc, char** argv) {
   ing->add_option("--client", ingest.options.client, "Rate-limit client id of the caller")
       ->capture_default_str();
   ing->add_flag("--no-rate-limit", ingest.no_rate_limit, "Do not rate limit (no bucket written)");
+  ing->add_option("--max-payload", ingest.max_payload,
+                  "Largest payload accepted, e.g. 64mib (default 32mib: a 10,000-alert storm "
+                  "webhook is ~10 MB); larger ones are rejected as 'payload too large'");
+  ing->add_option("--max-alerts", ingest.max_alerts,
+                  "Most alerts (or events) in one payload (default " +
+                      std::to_string(AdapterLimits{}.max_items) + ")")
+      ->check(CLI::PositiveNumber);
   ing->add_option("--now", ingest.now,
                   "Pin the clock to this RFC 3339 time instead of the system clock");
   ing->add_option("--step-ms", ingest.step_ms,

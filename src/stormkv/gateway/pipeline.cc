@@ -382,6 +382,8 @@ IngestResult Pipeline::Ingest(std::string_view payload, SignalSource source,
     IngestResult result;
     result.status = items.status();
     result.http_status = items.status().IsInvalidArgument() ? 400 : 500;
+    if (PayloadTooLarge(payload.size(), options_.limits))
+      result.http_status = OversizedPayloadHttpStatus(source);
     AlertDecision d;
     d.outcome = Outcome::kRejected;
     d.reason = items.status().message();
@@ -660,8 +662,13 @@ Result<std::optional<RemediationRequest>> Pipeline::StormRequest(const Normalize
   return std::optional<RemediationRequest>(std::move(rr));
 }
 
-std::optional<SignalSource> DetectSignalSource(std::string_view payload) {
-  if (!CheckPayloadEnvelope(payload, AdapterLimits{}).ok()) return std::nullopt;
+int OversizedPayloadHttpStatus(SignalSource source) {
+  return source == SignalSource::kAlertmanager ? 503 : 413;
+}
+
+Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
+                                                       const AdapterLimits& limits) {
+  STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
   std::optional<SignalSource> out;
   jsondom::WithDocument(payload, [&out](jsondom::Value doc) {
     if (!jsondom::IsObject(doc)) return;

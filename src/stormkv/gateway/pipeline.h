@@ -76,6 +76,16 @@
 // than the time between the closer's two reads of the record is counted in the stored storm
 // but not in its final request.
 //
+// An oversized body (more than PipelineOptions::limits.max_payload_bytes, 32 MiB by default,
+// sized for storms: signal.h) is rejected before any parsing with the reason "payload too large:
+// N bytes > limit M" and nothing written; the answer is HTTP 503 for Alertmanager callers and 413
+// for others (OversizedPayloadHttpStatus). Why 503: Alertmanager never retries a 4xx, so a 413
+// drops every alert of the storm for good; a 503 keeps the notification in Alertmanager's retry
+// loop (and in its alertmanager_notifications_failed_total, which operators alert on) while the
+// limit is raised, and each retry costs one size check. Other senders (event forwarders) follow
+// HTTP and get the honest 413. A front end that reads bodies itself applies the same rule to the
+// Content-Length before reading (PayloadTooLarge, signal.h), so it never buffers such a body.
+//
 // Thread-safety: a Pipeline is immutable after construction; Ingest may be called concurrently
 // (the services' scripts are atomic). The backend and clock must outlive the pipeline.
 #ifndef STORMKV_GATEWAY_PIPELINE_H_
@@ -174,8 +184,9 @@ struct IngestResult {
   // limiter could not be reached).
   Status status;
   // What an HTTP front end answers: 200 (processed, some maybe duplicates/ignored), 400
-  // (rejected), 429 (rate-limited, non-Alertmanager), 503 (rate-limited Alertmanager caller, or a
-  // backend error: the caller should retry).
+  // (rejected), 413 (body over max_payload_bytes, non-Alertmanager), 429 (rate-limited,
+  // non-Alertmanager), 503 (body over max_payload_bytes or rate-limited, Alertmanager caller; or
+  // a backend error: the caller should retry).
   int http_status = 200;
   // 429/503 because of rate limiting: seconds for a Retry-After header (ceil of ms; >= 1).
   int64_t retry_after_seconds = 0;
@@ -293,10 +304,17 @@ class Pipeline {
   std::string instance_id_;
 };
 
+// What a front end answers for a body over max_payload_bytes from `source`: 503 for
+// Alertmanager (it retries only 5xx; see the file comment), 413 Payload Too Large otherwise.
+int OversizedPayloadHttpStatus(SignalSource source);
+
 // Guesses the source of a payload: "alertmanager" when it is a JSON object with an "alerts"
-// member, "kubernetes-event" when it has involvedObject, regarding, items or object. nullopt
-// otherwise (including invalid JSON). Reads at most AdapterLimits{}.max_payload_bytes.
-std::optional<SignalSource> DetectSignalSource(std::string_view payload);
+// member, "kubernetes-event" when it has involvedObject, regarding, items or object; nullopt
+// when it is JSON of neither shape or not JSON at all (the adapter names the JSON error).
+// InvalidArgument with CheckPayloadEnvelope's reason when the payload breaks an envelope cap of
+// `limits` ("payload too large: N bytes > limit M"): the format is not what is wrong then.
+Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
+                                                       const AdapterLimits& limits = {});
 
 // One decision as a single-line JSON object (for `stormkv ingest` output and logs):
 // {"index":0,"outcome":"created","fingerprint":...,"remediationRequest":...,...}; fields that

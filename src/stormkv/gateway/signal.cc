@@ -113,11 +113,15 @@ std::string EscapeForError(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+bool PayloadTooLarge(std::size_t payload_bytes, const AdapterLimits& limits) {
+  return payload_bytes > limits.max_payload_bytes;
+}
+
 Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limits) {
-  if (payload.size() > limits.max_payload_bytes) {
-    return Status::InvalidArgument("payload: " + std::to_string(payload.size()) +
-                                   " bytes exceed the limit of " +
-                                   std::to_string(limits.max_payload_bytes) + " bytes");
+  if (PayloadTooLarge(payload.size(), limits)) {
+    return Status::InvalidArgument("payload too large: " + std::to_string(payload.size()) +
+                                   " bytes > limit " +
+                                   std::to_string(limits.max_payload_bytes));
   }
   const std::size_t at = JsonNestingExceededAt(payload, limits.max_json_depth);
   if (at != std::string_view::npos) {

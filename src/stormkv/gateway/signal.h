@@ -69,11 +69,18 @@ struct NormalizedSignal {
 
 // Caps on untrusted input, shared by the adapters. A payload exceeding any cap is rejected as
 // a whole with InvalidArgument naming the field and the cap (nothing is truncated silently).
+//
+// The defaults fit alert storms: a storm is exactly when webhooks are big, and a rejected
+// Alertmanager webhook is lost (pipeline.h: what a front end answers for an oversized body).
+// Sized on a kube-prometheus storm (tests/gateway/payloads.h StormWebhook: 12 labels and 3
+// annotations per alert): 10,000 alerts are 10,083,505 bytes (9.6 MiB, ~1,008 B per alert), so
+// 32 MiB leaves a margin of 3.3x (about 33,000 such alerts), and 50,000 items is not the cap
+// that binds first for alerts of that shape.
 struct AdapterLimits {
-  // Raw payload bytes.
-  std::size_t max_payload_bytes = 1 << 20;  // 1 MiB
+  // Raw payload bytes. Checked before any parsing ("payload too large: N bytes > limit M").
+  std::size_t max_payload_bytes = std::size_t{32} << 20;  // 32 MiB
   // Alerts in one webhook / events in one EventList.
-  std::size_t max_items = 1000;
+  std::size_t max_items = 50000;
   // Nesting depth of the JSON document (guards recursion and allocation on hostile input).
   std::size_t max_json_depth = 32;
   // Entries of one labels / annotations object.
@@ -92,8 +99,13 @@ bool IsJsonText(std::string_view text);
 
 // Checks the raw payload before any parsing: size <= max_payload_bytes, and nesting depth of
 // JSON arrays/objects <= max_json_depth (a byte scan that skips string contents).
-// InvalidArgument naming the cap otherwise.
+// InvalidArgument naming the cap otherwise: "payload too large: N bytes > limit M" for the size
+// (PayloadTooLarge), "payload: JSON nesting deeper than D at byte B" for the depth.
 Status CheckPayloadEnvelope(std::string_view payload, const AdapterLimits& limits);
+
+// The size half of CheckPayloadEnvelope: true when `payload_bytes` > limits.max_payload_bytes.
+// Front ends use it on the Content-Length before reading a body (pipeline.h).
+bool PayloadTooLarge(std::size_t payload_bytes, const AdapterLimits& limits);
 
 // Validates one labels/annotations map against `limits`: entry count, name length, value
 // length (`max_value_bytes`), non-empty names. `field` (e.g. "alerts[3].labels") names the
