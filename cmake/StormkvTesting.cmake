@@ -5,7 +5,8 @@ include(GoogleTest)
 #
 # Builds a GoogleTest executable and registers each test case with ctest. Cases are discovered
 # when ctest runs (DISCOVERY_MODE PRE_TEST), so cases that depend on the environment still show up
-# by name.
+# by name. Names are gtest's own, e.g. All/ConformanceTest.Persist/redis (NO_PRETTY_VALUES: without
+# the "  # GetParam() = ..." comment gtest lists after a value-parameterised case).
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
 #   (memory, redis, shm, served). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
 #   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`,
@@ -30,10 +31,10 @@ function(stormkv_add_gtest target)
   # _stormkv_discover(<suffix> <filter> <labels> <lock>)
   macro(_stormkv_discover suffix filter labels lock)
     if("${filter}" STREQUAL "")
-      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
         TEST_LIST ${target}_${suffix}_TESTS PROPERTIES TIMEOUT ${ARG_TIMEOUT})
     else()
-      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+      gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
         TEST_FILTER "${filter}" TEST_LIST ${target}_${suffix}_TESTS PROPERTIES TIMEOUT ${ARG_TIMEOUT})
     endif()
     string(APPEND props "foreach(t IN LISTS ${target}_${suffix}_TESTS)\n"

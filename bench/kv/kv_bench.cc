@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_scripts.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/script.h"
 
@@ -105,24 +106,9 @@ void BM_SAdd(benchmark::State& state) {
       false);
 }
 
-const Script& IncrPExpire() {
-  static const Script& s = ScriptRegistry::Global().Register(Script(
-      "kv_bench_incr_pexpire",
-      "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n",
-      [](ScriptContext& ctx, const std::vector<std::string>& keys,
-         const std::vector<std::string>& args) -> Result<Reply> {
-        Result<Reply> n = ctx.Call({"INCR", keys[0]});
-        if (!n.ok()) return n;
-        Result<Reply> e = ctx.Call({"PEXPIRE", keys[0], args[0]});
-        if (!e.ok()) return e.status();
-        return n;
-      }));
-  return s;
-}
-
 void BM_ScriptIncrPExpire(benchmark::State& state) {
   Setup(state);
-  const Script& script = IncrPExpire();
+  const Script& script = IncrPExpireScript();
   std::vector<std::vector<std::string>> keys;
   for (size_t i = 0; i < kKeys; ++i) keys.push_back({Key(state, i)});
   const std::vector<std::string> args{"60000"};

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_scripts.h"
 #include "stormkv/redis_backend.h"
 #include "stormkv/script.h"
 
@@ -102,25 +103,10 @@ void BM_Pipelined(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(state.iterations() * kPipeline);
 }
 
-const Script& IncrPexpire() {
-  static const Script& s = ScriptRegistry::Global().Register(Script(
-      "redis_bench_incr_pexpire",
-      "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n",
-      [](ScriptContext& ctx, const std::vector<std::string>& keys,
-         const std::vector<std::string>& args) -> Result<Reply> {
-        Result<Reply> n = ctx.Call({"INCR", keys[0]});
-        if (!n.ok()) return n;
-        Result<Reply> e = ctx.Call({"PEXPIRE", keys[0], args[0]});
-        if (!e.ok()) return e.status();
-        return n;
-      }));
-  return s;
-}
-
 void BM_Script(benchmark::State& state) {
   KvBackend* kv = Backend(state);
   if (kv == nullptr) return;
-  const Script& script = IncrPexpire();
+  const Script& script = IncrPExpireScript();
   const std::vector<std::string> keys = {"script:counter"};
   const std::vector<std::string> args = {"300000"};
   for (auto _ : state) {

@@ -1,5 +1,8 @@
 #include "stormkv/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace stormkv {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -27,5 +30,16 @@ std::string Status::ToString() const {
   if (ok()) return "ok";
   return std::string(StatusCodeName(code_)) + ": " + message_;
 }
+
+namespace internal {
+
+void DieOnValueOfError(const Status& status) {
+  const std::string text = status.ToString();
+  std::fprintf(stderr, "stormkv: Result::value() called on an error: %s\n", text.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace stormkv

@@ -77,7 +77,15 @@ class [[nodiscard]] Status {
 
 inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
-// A value or a non-ok Status. Accessing value() of an error is a bug (asserts in debug builds).
+namespace internal {
+// Writes "stormkv: Result::value() called on an error: <status>" to stderr and aborts. Called
+// by Result's accessors in every build type (Release included), so the bug is a clear crash
+// naming the error, never undefined behaviour.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+}  // namespace internal
+
+// A value or a non-ok Status. Accessing value() (or *, ->) of an error is a bug: the process
+// aborts with the status text, in every build type.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -90,9 +98,18 @@ class [[nodiscard]] Result {
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    CheckValue();
+    return *value_;
+  }
+  const T& value() const& {
+    CheckValue();
+    return *value_;
+  }
+  T&& value() && {
+    CheckValue();
+    return std::move(*value_);
+  }
   T value_or(T fallback) const { return ok() ? *value_ : std::move(fallback); }
 
   T& operator*() & { return value(); }
@@ -101,6 +118,10 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
  private:
+  void CheckValue() const {
+    if (!status_.ok()) internal::DieOnValueOfError(status_);
+  }
+
   Status status_;
   std::optional<T> value_;
 };

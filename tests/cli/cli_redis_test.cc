@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli_runner.h"
+#include "common/test_env.h"
 #include "common/test_util.h"
 #include "stormkv/kv_backend.h"
 #include "stormkv/redis_backend.h"
@@ -22,24 +23,11 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-std::string RedisUrl() {
-  const char* url = std::getenv("STORMKV_REDIS_URL");
-  return url ? url : "";
-}
-
-bool RedisRequired() {
-  const char* req = std::getenv("STORMKV_REQUIRE_REDIS");
-  return req && std::string(req) == "1";
-}
-
 class CliRedisTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    url_ = RedisUrl();
-    if (url_.empty()) {
-      if (RedisRequired()) FAIL() << "STORMKV_REDIS_URL is not set but STORMKV_REQUIRE_REDIS=1";
-      GTEST_SKIP() << "set STORMKV_REDIS_URL=redis://127.0.0.1:PORT/0 (a disposable server)";
-    }
+    STORMKV_NEED_SERVER("STORMKV_REDIS_URL");
+    url_ = EnvOr("STORMKV_REDIS_URL");
     RedisOptions o;
     o.url = url_;
     Result<std::unique_ptr<KvBackend>> kv = NewRedisBackend(o);

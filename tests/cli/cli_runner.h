@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/test_env.h"  // ClosedLoopbackPort
+
 namespace stormkv::testing {
 
 struct CliRun {
@@ -19,9 +21,6 @@ CliRun RunCli(const std::vector<std::string>& args, const std::string& stdin_tex
 
 // "stormkv a b c" for failure messages.
 std::string CommandLine(const std::vector<std::string>& args);
-
-// A loopback TCP port nobody listens on right now (bound, then closed).
-int ClosedLoopbackPort();
 
 }  // namespace stormkv::testing
 

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "common/test_env.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/redis_backend.h"
 #include "stormkv/server/server.h"
@@ -19,10 +20,7 @@ std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
-std::string TestRedisUrl() {
-  const char* url = std::getenv("STORMKV_REDIS_URL");
-  return url ? url : "";
-}
+std::string TestRedisUrl() { return EnvOr("STORMKV_REDIS_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
@@ -82,14 +80,10 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     return out;
   }
   if (name == "redis") {
-    if (TestRedisUrl().empty()) {
-      const char* require = std::getenv("STORMKV_REQUIRE_REDIS");
-      if (require && std::string(require) == "1") {
-        out.error = Status::Unavailable(
-            "STORMKV_REQUIRE_REDIS=1 but STORMKV_REDIS_URL is not set: Redis was promised and is not there");
-      } else {
-        out.skip_reason = "STORMKV_REDIS_URL is not set (tools/test.sh starts a server and sets it)";
-      }
+    const ServerCheck check = CheckServerVariable("STORMKV_REDIS_URL");
+    if (!check.present) {
+      if (!check.failure.empty()) out.error = Status::Unavailable(check.failure);
+      out.skip_reason = check.skip_reason;
       return out;
     }
     return MakeRedisTestBackend();

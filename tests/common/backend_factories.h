@@ -40,7 +40,8 @@ struct TestBackend {
   std::shared_ptr<ManualClock> clock;   // the time scripts and services must use
   std::unique_ptr<KvBackend> kv;        // empty database
   // Moves time forward by `d` on this backend: the ManualClock, and on Redis every key's TTL
-  // (PTTL, then PEXPIRE with the remainder, or DEL when due). No sleeping.
+  // (stormkv/ttl_shift.h: PEXPIRE with the remainder; a due key gets PEXPIRE 1 and the call
+  // waits the ~2 ms until Redis's clock passed it, so Redis expires it itself, never DEL).
   std::function<Status(std::chrono::milliseconds)> advance;
   // Runs at tear-down (e.g. removes a shared segment). May be empty.
   std::function<void()> cleanup;

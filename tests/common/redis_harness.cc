@@ -1,4 +1,5 @@
-#include "common/redis_harness.h"
+// The Redis test backend of backend_factories.h: a disposable server, its clock, its cleanup.
+#include "common/backend_factories.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/backend_factories.h"
 #include "stormkv/redis_backend.h"
+#include "stormkv/ttl_shift.h"
 
 namespace stormkv {
 namespace {
@@ -30,55 +31,7 @@ Result<std::string> ConfigValue(KvBackend& kv, const char* name) {
   return **v;
 }
 
-// Server time in ms, so that the test clock starts where Redis's clock is.
-Result<int64_t> ServerTimeMs(KvBackend& kv) {
-  Result<Reply> r = kv.Run({"TIME"});
-  if (!r.ok()) return r.status();
-  if (!r->is_array() || r->elements().size() != 2) {
-    return Status::Internal("unexpected TIME reply " + r->ToString());
-  }
-  return std::stoll(r->elements()[0].str()) * 1000 + std::stoll(r->elements()[1].str()) / 1000;
-}
-
 }  // namespace
-
-Status AdvanceRedisTtls(KvBackend& kv, std::chrono::milliseconds d) {
-  if (d.count() <= 0) return Status::Ok();
-  std::vector<std::string> keys;
-  STORMKV_RETURN_IF_ERROR(kv.ScanAll("", [&](const std::string& k) {
-    keys.push_back(k);
-    return Status::Ok();
-  }));
-  if (keys.empty()) return Status::Ok();
-  std::vector<Command> pttls;
-  pttls.reserve(keys.size());
-  for (const std::string& k : keys) pttls.push_back({"PTTL", k});
-  std::vector<Result<Reply>> remaining = kv.RunBatch(pttls);
-  std::vector<Command> updates;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!remaining[i].ok()) return remaining[i].status().WithContext("advance: PTTL " + keys[i]);
-    if (!remaining[i]->is_integer()) {
-      return Status::Internal("advance: PTTL " + keys[i] + " answered " + remaining[i]->ToString());
-    }
-    int64_t ms = remaining[i]->integer();
-    if (ms < 0) continue;  // -1 no expiry, -2 gone meanwhile
-    int64_t left = ms - d.count();
-    // Due keys are deleted. At a remainder of exactly 0 Redis and the memory backend would keep
-    // the key for one more millisecond, but real time has already passed on the server since
-    // PTTL, so the harness cannot be exact to the millisecond: tests avoid that boundary.
-    if (left <= 0) {
-      updates.push_back({"DEL", keys[i]});
-    } else {
-      updates.push_back({"PEXPIRE", keys[i], std::to_string(left)});
-    }
-  }
-  std::vector<Result<Reply>> done = kv.RunBatch(updates);
-  for (size_t i = 0; i < done.size(); ++i) {
-    if (!done[i].ok())
-      return done[i].status().WithContext("advance: " + updates[i][0] + " " + updates[i][1]);
-  }
-  return Status::Ok();
-}
 
 MakeBackendOutcome MakeRedisTestBackend() {
   MakeBackendOutcome out;
@@ -113,7 +66,7 @@ MakeBackendOutcome MakeRedisTestBackend() {
   std::shared_ptr<ManualClock> clock = tb.clock;
   tb.advance = [clock, admin](std::chrono::milliseconds d) {
     clock->Advance(d);
-    return AdvanceRedisTtls(*admin, d);
+    return ShiftTtls(*admin, "", d);
   };
   // Verifies that the test left maxmemory and maxmemory-policy as it found them (restoring them
   // and failing the test otherwise), then removes the test's keys.

@@ -1,5 +1,6 @@
 // Expiry: EXPIRE/PEXPIRE (NX XX GT LT), TTL/PTTL, PERSIST, and keys expiring on the test clock.
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 
@@ -249,6 +250,32 @@ TEST_P(ConformanceTest, ExpiredKeysAreGoneForEveryCommand) {
   EXPECT_EQ(seen, std::set<std::string>{K("stays")});
   EXPECT_REPLY(Int(-2), "PTTL", K("dbsize"));  // access it, then count
   EXPECT_REPLY(Int(1), "DBSIZE");
+}
+
+// Due keys are expired by the backend itself. On Redis the harness only moves deadlines
+// (stormkv/ttl_shift.h: a due key gets PEXPIRE 1 and the harness waits for Redis's clock), so
+// this checks Redis's own expiry: a DEL would not count in INFO stats expired_keys.
+TEST_P(ConformanceTest, DueKeysAreExpiredByTheBackendItself) {
+  auto expired_keys = [&]() -> int64_t {
+    Result<std::map<std::string, std::string>> info = kv().Info("stats");
+    EXPECT_OK(info);
+    return info.ok() && info->count("expired_keys") ? std::stoll(info->at("expired_keys")) : -1;
+  };
+  const int64_t before = expired_keys();
+  ASSERT_GE(before, 0) << "INFO stats has no expired_keys";
+  EXPECT_REPLY(Ok(), "SET", K("s"), "v", "PX", "1000");
+  EXPECT_REPLY(Int(1), "HSET", K("h"), "f", "v");
+  EXPECT_REPLY(Int(1), "PEXPIRE", K("h"), "1000");
+  EXPECT_REPLY(Ok(), "SET", K("later"), "v", "EX", "100");
+  EXPECT_REPLY(Ok(), "SET", K("never"), "v");
+  Advance(milliseconds(1001));
+  EXPECT_REPLY(Nil(), "GET", K("s"));
+  EXPECT_REPLY(Nil(), "HGET", K("h"), "f");
+  EXPECT_REPLY(Int(2), "EXISTS", K("later"), K("never"));
+  EXPECT_EQ(expired_keys() - before, 2) << "the due keys were removed, but not by expiry";
+  Advance(seconds(100));
+  EXPECT_REPLY(Int(1), "EXISTS", K("later"), K("never"));
+  EXPECT_EQ(expired_keys() - before, 3);
 }
 
 TEST_P(ConformanceTest, ExpiredKeyCanBeRecreated) {

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/backend_factories.h"
+#include "common/test_env.h"
 #include "common/test_util.h"
 #include "fidelity/calibration_shapes.h"
 #include "stormkv/clock.h"
@@ -101,12 +102,7 @@ bool Within(double got, double want, double fraction) {
 class FidelityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (TestRedisUrl().empty()) {
-      const char* require = std::getenv("STORMKV_REQUIRE_REDIS");
-      ASSERT_FALSE(require != nullptr && std::string(require) == "1")
-          << "STORMKV_REQUIRE_REDIS=1 but STORMKV_REDIS_URL is not set";
-      GTEST_SKIP() << "STORMKV_REDIS_URL is not set (tools/test.sh starts a server and sets it)";
-    }
+    STORMKV_NEED_SERVER("STORMKV_REDIS_URL");
     ASSERT_OK_AND_ASSIGN(loader_, OpenRedis());
     ASSERT_OK_AND_ASSIGN(std::optional<std::string> mm, loader_->ConfigGet("maxmemory"));
     ASSERT_OK_AND_ASSIGN(std::optional<std::string> pol, loader_->ConfigGet("maxmemory-policy"));

@@ -1,19 +1,11 @@
 // Backend failure: unreachable Redis, injected and real OOM, timeouts, corrupt records — each a
 // clear error in the result, never a crash or a silent drop, and nothing half-written.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include "common/test_env.h"
 #include "integration/fixture.h"
 #include "stormkv/forwarding_backend.h"
 #include "stormkv/gateway/fingerprint.h"
 #include "stormkv/memory_backend.h"
-
-#if __has_include("stormkv/redis_backend.h")
 #include "stormkv/redis_backend.h"
-#define STORMKV_HAVE_REDIS_BACKEND 1
-#endif
 
 namespace stormkv::integration {
 namespace {
@@ -215,27 +207,9 @@ TEST(FailureStandaloneTest, RealOomOnATinyPrivateStore) {
   EXPECT_EQ(retry.decisions[0].occurrence_count, 1);
 }
 
-#ifdef STORMKV_HAVE_REDIS_BACKEND
-// A port on which nothing listens: bound, read, closed.
-int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 1;  // port 1: nothing listens there either
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(FailureStandaloneTest, UnreachableRedisIsAClearErrorAndWritesNothing) {
   RedisOptions ro;
-  ro.url = "redis://127.0.0.1:" + std::to_string(ClosedPort()) + "/0";
+  ro.url = "redis://127.0.0.1:" + std::to_string(ClosedLoopbackPort()) + "/0";
   ro.connect_eagerly = false;
   ro.connect_timeout = milliseconds(500);
   ro.command_timeout = milliseconds(500);
@@ -256,7 +230,6 @@ TEST(FailureStandaloneTest, UnreachableRedisIsAClearErrorAndWritesNothing) {
   ASSERT_FALSE(created.ok());
   EXPECT_TRUE(created.status().IsUnavailable()) << created.status();
 }
-#endif
 
 }  // namespace
 }  // namespace stormkv::integration

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_scripts.h"
 #include "common/test_util.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/script.h"
@@ -232,21 +233,6 @@ TEST(MemoryStoreEviction, NoevictionRefusesDenyOomButAllowsReadsAndDeletes) {
   EXPECT_EQ(info.at("errorstat_OOM"), "count=1");
 }
 
-const Script& IncrExpireTwin() {
-  static const Script& s = ScriptRegistry::Global().Register(Script(
-      "memory_store_test_incr_pexpire",
-      "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n",
-      [](ScriptContext& ctx, const std::vector<std::string>& keys,
-         const std::vector<std::string>& args) -> Result<Reply> {
-        Result<Reply> n = ctx.Call({"INCR", keys[0]});
-        if (!n.ok()) return n;
-        Result<Reply> e = ctx.Call({"PEXPIRE", keys[0], args[0]});
-        if (!e.ok()) return e.status();
-        return n;
-      }));
-  return s;
-}
-
 TEST(MemoryStoreScripts, TwinsAreAtomicAcrossThreads) {
   Store s;
   constexpr int kThreads = 4, kPerThread = 2000;
@@ -255,7 +241,7 @@ TEST(MemoryStoreScripts, TwinsAreAtomicAcrossThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = s.kv->Eval(IncrExpireTwin(), {"ctr"}, {"60000"});
+        auto r = s.kv->Eval(IncrPExpireScript(), {"ctr"}, {"60000"});
         if (!r.ok()) bad = true;
         auto g = s.kv->Run({"PTTL", "ctr"});
         if (!g.ok() || g->integer() < 0) bad = true;  // never observed between INCR and PEXPIRE
@@ -285,7 +271,7 @@ TEST(MemoryStoreScripts, OomStateIsTakenOnceAndADirtyScriptMayFinish) {
   s.Run({"SET", "x", "1"});
   ASSERT_OK(s.kv->ConfigSet("maxmemory", "1"));
   // Not dirty yet: the first deny-oom call fails (Redis: "... script: <sha>, on @user_script:1.").
-  auto first = s.kv->Eval(IncrExpireTwin(), {"c"}, {"1000"});
+  auto first = s.kv->Eval(IncrPExpireScript(), {"c"}, {"1000"});
   EXPECT_TRUE(first.status().IsOutOfMemory()) << first.status();
   // After any write command (even a DEL of a missing key) Redis lets the script finish.
   EXPECT_OK(s.kv->Eval(DelThenSet(), {"nokey", "y"}, {}));
@@ -295,7 +281,7 @@ TEST(MemoryStoreScripts, OomStateIsTakenOnceAndADirtyScriptMayFinish) {
 TEST(MemoryStoreScripts, ErrorsInsideTwinsKeepTheirCodeAndCountOnce) {
   Store s;
   s.Run({"HSET", "h", "a", "b"});
-  auto r = s.kv->Eval(IncrExpireTwin(), {"h"}, {"1000"});
+  auto r = s.kv->Eval(IncrPExpireScript(), {"h"}, {"1000"});
   EXPECT_TRUE(r.status().IsWrongType()) << r.status();
   ASSERT_OK_AND_ASSIGN(auto info, s.kv->Info("errorstats"));
   EXPECT_EQ(info.at("errorstat_WRONGTYPE"), "count=1");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -133,6 +134,39 @@ TEST(ResultTest, OkStatusWithoutValueIsAnInternalError) {
 #else
   EXPECT_DEATH({ Result<int> r{Status::Ok()}; }, "without a value");
 #endif
+}
+
+// The value of an error is a bug that must not go unnoticed in Release builds (where assert is
+// gone): every accessor aborts with the status text.
+TEST(ResultDeathTest, ValueOfAnErrorAbortsWithTheStatusInEveryBuildType) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string expected =
+      "Result::value\\(\\) called on an error: wrong_type: WRONGTYPE Operation";
+  EXPECT_DEATH(
+      {
+        Result<int> r = Status::WrongType("WRONGTYPE Operation");
+        std::fprintf(stderr, "%d\n", r.value());
+      },
+      expected);
+  EXPECT_DEATH(
+      {
+        const Result<std::string> r = Status::WrongType("WRONGTYPE Operation");
+        std::fprintf(stderr, "%zu\n", r->size());
+      },
+      expected);
+  EXPECT_DEATH(
+      {
+        Result<std::unique_ptr<int>> r = Status::WrongType("WRONGTYPE Operation");
+        std::unique_ptr<int> p = std::move(r).value();
+        std::fprintf(stderr, "%p\n", static_cast<void*>(p.get()));
+      },
+      expected);
+  EXPECT_DEATH(
+      {
+        Result<int> r = Status::WrongType("WRONGTYPE Operation");
+        std::fprintf(stderr, "%d\n", *r);
+      },
+      expected);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "stormkv/gateway/signal.h"
 #include "stormkv/key_schema.h"
 #include "stormkv/memory_model.h"
+#include "stormkv/ttl_shift.h"
 #include "table.h"
 #include "units.h"
 
@@ -88,31 +89,6 @@ Status ForEachPage(KvBackend& kv, const std::string& pattern, Fn fn) {
     cursor = page->cursor;
   } while (cursor != "0");
   return Status::Ok();
-}
-
-// Moves every matching key's TTL `shift_ms` closer to expiry (DEL when due): the Redis keys then
-// age with the virtual clock instead of real time.
-Status ShiftTtls(KvBackend& kv, const std::string& pattern, int64_t shift_ms) {
-  return ForEachPage(kv, pattern, [&](const std::vector<std::string>& keys) -> Status {
-    std::vector<Command> pttl;
-    for (const std::string& k : keys) pttl.push_back({"PTTL", k});
-    std::vector<Result<Reply>> ttls = kv.RunBatch(pttl);
-    std::vector<Command> fix;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!ttls[i].ok()) return ttls[i].status();
-      int64_t t = ttls[i]->is_integer() ? ttls[i]->integer() : -2;
-      if (t < 0) continue;
-      if (t - shift_ms <= 0) {
-        fix.push_back({"DEL", keys[i]});
-      } else {
-        fix.push_back({"PEXPIRE", keys[i], std::to_string(t - shift_ms)});
-      }
-    }
-    for (const Result<Reply>& r : kv.RunBatch(fix)) {
-      if (!r.ok()) return r.status();
-    }
-    return Status::Ok();
-  });
 }
 
 // Deletes a SCAN page slot by slot: one DEL per hash slot, all of them in one batch. A Redis
@@ -300,7 +276,7 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
     last_sync_virtual = virtual_now;
     last_sync_real = SteadyClock::now();
     if (shift <= 0) return Status::Ok();
-    return ShiftTtls(kv, pattern, shift);
+    return ShiftTtls(kv, pattern, std::chrono::milliseconds(shift));
   };
 
   int64_t processed = 0;
@@ -323,8 +299,9 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
       STORMKV_RETURN_IF_ERROR(sync_ttls(p.at_ms));
       STORMKV_RETURN_IF_ERROR(checkpoint());
     } else if (!on_redis && !del_noted && p.at_ms - last_sync_virtual >= o.ttl_sync_ms) {
-      // Where a run on Redis syncs TTLs: PTTL + PEXPIRE, and DEL once a key's time ran out
-      // (here: once the store expired one).
+      // Where a run on Redis syncs TTLs: PTTL + PEXPIRE, and TIME once a key's time ran out
+      // (ttl_shift.h; here: once the store expired one). The store has no TIME: a DEL allocates
+      // the same one histogram.
       last_sync_virtual = p.at_ms;
       const std::string none = kso.prefix + "ttl-sync-probe";
       if (!ttl_sync_noted) {
