@@ -1,4 +1,7 @@
-# cmake -P script: install BUILD_DIR into WORK_DIR/prefix, build CONSUMER_SRC against it, run it.
+# cmake -P script: install BUILD_DIR into WORK_DIR/prefix, then build and run one outside consumer
+# per component (all, memory, redis, gateway) against it. The memory consumer is configured with
+# hiredis, cereal and nlohmann_json made unfindable, so it proves that stormkv::memory needs none
+# of them. Also checks that the private headers are not installed.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -11,7 +14,35 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
-run(${CMAKE_COMMAND} -S ${CONSUMER_SRC} -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=Release
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER})
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-run(${WORK_DIR}/build/consumer)
+foreach(private stormkv/gateway/scripts.h stormkv/gateway/json_text.h stormkv/lua_sources.h)
+  if(EXISTS ${WORK_DIR}/prefix/include/${private})
+    message(FATAL_ERROR "private header installed: include/${private}")
+  endif()
+endforeach()
+foreach(public stormkv/kv_backend.h stormkv/memory_backend.h stormkv/redis_backend.h
+               stormkv/gateway/pipeline.h)
+  if(NOT EXISTS ${WORK_DIR}/prefix/include/${public})
+    message(FATAL_ERROR "public header missing: include/${public}")
+  endif()
+endforeach()
+
+foreach(component all memory redis gateway)
+  set(dir ${WORK_DIR}/build-${component})
+  set(value ${component})
+  set(hide "")
+  if(component STREQUAL "all")
+    set(value "")
+  elseif(component STREQUAL "memory")
+    # Nothing of the Redis backend or the gateway may be needed: make their dependencies unfindable.
+    set(hide -DCMAKE_DISABLE_FIND_PACKAGE_cereal=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON)
+  endif()
+  set(env ${CMAKE_COMMAND} -E env)
+  if(component STREQUAL "memory")
+    list(APPEND env PKG_CONFIG_LIBDIR=${WORK_DIR}/no-pkgconfig PKG_CONFIG_PATH=${WORK_DIR}/no-pkgconfig)
+  endif()
+  run(${env} ${CMAKE_COMMAND} -S ${CONSUMER_SRC} -B ${dir} -DCMAKE_BUILD_TYPE=Release
+      -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+      -DSTORMKV_COMPONENT=${value} ${hide})
+  run(${CMAKE_COMMAND} --build ${dir})
+  run(${dir}/consumer)
+endforeach()
