@@ -35,9 +35,11 @@ std::string Key(const benchmark::State& state, size_t i) {
   return "bench:{t" + std::to_string(state.thread_index()) + "}:" + std::to_string(i);
 }
 
+// `op` is the case's label for bench_report ("op=GET"): the command it measures.
 template <typename MakeCmd>
-void RunCommands(benchmark::State& state, MakeCmd make, bool preload_strings) {
+void RunCommands(benchmark::State& state, const char* op, MakeCmd make, bool preload_strings) {
   Setup(state);
+  state.SetLabel(std::string("op=") + op);
   std::vector<Command> cmds;
   cmds.reserve(kKeys);
   for (size_t i = 0; i < kKeys; ++i) cmds.push_back(make(state, i));
@@ -70,13 +72,13 @@ void RunCommands(benchmark::State& state, MakeCmd make, bool preload_strings) {
 }
 
 void BM_Get(benchmark::State& state) {
-  RunCommands(state, [](const benchmark::State& s, size_t i) { return Command{"GET", Key(s, i)}; },
+  RunCommands(state, "GET", [](const benchmark::State& s, size_t i) { return Command{"GET", Key(s, i)}; },
               true);
 }
 
 void BM_SetEx(benchmark::State& state) {
   RunCommands(
-      state,
+      state, "SETEX",
       [](const benchmark::State& s, size_t i) {
         return Command{"SET", Key(s, i), std::string(32, 'v'), "EX", "300"};
       },
@@ -84,13 +86,13 @@ void BM_SetEx(benchmark::State& state) {
 }
 
 void BM_Incr(benchmark::State& state) {
-  RunCommands(state, [](const benchmark::State& s, size_t i) { return Command{"INCR", Key(s, i)}; },
+  RunCommands(state, "INCR", [](const benchmark::State& s, size_t i) { return Command{"INCR", Key(s, i)}; },
               false);
 }
 
 void BM_HSet(benchmark::State& state) {
   RunCommands(
-      state,
+      state, "HSET",
       [](const benchmark::State& s, size_t i) {
         return Command{"HSET", Key(s, i % 64), "field:" + std::to_string(i / 64), "value"};
       },
@@ -99,7 +101,7 @@ void BM_HSet(benchmark::State& state) {
 
 void BM_SAdd(benchmark::State& state) {
   RunCommands(
-      state,
+      state, "SADD",
       [](const benchmark::State& s, size_t i) {
         return Command{"SADD", Key(s, i % 64), "Pod/pod-" + std::to_string(i / 64)};
       },
@@ -108,6 +110,7 @@ void BM_SAdd(benchmark::State& state) {
 
 void BM_ScriptIncrPExpire(benchmark::State& state) {
   Setup(state);
+  state.SetLabel("op=SCRIPT");
   const Script& script = IncrPExpireScript();
   std::vector<std::vector<std::string>> keys;
   for (size_t i = 0; i < kKeys; ++i) keys.push_back({Key(state, i)});

@@ -167,6 +167,9 @@ Result<Measure> MeasureNow(Env& env, bool with_keys) {
 // One case: `write(kv, clock)` writes `entities` entities with `calls` service calls.
 struct Case {
   std::string backend;
+  // What bench_report classifies the case by (its label): "case=storm layout=compact
+  // resources=15 backend=redis"; empty for cases the report reads by name.
+  std::string label;
   int64_t entities = 0;
   int64_t calls = 0;
   std::function<Status(Env&)> warm;
@@ -174,6 +177,7 @@ struct Case {
 };
 
 void RunCase(benchmark::State& state, const Case& c) {
+  if (!c.label.empty()) state.SetLabel(c.label);
   for (auto _ : state) {
     state.PauseTiming();
     auto env = MakeEnv(c.backend);
@@ -252,6 +256,8 @@ Case FingerprintCase(const std::string& backend) {
 Case StormCase(Layout layout, int64_t resources, const std::string& backend) {
   Case c;
   c.backend = backend;
+  c.label = "case=storm layout=" + std::string(LayoutName(layout)) +
+            " resources=" + std::to_string(resources) + " backend=" + backend;
   c.entities = StormsFor(resources);
   c.calls = c.entities * resources;
   auto add = [layout, resources](Env& env, int64_t from, int64_t storms) -> Status {

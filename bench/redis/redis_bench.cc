@@ -74,6 +74,7 @@ void BM_Unpipelined(benchmark::State& state, const std::string& name) {
   KvBackend* kv = Backend(state);
   if (kv == nullptr) return;
   const Command cmd = BenchCommand(name);
+  state.SetLabel("op=" + name + " pipelined=no");
   if (name == "GET" && !kv->Run(BenchCommand("SET")).ok()) state.SkipWithError("SET failed");
   WarmUp(kv, cmd);
   for (auto _ : state) {
@@ -91,6 +92,7 @@ void BM_Pipelined(benchmark::State& state, const std::string& name) {
   KvBackend* kv = Backend(state);
   if (kv == nullptr) return;
   const std::vector<Command> batch(kPipeline, BenchCommand(name));
+  state.SetLabel("op=" + name + " pipelined=yes");
   if (name == "GET" && !kv->Run(BenchCommand("SET")).ok()) state.SkipWithError("SET failed");
   for (auto _ : state) {
     std::vector<Result<Reply>> r = kv->RunBatch(batch);
@@ -107,6 +109,7 @@ void BM_Script(benchmark::State& state) {
   KvBackend* kv = Backend(state);
   if (kv == nullptr) return;
   const Script& script = IncrPExpireScript();
+  state.SetLabel("op=SCRIPT pipelined=no");
   const std::vector<std::string> keys = {"script:counter"};
   const std::vector<std::string> args = {"300000"};
   for (auto _ : state) {

@@ -363,72 +363,38 @@ double Round3(double v) {
 
 double Div(double a, double b) { return (std::isnan(a) || std::isnan(b) || b == 0) ? kNaN : a / b; }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+// ---- classification by label --------------------------------------------------------------
 
-bool Has(const std::string& hay, std::string_view needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-// ---- classification of bench names ------------------------------------------------------------
-
-// The command a kv_bench / redis_bench case measures: GET SET SETEX (SET with EX) INCR HSET SADD
-// SCRIPT, or "".
-std::string OpOf(const std::string& name) {
-  std::string n = Lower(name);
-  if (Has(n, "script") || Has(n, "eval") || Has(n, "twin")) return "SCRIPT";
-  if (Has(n, "hset")) return "HSET";
-  if (Has(n, "sadd")) return "SADD";
-  if (Has(n, "incr")) return "INCR";
-  if (Has(n, "setex") || Has(n, "set_ex")) return "SETEX";
-  if (Has(n, "set")) return "SET";
-  if (Has(n, "get")) return "GET";
-  return "";
-}
-
-bool IsPipelined(const std::string& name) {
-  std::string n = Lower(name);
-  if (Has(n, "unpipelin") || Has(n, "nopipelin") || Has(n, "no_pipelin")) return false;
-  return Has(n, "pipelin") || Has(n, "batch");
-}
-
-// "full-crd", "json-meta", "compact" or "".
-std::string LayoutOf(const std::string& name) {
-  std::string n = Lower(name);
-  if (Has(n, "full-crd") || Has(n, "full_crd") || Has(n, "fullcrd")) return "full-crd";
-  if (Has(n, "json-meta") || Has(n, "json_meta") || Has(n, "jsonmeta")) return "json-meta";
-  if (Has(n, "compact")) return "compact";
-  return "";
-}
-
-// "memory", "redis" or "".
-std::string BackendOf(const std::string& name) {
-  std::string n = Lower(name);
-  if (Has(n, "redis")) return "redis";
-  if (Has(n, "memory") || Has(n, "mem/") || Has(n, "/mem")) return "memory";
-  return "";
-}
-
-// The integer after "resources:" / "resources/" / "storm_size:", else the first "/<int>" part.
-std::optional<int64_t> ResourcesOf(const std::string& name) {
-  std::string n = Lower(name);
-  for (std::string_view key : {"resources:", "resources/", "storm_size:", "size:"}) {
-    auto p = n.find(key);
-    if (p != std::string::npos) {
-      p += key.size();
-      auto e = n.find_first_not_of("0123456789", p);
-      if (e != p) return std::stoll(n.substr(p, e - p));
-    }
-  }
-  std::stringstream ss(n);
+// The benches classify each case themselves with state.SetLabel: space-separated key=value tags,
+// e.g. "op=GET pipelined=yes" (kv_bench, redis_bench), "case=script backend=redis script=dedup",
+// "case=scaling backend=memory layout=compact" (scripts_bench, with the counter `resources`),
+// "case=storm layout=compact resources=15 backend=redis" (memory_entities_bench). The report
+// reads those tags, never substrings of the case names. "" when the tag is absent.
+std::string Tag(const Run& r, std::string_view key) {
+  std::stringstream ss(r.label);
   std::string part;
-  while (std::getline(ss, part, '/')) {
-    if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos)
-      return std::stoll(part);
+  while (ss >> part) {
+    if (part.size() > key.size() && part.compare(0, key.size(), key) == 0 &&
+        part[key.size()] == '=')
+      return part.substr(key.size() + 1);
   }
-  return std::nullopt;
+  return "";
+}
+
+// The command a kv_bench / redis_bench case measures (tag op: GET SET SETEX INCR HSET SADD
+// SCRIPT), or "".
+std::string OpOf(const Run& r) { return Tag(r, "op"); }
+bool IsPipelined(const Run& r) { return Tag(r, "pipelined") == "yes"; }
+// "full-crd", "json-meta", "compact" or "".
+std::string LayoutOf(const Run& r) { return Tag(r, "layout"); }
+// "memory", "redis" or "".
+std::string BackendOf(const Run& r) { return Tag(r, "backend"); }
+// The counter `resources`, else the tag resources=N.
+std::optional<int64_t> ResourcesOf(const Run& r) {
+  if (double c = r.Counter("resources"); !std::isnan(c)) return std::llround(c);
+  const std::string t = Tag(r, "resources");
+  if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(t);
 }
 
 // `name` without the parts Google Benchmark appends: iterations:N, repeats:N, min_time:X,
@@ -571,14 +537,14 @@ void Report::MemoryVsRedis() {
   // op -> column -> ops/s
   std::map<std::string, std::map<std::string, double>> t;
   for (const Run& r : kv->runs) {
-    std::string op = OpOf(r.name);
+    std::string op = OpOf(r);
     if (op.empty() || r.error) continue;
     t[op]["mem" + std::to_string(r.threads)] = r.OpsPerSec();
   }
   for (const Run& r : rb->runs) {
-    std::string op = OpOf(r.name);
+    std::string op = OpOf(r);
     if (op.empty() || r.error || r.threads != 1) continue;
-    t[op][IsPipelined(r.name) ? "redis_p" : "redis"] = r.OpsPerSec();
+    t[op][IsPipelined(r) ? "redis_p" : "redis"] = r.OpsPerSec();
   }
   md << "kv_bench (memory backend, in-process) against redis_bench (RedisBackend over loopback "
         "TCP; "
@@ -618,11 +584,10 @@ void Report::MemoryVsRedis() {
   std::map<std::string, std::map<std::string, double>> scripts;  // script -> backend -> ops/s
   for (const Run& r : sb->runs) {
     if (r.error) continue;
-    std::string base = BaseName(r.name);
-    if (base.rfind("BM_Script/", 0) != 0 && base.rfind("BM_Ping/", 0) != 0) continue;
-    std::string backend = BackendOf(base);
-    std::string script = base.substr(base.rfind('/') + 1);
-    if (base.rfind("BM_Ping/", 0) == 0) script = "ping (empty script)";
+    if (Tag(r, "case") != "script") continue;
+    std::string backend = BackendOf(r);
+    std::string script = Tag(r, "script");
+    if (script == "ping") script = "ping (empty script)";
     if (!backend.empty()) scripts[script][backend] = r.OpsPerSec();
   }
   if (scripts.empty()) return;
@@ -665,7 +630,7 @@ void Report::RedisVsRedisBenchmark() {
     for (const std::string op : {"SET", "GET", "INCR", "HSET", "SADD"}) {
       const Run* run = nullptr;
       for (const Run& r : rb->runs)
-        if (!r.error && r.threads == 1 && OpOf(r.name) == op && IsPipelined(r.name) == pipelined)
+        if (!r.error && r.threads == 1 && OpOf(r) == op && IsPipelined(r) == pipelined)
           run = &r;
       auto rbit = table.find(op);
       double ours = run ? run->OpsPerSec() : kNaN;
@@ -714,11 +679,10 @@ std::map<std::string, std::map<std::string, std::map<int64_t, double>>> Report::
   if (const Bench* sb = Find(benches, "scripts_bench")) {
     for (const Run& r : sb->runs) {
       if (r.error) continue;
-      std::string layout = LayoutOf(r.name), backend = BackendOf(r.name);
-      auto resources = ResourcesOf(r.name);
-      if (double c = r.Counter("resources"); !std::isnan(c)) resources = std::llround(c);
+      if (Tag(r, "case") != "scaling") continue;
+      std::string layout = LayoutOf(r), backend = BackendOf(r);
+      auto resources = ResourcesOf(r);
       if (layout.empty() || backend.empty() || !resources) continue;
-      if (!Has(Lower(r.name), "scal")) continue;
       double ns = r.Counter("ns_per_alert");
       if (std::isnan(ns)) ns = Div(1e9, r.OpsPerSec());
       out[layout][backend][*resources] = ns;
@@ -730,10 +694,10 @@ std::map<std::string, std::map<std::string, std::map<int64_t, double>>> Report::
   }
   if (const Bench* me = Find(benches, "memory_entities_bench")) {
     for (const Run& r : me->runs) {
-      if (r.error || !Has(r.name, "storm/")) continue;
-      auto resources = ResourcesOf(r.name);
+      if (r.error || Tag(r, "case") != "storm") continue;
+      auto resources = ResourcesOf(r);
       if (!resources) continue;
-      out[LayoutOf(r.name)][BackendOf(r.name)][*resources] = Div(1e9, r.OpsPerSec());
+      out[LayoutOf(r)][BackendOf(r)][*resources] = Div(1e9, r.OpsPerSec());
     }
     if (!out.empty()) *source = "memory_entities_bench (write time of its storms)";
   }
@@ -770,8 +734,8 @@ void Report::Layouts() {
       std::string cross;
       for (const std::string& l : layouts) {
         for (const Run& r : sb->runs) {
-          if (r.error || !Has(r.name, "StormBytes") || BackendOf(r.name) != "redis" ||
-              LayoutOf(r.name) != l)
+          if (r.error || Tag(r, "case") != "storm-bytes" || BackendOf(r) != "redis" ||
+              LayoutOf(r) != l)
             continue;
           cross +=
               (cross.empty() ? "" : ", ") + l + " " + Grouped(r.Counter("bytes_used_delta")) + " B";
@@ -978,7 +942,7 @@ void Report::OpsChart() {
   auto ops = [](const Bench* b, const std::string& op, bool pipelined) {
     if (b == nullptr) return kNaN;
     for (const Run& r : b->runs)
-      if (!r.error && r.threads == 1 && OpOf(r.name) == op && IsPipelined(r.name) == pipelined)
+      if (!r.error && r.threads == 1 && OpOf(r) == op && IsPipelined(r) == pipelined)
         return r.OpsPerSec();
     return kNaN;
   };

@@ -191,7 +191,16 @@ std::vector<PreparedCall> Prepare(ScriptId id, int64_t now) {
   return calls;
 }
 
+// The label bench_report classifies a case by: "case=<kind> backend=<memory|redis> ...".
+std::string Label(std::string_view kind, int64_t backend, std::string_view rest = "") {
+  std::string label = "case=" + std::string(kind) + " backend=" +
+                      (backend == kMemory ? "memory" : "redis");
+  if (!rest.empty()) label += " " + std::string(rest);
+  return label;
+}
+
 void BM_Script(benchmark::State& state, int64_t backend, ScriptId id) {
+  state.SetLabel(Label("script", backend, "script=" + std::string(ScriptName(id))));
   auto b = Open(state, backend);
   if (!b) return;
   std::vector<PreparedCall> calls = Prepare(id, b->clock->NowMs());
@@ -224,6 +233,7 @@ void BM_Script(benchmark::State& state, int64_t backend, ScriptId id) {
 }
 
 void BM_Ping(benchmark::State& state, int64_t backend) {
+  state.SetLabel(Label("script", backend, "script=ping"));
   auto b = Open(state, backend);
   if (!b) return;
   const Script& ping = PingScript();
@@ -339,6 +349,7 @@ Status Prefill(KvBackend& kv, const std::shared_ptr<ManualClock>& clock, Layout 
 }
 
 void BM_StormScaling(benchmark::State& state, int64_t backend, Layout layout, int n) {
+  state.SetLabel(Label("scaling", backend, "layout=" + std::string(LayoutName(layout))));
   auto b = Open(state, backend);
   if (!b) return;
   AggregationOptions o;
@@ -399,6 +410,7 @@ void SettleForMeasuring(KvBackend& kv, int64_t backend, bool after_writes) {
 }
 
 void BM_StormBytes(benchmark::State& state, int64_t backend, Layout layout) {
+  state.SetLabel(Label("storm-bytes", backend, "layout=" + std::string(LayoutName(layout))));
   auto b = Open(state, backend);
   if (!b) return;
   constexpr int kStorms = 200;
