@@ -27,8 +27,8 @@ namespace stormkv {
 // (fingerprint.h), resolved = alert status (or the payload status when the alert has none) is
 // "resolved", severity = labels.severity or "unknown", namespace = labels.namespace or "".
 // Failure: InvalidArgument naming the offending field, e.g. "alerts[2].labels.alertname:
-// missing", "alerts: expected an array, got object", "alerts: empty alert list", "payload:
-// 2000000 bytes exceed the limit of 1048576 bytes", "payload: invalid JSON: ..." (also for a
+// missing", "alerts: expected an array, got object", "alerts: empty alert list", "payload
+// too large: 40000000 bytes > limit 33554432", "payload: invalid JSON: ..." (also for a
 // number beyond double range, "1e999"). Input quoted in an error is cut and escaped
 // (EscapeForError, signal.h), so error texts stay bounded and free of control bytes. The whole
 // payload is rejected when any alert is invalid. Internal only for a bug. Never throws,
