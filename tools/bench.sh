@@ -39,7 +39,7 @@ if [ -z "$out_dir" ]; then
 fi
 
 # bench executable -> its source directory.
-benches=(kv_bench redis_bench scripts_bench memory_entities_bench)
+benches=(kv_bench redis_bench scripts_bench memory_entities_bench)  # + pipeline_bench, below
 declare -A bench_dir=([kv_bench]=bench/kv [redis_bench]=bench/redis [scripts_bench]=bench/scripts
   [memory_entities_bench]=bench/memory_entities)
 
@@ -156,6 +156,22 @@ for round in $(seq "$rounds"); do
 done
 echo "rounds=$rounds" >>"$raw/meta.txt"
 run_bench scripts_bench
+# The gateway pipeline end to end (its own section of RESULTS.md, written by bench/pipeline/report.py).
+pipeline_md=$raw/pipeline.md
+if [ -x "$build_dir/bin/pipeline_bench" ]; then
+  rcli flushall >/dev/null
+  log "running pipeline_bench"
+  # shellcheck disable=SC2086  # timing is a word list
+  if "${client[@]}" "$build_dir/bin/pipeline_bench" --benchmark_format=json $timing \
+      >"$raw/pipeline_bench.json" 2>"$raw/pipeline_bench.stderr"; then
+    python3 bench/pipeline/report.py "$raw/pipeline_bench.json" >"$pipeline_md"
+  else
+    printf '## The gateway pipeline end to end (pipeline_bench)\n\nFailed: %s\n' \
+      "$(tail -n 1 "$raw/pipeline_bench.stderr")" >"$pipeline_md"
+  fi
+else
+  printf '## The gateway pipeline end to end (pipeline_bench)\n\nNot built.\n' >"$pipeline_md"
+fi
 
 finished=$(date +%s)
 load_after=$(load1)
@@ -191,6 +207,7 @@ cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 
 charts=$("$build_dir/bin/bench_report" --out "$out_dir/RESULTS.md" --data-dir "$raw" \
   --meta "$raw/meta.txt" "${report_args[@]}") || die "bench_report failed"
+{ echo; cat "$pipeline_md"; } >>"$out_dir/RESULTS.md"
 drawn=()
 for c in storm_scaling bytes_per_storm ops_per_second; do
   ncols=$(awk -v c="$c" '$1 == c { print $2 }' <<<"$charts")
