@@ -2,7 +2,9 @@
 # tools/bench_serve.sh — redis-benchmark against `stormkv serve` beside redis-server 7.0, on the
 # same machine in interleaved rounds: SET GET INCR HSET SADD, with -c 1 and with -c 50 -P 16.
 # Prints a Markdown table (requests/s and p99 latency, medians of the rounds; ratio = serve /
-# redis-server) and writes it to OUT (default build-bench/results/serve.md).
+# redis-server), then holds 10,000 idle connections on each server (redis-benchmark -I) and
+# reports connected_clients, the RSS they cost and PING requests/s meanwhile; writes both to OUT
+# (default build-bench/results/serve.md).
 #
 #   tools/bench_serve.sh [--quick] [OUT]     # needs build-bench/bin/stormkv or build/bin/stormkv
 #
@@ -34,16 +36,24 @@ pin_server=() pin_client=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   pin_server=(taskset -c 0) pin_client=(taskset -c 1)
 fi
+# 10,000 idle clients need descriptors in each process: the server and redis-benchmark.
+idle_n=10000
+ulimit -n $((idle_n + 300)) 2>/dev/null || idle_n=0
 rport=$(free_port)
 "${pin_server[@]}" redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" --logfile "$work/redis.log" &
+  --maxclients $((idle_n + 100)) --dir "$work" --logfile "$work/redis.log" &
 pids+=($!)
-"${pin_server[@]}" "$bin" serve --port 0 --port-file "$work/sport" >"$work/serve.log" 2>&1 &
+redis_pid=$!
+"${pin_server[@]}" "$bin" serve --port 0 --port-file "$work/sport" --maxclients $((idle_n + 100)) \
+  >"$work/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  [ -s "$work/sport" ] && redis-cli -p "$rport" ping >/dev/null 2>&1 && break
+serve_pid=$!
+ready=0
+for _ in $(seq 600); do  # up to 30 s on a loaded machine
+  [ -s "$work/sport" ] && redis-cli -p "$rport" ping >/dev/null 2>&1 && { ready=1; break; }
   sleep 0.05
 done
+[ "$ready" = 1 ] || die "servers did not start: $(tail -n 2 "$work/serve.log" "$work/redis.log" 2>/dev/null)"
 sport=$(cat "$work/sport")
 
 run() {  # run PORT LABEL ROUND ARGS...
@@ -59,7 +69,34 @@ for round in $(seq "$rounds"); do
     run "$port" "$side-c50P16" "$round" -c 50 -P 16 -n "$np"
   done
 done
-python3 - "$work" "$rounds" "$out" <<'PY'
+# Idle connections: hold idle_n of them, then measure what they cost and whether the server still
+# answers at its usual rate.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+idle() {  # idle PORT PID LABEL
+  local port=$1 pid=$2 label=$3 before after held bpid
+  redis-cli -p "$port" flushall >/dev/null
+  before=$(rss_kb "$pid")
+  "${pin_client[@]}" redis-benchmark -p "$port" -c "$idle_n" -I >/dev/null 2>&1 &
+  bpid=$!
+  held=0
+  for _ in $(seq 600); do  # up to 60 s to connect them all
+    held=$(redis-cli -p "$port" info clients | awk -F: '/^connected_clients/ {print $2+0}')
+    [ "$held" -gt "$idle_n" ] && break
+    sleep 0.1
+  done
+  after=$(rss_kb "$pid")
+  "${pin_client[@]}" redis-benchmark -p "$port" -t ping -c 1 -n "$n1" --csv 2>/dev/null |
+    awk -F'"' 'NR == 2 {print $4}' >"$work/idle-$label.rps"
+  echo "$label $held $before $after $(cat "$work/idle-$label.rps")" >>"$work/idle.txt"
+  kill "$bpid" 2>/dev/null || true
+  wait "$bpid" 2>/dev/null || true
+}
+: >"$work/idle.txt"
+if [ "$idle_n" -gt 0 ]; then
+  idle "$rport" "$redis_pid" redis-server
+  idle "$sport" "$serve_pid" serve
+fi
+python3 - "$work" "$rounds" "$out" "$idle_n" <<'PY'
 import csv, statistics, sys, os
 work, rounds, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(label):
@@ -79,6 +116,17 @@ for mode, desc in (("c1", "-c 1"), ("c50P16", "-c 50 -P 16")):
         lines.append("| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f |" % (
             t.split()[0], desc, r[t][0], s[t][0], s[t][0] / r[t][0], r[t][1], s[t][1]))
 text = "\n".join(lines) + "\n\nMedians of %d interleaved round(s).\n" % rounds
+idle_n = int(sys.argv[4])
+if idle_n == 0:
+    text += "\nIdle connections: not measured (RLIMIT_NOFILE could not be raised).\n"
+else:
+    text += ("\n| %d idle connections | connected_clients | RSS before MiB | RSS after MiB | bytes per connection "
+             "| PING req/s meanwhile (-c 1) |\n|---|---:|---:|---:|---:|---:|\n") % idle_n
+    for line in open(os.path.join(work, "idle.txt")):
+        label, held, before, after, rps = line.split()
+        text += "| %s | %s | %.1f | %.1f | %.0f | %s |\n" % (
+            label, held, int(before) / 1024, int(after) / 1024,
+            (int(after) - int(before)) * 1024 / max(1, int(held) - 1), rps)
 open(out, "w").write(text)
 print(text)
 PY

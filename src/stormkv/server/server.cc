@@ -1,5 +1,7 @@
 // The server's sockets: Boost.Asio on one thread (like Redis's single event loop), one
-// Connection per client with a read buffer, the RESP parser and a double-buffered output.
+// Connection per client with the RESP parser and a double-buffered output. Reads go through one
+// 16 KiB buffer of the server (wait until readable, then a non-blocking read), so an idle client
+// costs its socket and a few hundred bytes, as in Redis, not a read buffer of its own.
 #include "stormkv/server/server.h"
 
 #include <sys/resource.h>
@@ -43,7 +45,6 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
   Socket socket_;
   server::ClientState state_;
   server::RespParser parser_;
-  std::array<char, 16 * 1024> rbuf_;
   std::string out_;       // replies not yet handed to the socket
   std::string writing_;   // replies being written
   bool write_pending_ = false;
@@ -120,6 +121,8 @@ class ServerImpl final : public Server {
   // ---- used by connections (server thread only) ----
   const ServerOptions& options() const { return options_; }
   server::Dispatcher& dispatcher() { return dispatcher_; }
+  // The read buffer all connections share: filled and consumed within one handler.
+  std::array<char, 16 * 1024>& read_buffer() { return rbuf_; }
   void Register(uint64_t id, std::function<void()> close) {
     live_.emplace(id, std::move(close));
     std::lock_guard<std::mutex> lock(stats_mu_);
@@ -185,6 +188,7 @@ class ServerImpl final : public Server {
   mutable std::mutex stats_mu_;
   ServerStats stats_;
   server::Dispatcher dispatcher_;
+  std::array<char, 16 * 1024> rbuf_{};
   asio::io_context io_{1};
   tcp::acceptor acceptor_;
   unix_proto::acceptor unix_acceptor_;
@@ -216,6 +220,8 @@ Connection<Socket>::Connection(ServerImpl* server, Socket socket, uint64_t id)
       parser_(server::RespLimits{server->options().proto_max_bulk_len,
                                  server->options().client_query_buffer_limit}) {
   state_.id = id;
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);  // Read(): wait for readable, then read what is there
   state_.fd = static_cast<int>(socket_.native_handle());
   state_.addr = Describe(socket_, false);
   state_.laddr = Describe(socket_, true);
@@ -245,8 +251,19 @@ template <class Socket>
 void Connection<Socket>::Read() {
   if (closed_) return;
   auto self = this->shared_from_this();
-  socket_.async_read_some(asio::buffer(rbuf_),
-                          [self](const boost::system::error_code& ec, size_t n) { self->OnRead(ec, n); });
+  socket_.async_wait(Socket::wait_read, [self](const boost::system::error_code& ec) {
+    if (ec) {
+      self->OnRead(ec, 0);
+      return;
+    }
+    boost::system::error_code rec;
+    size_t n = self->socket_.read_some(asio::buffer(self->server_->read_buffer()), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+      self->Read();  // spurious wake-up
+      return;
+    }
+    self->OnRead(rec, n);
+  });
 }
 
 template <class Socket>
@@ -258,7 +275,7 @@ void Connection<Socket>::OnRead(const boost::system::error_code& ec, size_t n) {
     Close();
     return;
   }
-  parser_.Feed(rbuf_.data(), n);
+  parser_.Feed(server_->read_buffer().data(), n);
   const ServerOptions& opts = server_->options();
   while (!state_.close_after_reply) {
     server::RespParser::Outcome o = parser_.Next(&argv_);
