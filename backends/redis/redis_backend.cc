@@ -412,7 +412,8 @@ class RedisBackendImpl final : public RedisBackend {
     if (!IsLoaded(script.sha1())) STORMKV_RETURN_IF_ERROR(Load(*lease, script));
     Command cmd;
     cmd.reserve(3 + keys.size() + args.size());
-    cmd.push_back("EVALSHA");
+    // A read-only script runs as one on Redis too (the memory store refuses its writes).
+    cmd.push_back(script.read_only() ? "EVALSHA_RO" : "EVALSHA");
     cmd.push_back(script.sha1());
     cmd.push_back(std::to_string(keys.size()));
     cmd.insert(cmd.end(), keys.begin(), keys.end());

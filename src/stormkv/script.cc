@@ -21,6 +21,24 @@ std::string DigestHex(const EVP_MD* md, std::string_view data) {
   return hex;
 }
 
+// True when `lua` starts with a Redis 7.0 shebang ("#!lua ...") whose flags= list holds
+// no-writes.
+bool ShebangSaysNoWrites(std::string_view lua) {
+  if (lua.substr(0, 5) != "#!lua") return false;
+  std::string_view line = lua.substr(0, lua.find('\n'));
+  std::size_t at = line.find(" flags=");
+  if (at == std::string_view::npos) return false;
+  std::string_view flags = line.substr(at + 7);
+  flags = flags.substr(0, flags.find(' '));
+  while (!flags.empty()) {
+    std::size_t comma = flags.find(',');
+    if (flags.substr(0, comma) == "no-writes") return true;
+    if (comma == std::string_view::npos) break;
+    flags.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string Sha1Hex(std::string_view data) { return DigestHex(EVP_sha1(), data); }
@@ -31,7 +49,7 @@ Script::Script(std::string name, std::string lua, NativeTwin twin, bool read_onl
       lua_(std::move(lua)),
       sha1_(Sha1Hex(lua_)),
       twin_(std::move(twin)),
-      read_only_(read_only) {}
+      read_only_(read_only || ShebangSaysNoWrites(lua_)) {}
 
 ScriptRegistry& ScriptRegistry::Global() {
   static ScriptRegistry* registry = new ScriptRegistry();  // never destroyed: scripts outlive statics

@@ -52,7 +52,13 @@ class Script {
   // The native twin; empty when the script has none.
   const NativeTwin& native_twin() const { return twin_; }
   bool has_twin() const { return static_cast<bool>(twin_); }
-  // True when the script never writes (then it runs even when over maxmemory).
+  // True when the script never writes (then it runs even when over maxmemory): `read_only` was
+  // given, or the Lua text starts with a Redis 7.0 shebang whose flags include no-writes
+  // ("#!lua flags=no-writes"). Both backends hold a read-only script to it the same way: a
+  // write command inside fails with "ERR Write commands are not allowed from read-only
+  // scripts." (Redis runs it with EVALSHA_RO; a read_only script whose shebang lacks no-writes
+  // is refused there with "Can not execute a script with write flag using *_ro command":
+  // give such a script the flag in its shebang).
   bool read_only() const { return read_only_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <random>
@@ -41,6 +42,7 @@ struct Step {
   std::vector<std::string> args;
   Command command;                // raw command; command[1] is a relative key name
   int64_t advance_ms = 0;         // when > 0 this step only moves time
+  bool malformed = false;         // arguments changed by Malform()
   std::string ToString() const {
     std::string s;
     if (advance_ms > 0) return "advance " + std::to_string(advance_ms) + " ms";
@@ -48,7 +50,7 @@ struct Step {
       s = std::string(ScriptName(script)) + " KEYS";
       for (const auto& k : keys) s += " " + k;
       s += " ARGV";
-      for (const auto& a : args) s += " " + (a.size() > 60 ? a.substr(0, 60) + "..." : a);
+      for (const auto& a : args) s += " '" + (a.size() > 60 ? a.substr(0, 60) + "..." : a) + "'";
     } else {
       for (const auto& a : command) s += a + " ";
     }
@@ -60,14 +62,25 @@ const char* const kTemplates[] = {
     R"({"kind":"RemediationRequest","metadata":{"name":"rr-1","labels":{}},"spec":{"signalName":"A"}})",
     R"({"spec":{"signalLabels":{"pod":"p\u00e9-1","x":"tab\tquote\"back\\"},"n":[1,2.5,-3,1e3,true,null,[]],"deduplication":{"firstSeen":1}},"z":"\u0001"})",
     R"({"spec":{},"status":{"overallPhase":"Pending","conditions":[{"type":"Ready","status":"False"}]}})",
+    "{\"spec\":[1,\"a\\u0000\"],\"m\":\"\x10\xff\"}",  // a spec that is a Lua array; cjson leniencies
 };
 
-const char* const kJunk[] = {
+const std::string kJunk[] = {
     "not json", "{}", "[]", "5", R"({"alert_count":1})",
     R"({"alert_count":2,"first_seen":1714564800000,"last_seen":1714564800000,"overflow":0,"pattern":"rate","resources":{}})",
     R"({"alert_count":2,"first_seen":1714564800000,"last_seen":1714564800000,"overflow":0,"pattern":"rate","resources":["Pod/x",7],"extra":{"k":[{}]}})",
     R"({"spec":{"stormAlertCount":1,"stormOverflowCount":0,"affectedResources":[],"deduplication":{"firstSeen":1714564800000,"lastSeen":1714564800000}}})",
     R"({"spec":{"stormAlertCount":1,"stormOverflowCount":0,"affectedResources":["a"],"deduplication":[]}})",
+    // What Redis's cjson accepts beyond JSON: raw control bytes and invalid UTF-8 in strings,
+    // strtod numbers, a NUL ending the text.
+    "{\"alert_count\":2,\"first_seen\":1714564800000,\"last_seen\":0x18f3404b400,\"overflow\":00,"
+    "\"pattern\":\"ra\tte\",\"resources\":[\"Pod/a\x10\",\"\xff\"]}",
+    std::string("{\"alert_count\":1,\"first_seen\":1714564800000,\"last_seen\":1714564800000,"
+                "\"overflow\":+0,\"resources\":[]}") + std::string(1, '\0') + "trailing",
+    "{\"spec\":{\"stormAlertCount\":1.,\"stormOverflowCount\":-0,\"affectedResources\":[\"\xfe\x01\"],"
+    "\"deduplication\":{\"firstSeen\":1714564800000,\"lastSeen\":1714564800000}},\"x\":\"\t\"}",
+    "{\"alert_count\":1,\"first_seen\":inf,\"last_seen\":nan,\"overflow\":0,\"resources\":{}}",
+    "{\"alert_count\":1,\"first_seen\":1,\"last_seen\":1,\"overflow\":0,\"resources\":[],\"x\":\"\\ud800\"}",
 };
 
 class StepGenerator {
@@ -124,7 +137,7 @@ class StepGenerator {
         s.keys = {Key("storm-agg-" + std::to_string(layout_key), ns, alert)};
         s.args = {now, Duration(), Duration(), std::to_string(Uniform(1, 5)), resource,
                   Pick<std::string>({"rate", "pattern"})};
-        if (s.script == ScriptId::kStormAggFullCrd) s.args.push_back(kTemplates[Uniform(0, 2)]);
+        if (s.script == ScriptId::kStormAggFullCrd) s.args.push_back(kTemplates[Uniform(0, 3)]);
         // A request id: a repeated one is a replay of the storm's last add.
         const bool request = Uniform(0, 1) == 0;
         if (request) s.args.push_back(Pick<std::string>({"r1:1", "r2:1", "r1:2"}));
@@ -161,10 +174,41 @@ class StepGenerator {
         break;
       }
     }
+    // storm_close's twin is not held to malformed arguments here (see the report of issue 15).
+    if (s.script != ScriptId::kStormClose && Uniform(0, 7) == 0) Malform(s);
     return s;
   }
 
  private:
+  // Malformed arguments, as a caller could send them: a missing or extra argument, or one that
+  // Lua's tonumber reads differently from a plain decimal (or not at all). The twin must do
+  // what the Lua does: the same writes before the same failure, or the same result.
+  void Malform(Step& s) {
+    s.malformed = true;
+    const int what = Uniform(0, 3);
+    if (what == 0 && !s.args.empty()) {
+      s.args.resize(static_cast<std::size_t>(Uniform(0, static_cast<int>(s.args.size()) - 1)));
+    } else if (what == 1) {
+      s.args.push_back(Pick<std::string>({"extra", "1", ""}));
+    } else if (what == 2 && s.script != ScriptId::kRateLimit && !s.args.empty()) {
+      // Not for rate_limit: its exactness needs an unskewed `now` (see its step).
+      const auto i = static_cast<std::size_t>(Uniform(0, static_cast<int>(s.args.size()) - 1));
+      // A number Lua reads as the same value (hex, spaces, a NUL ending it, ".0"), so durations
+      // stay odd multiples of 5 s (see the top), or one that is no number or no finite one.
+      const std::string v = s.args[i];
+      std::string hex = v;
+      if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 18) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "0x%llx", std::stoull(v));
+        hex = buf;
+      }
+      s.args[i] = Pick<std::string>({"abc", "", "inf", "-0", "nan", "1e400", hex, " " + v + " ",
+                                     v + std::string(1, '\0') + "x", v + ".0"});
+    } else if (!s.keys.empty()) {
+      s.keys.pop_back();  // KEYS[n] nil
+    }
+  }
+
   Step Hostile() {
     Step s;
     s.is_script = false;
@@ -177,7 +221,7 @@ class StepGenerator {
     const int kind = key.rfind("ratelimit", 0) == 0 ? 4 : Uniform(0, 4);
     switch (kind) {
       case 0:
-        s.command = {"SET", key, kJunk[Uniform(0, 8)]};
+        s.command = {"SET", key, kJunk[Uniform(0, static_cast<int>(std::size(kJunk)) - 1)]};
         break;
       case 1:
         s.command = {"HSET", key, Pick<std::string>({"#n", "#f", "count", "x"}), "1"};
@@ -264,6 +308,10 @@ std::string Trace(const std::vector<std::string>& log) {
 // Counts which branches a step's outcome shows (on the first side).
 void Classify(const Step& step, const Result<Reply>& r, std::map<std::string, int>& seen) {
   if (!step.is_script) return;
+  if (step.malformed) {
+    ++seen[r.ok() ? "malformed, ran" : "malformed, failed"];
+    return;
+  }
   if (!r.ok()) {
     if (r.status().message().rfind("CORRUPT ", 0) == 0) ++seen["corrupt"];
     if (r.status().IsWrongType()) ++seen["wrongtype"];
@@ -338,7 +386,7 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
                            "pattern storm", "storm opened", "storm continued", "storm overflow",
                            "storm skewed", "storm waits for its close", "open written",
                            "claim written", "done written",
-                           "rate limited", "rate allowed"}) {
+                           "rate limited", "rate allowed", "malformed, ran", "malformed, failed"}) {
     EXPECT_GT(coverage[what], 0) << "no step reached: " << what;
   }
 }

@@ -6,6 +6,7 @@
 #define STORMKV_GATEWAY_JSON_TEXT_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,13 @@ namespace stormkv {
 // The canonical text of `value` (byte-identical to the Lua encoder in lua/storm_agg_*.lua):
 // every number is first converted to a double, as Lua holds it.
 std::string CanonicalJsonText(const nlohmann::json& value);
+
+// `text` decoded exactly as Redis 7.0's Lua cjson.decode decodes it (cjson_decode.cc lists its
+// leniencies: any byte inside strings, strtod numbers such as 0x10 or inf, the text ending at a
+// NUL, ...), every number as a double; std::nullopt where cjson.decode raises an error. The
+// native twins of the JSON layouts read stored records with it, so that they accept exactly
+// what their Lua scripts accept.
+std::optional<nlohmann::json> DecodeLikeCjson(const std::string& text);
 
 // The deepest nesting of arrays/objects Redis's Lua cjson decodes (its decode_max_depth, 1000):
 // deeper text fails with "Found too many nested data structures". The twins refuse the same

@@ -1,0 +1,113 @@
+// stormkv/gateway/twin_lua.h — internal to stormkv_gateway: what the native twins need to do
+// exactly what their Lua text does, malformed input included.
+//
+// A twin follows its script line by line. A missing KEYS/ARGV element is Lua's nil, a number is
+// what Lua's tonumber() makes of the argument (nil when it is not one), and each step that can
+// fail in Lua fails in the twin at the same point, after the same writes:
+//   * a redis.call with a nil argument: "Lua redis lib command arguments must be strings or
+//     integers" (LuaCall);
+//   * arithmetic on nil: "user_script:<line>: attempt to perform arithmetic on a nil value";
+//   * an order comparison with nil: "user_script:<line>: attempt to compare number with nil"
+//     (and the other texts Lua 5.1 gives), from LuaLess / LuaLessEqual;
+//   * a reply table holding nil ends at the first nil, as Redis converts it (LuaArray).
+// The error texts are Lua's without Redis's " script: <sha>, on @user_script:<line>." suffix;
+// their class (a script error) is what callers and the equivalence tests rely on.
+#ifndef STORMKV_GATEWAY_TWIN_LUA_H_
+#define STORMKV_GATEWAY_TWIN_LUA_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stormkv/kv_backend.h"
+#include "stormkv/reply.h"
+#include "stormkv/script.h"
+#include "stormkv/status.h"
+
+namespace stormkv::twin {
+
+using Args = std::vector<std::string>;
+// A Lua value that is a number or nil.
+using LuaNum = std::optional<double>;
+
+// KEYS[i+1] / ARGV[i+1]: nullptr when absent (nil).
+inline const std::string* At(const Args& v, std::size_t i) { return i < v.size() ? &v[i] : nullptr; }
+
+// Lua 5.1 tonumber() of a string (strtod: decimal, hex, inf, nan; surrounding spaces; the text
+// ends at its first NUL byte, as Lua reads it as a C string).
+LuaNum LuaToNumber(const std::string& s);
+// tonumber() of an optional argument (nil stays nil).
+inline LuaNum LuaToNumber(const std::string* s) { return s ? LuaToNumber(*s) : std::nullopt; }
+// tonumber() of a redis.call reply: integers are numbers, bulks are parsed, the rest is nil.
+LuaNum LuaToNumber(const Reply& r);
+
+// C's (long long) cast of a double as x86-64 does it: truncation, INT64_MIN for NaN and out of
+// range values (what Redis's Lua reply conversion and string.format('%d') give).
+int64_t LuaTruncate(double v);
+// string.format('%d', v).
+std::string FormatD(double v);
+// A Lua number returned to Redis: truncated to an integer.
+inline Reply LuaInt(double v) { return Reply::Integer(LuaTruncate(v)); }
+
+// A Lua runtime error raised at `line` of the script (0: a line the twin does not track, e.g.
+// in a script whose text has the shared prelude spliced in).
+Status LuaError(int line, std::string_view what);
+
+// a + b, a - b, a * b: an arithmetic error on nil.
+Result<double> LuaAdd(LuaNum a, LuaNum b, int line);
+Result<double> LuaSub(LuaNum a, LuaNum b, int line);
+Result<double> LuaMul(LuaNum a, LuaNum b, int line);
+// a < b and a <= b (Lua compiles a > b as b < a, a >= b as b <= a): a compare error on nil.
+Result<bool> LuaLess(LuaNum a, LuaNum b, int line);
+Result<bool> LuaLessEqual(LuaNum a, LuaNum b, int line);
+
+// One element of a reply table: a Reply, or nil (ends the array).
+struct LuaItem {
+  std::optional<Reply> value;
+  LuaItem(Reply r) : value(std::move(r)) {}                          // NOLINT: implicit on purpose
+  LuaItem(LuaNum n)                                                   // NOLINT
+      : value(n ? std::optional<Reply>(Reply::Integer(LuaTruncate(*n))) : std::nullopt) {}
+  LuaItem(const std::string* s)                                       // NOLINT
+      : value(s ? std::optional<Reply>(Reply::Bulk(*s)) : std::nullopt) {}
+};
+// The array Redis makes of a Lua table literal: up to the first nil.
+Reply LuaArray(std::initializer_list<LuaItem> items);
+
+// redis.call(args...) through `ctx`: each argument is a string, a const char*, or a
+// `const std::string*` that is nil when null — then the call fails as redis.call does, without
+// running anything.
+inline void PushArg(Command& argv, bool& nil, const std::string* s) {
+  if (s == nullptr) {
+    nil = true;
+  } else {
+    argv.push_back(*s);
+  }
+}
+inline void PushArg(Command& argv, bool&, const std::string& s) { argv.push_back(s); }
+inline void PushArg(Command& argv, bool&, std::string&& s) { argv.push_back(std::move(s)); }
+inline void PushArg(Command& argv, bool&, const char* s) { argv.emplace_back(s); }
+Status NilArgumentError();
+
+template <class... A>
+Result<Reply> LuaCall(ScriptContext& ctx, A&&... args) {
+  Command argv;
+  argv.reserve(sizeof...(A));
+  bool nil = false;
+  (PushArg(argv, nil, std::forward<A>(args)), ...);
+  if (nil) return NilArgumentError();
+  return ctx.Call(argv);
+}
+
+// The stored "last added alert" of a storm ('0'|'1' is_new, then its request id) when it names
+// `request` (non-empty): the is_new digit as Lua's tonumber(string.sub(v, 1, 1)) or 0 reads it.
+std::optional<int64_t> ReplayOf(const std::string& stored, const std::string& request);
+
+// The twins of the JSON layouts (scripts_json.cc).
+Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const Args& argv);
+Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Args& argv);
+
+}  // namespace stormkv::twin
+
+#endif  // STORMKV_GATEWAY_TWIN_LUA_H_
