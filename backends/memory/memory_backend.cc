@@ -77,22 +77,46 @@ class MemoryBackend final : public KvBackend {
 
 }  // namespace
 
-std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options) {
-  memstore::StoreConfig cfg;
-  cfg.allocator = options.allocator;
-  cfg.maxmemory = options.maxmemory > 0 ? static_cast<uint64_t>(options.maxmemory) : 0;
-  if (!memstore::ParsePolicy(options.maxmemory_policy, &cfg.policy)) {
-    cfg.policy = memstore::Policy::kNoEviction;
+namespace memstore {
+
+Result<StoreConfig> StoreConfigFor(const MemoryBackendOptions& o) {
+  StoreConfig cfg;
+  if (o.allocator != AllocatorProfile::kDebian && o.allocator != AllocatorProfile::kUpstream) {
+    return Status::InvalidArgument("allocator: unknown allocator profile " +
+                                   std::to_string(static_cast<int>(o.allocator)));
   }
-  cfg.seed = options.seed;
-  cfg.active_expiry = options.active_expiry;
-  cfg.dict_hash_seed = options.dict_hash_seed;
-  cfg.zset_level_seed = options.zset_level_seed;
-  cfg.baseline_used_memory = options.baseline_used_memory;
-  cfg.fresh_server = options.fresh_server;
+  cfg.allocator = o.allocator;
+  if (o.maxmemory < 0) {
+    return Status::InvalidArgument("maxmemory " + std::to_string(o.maxmemory) +
+                                   " is negative (0 = no limit)");
+  }
+  cfg.maxmemory = static_cast<uint64_t>(o.maxmemory);
+  if (!ParsePolicy(o.maxmemory_policy, &cfg.policy)) {
+    return Status::InvalidArgument("maxmemory_policy: unknown policy '" + o.maxmemory_policy +
+                                   "' (" + PolicyNames() + ")");
+  }
+  if (o.baseline_used_memory < -1) {
+    return Status::InvalidArgument("baseline_used_memory " +
+                                   std::to_string(o.baseline_used_memory) +
+                                   " is negative (-1 = the calibrated empty server)");
+  }
+  cfg.seed = o.seed;
+  cfg.active_expiry = o.active_expiry;
+  cfg.dict_hash_seed = o.dict_hash_seed;
+  cfg.zset_level_seed = o.zset_level_seed;
+  cfg.baseline_used_memory = o.baseline_used_memory;
+  cfg.fresh_server = o.fresh_server;
+  return cfg;
+}
+
+}  // namespace memstore
+
+Result<std::unique_ptr<KvBackend>> NewMemoryBackend(MemoryBackendOptions options) {
+  Result<memstore::StoreConfig> cfg = memstore::StoreConfigFor(options);
+  if (!cfg.ok()) return cfg.status().WithContext("the embedded store");
   std::shared_ptr<const Clock> clock = options.clock;
   if (!clock) clock = SystemClock::Shared();
-  return std::make_unique<MemoryBackend>(std::move(clock), cfg);
+  return std::unique_ptr<KvBackend>(std::make_unique<MemoryBackend>(std::move(clock), *cfg));
 }
 
 }  // namespace stormkv

@@ -38,6 +38,15 @@ bool ParsePolicy(std::string_view name, Policy* out) {
   return false;
 }
 
+std::string PolicyNames() {
+  std::string out;
+  for (const auto& p : kPolicies) {
+    if (!out.empty()) out += ", ";
+    out += p.name;
+  }
+  return out;
+}
+
 std::string_view PolicyName(Policy p) {
   for (const auto& e : kPolicies) {
     if (e.policy == p) return e.name;

@@ -169,7 +169,8 @@ struct Mapped {
 // Opens and maps an existing segment object.
 Result<Mapped> MapExisting(const Target& t);
 
-memstore::StoreConfig StoreConfigFrom(const MemoryBackendOptions& o);
+// memstore::StoreConfigFor, for a store in a segment (fresh_server is refused).
+Result<memstore::StoreConfig> StoreConfigFrom(const MemoryBackendOptions& o);
 
 // Creates the object exclusively. `exists` is set (and an error returned) when it already exists.
 Result<std::shared_ptr<Segment>> CreateSegment(const Target& t, const ShmBackendOptions& o,

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "shm_internal.h"
+#include "store_internal.h"
 
 namespace stormkv::shm {
 
@@ -370,16 +371,14 @@ Result<Mapped> MapExisting(const Target& t) {
   return m;
 }
 
-memstore::StoreConfig StoreConfigFrom(const MemoryBackendOptions& o) {
-  memstore::StoreConfig cfg;
-  cfg.allocator = o.allocator;
-  cfg.maxmemory = o.maxmemory > 0 ? static_cast<uint64_t>(o.maxmemory) : 0;
-  if (!memstore::ParsePolicy(o.maxmemory_policy, &cfg.policy))
-    cfg.policy = memstore::Policy::kNoEviction;
-  cfg.seed = o.seed;
-  cfg.active_expiry = o.active_expiry;
-  cfg.baseline_used_memory = o.baseline_used_memory;
-  cfg.shared = true;
+Result<memstore::StoreConfig> StoreConfigFrom(const MemoryBackendOptions& o) {
+  Result<memstore::StoreConfig> cfg = memstore::StoreConfigFor(o);
+  if (!cfg.ok()) return cfg.status();
+  if (o.fresh_server) {
+    return Status::InvalidArgument(
+        "fresh_server is not supported by the shm store (it starts as the warmed empty server)");
+  }
+  cfg->shared = true;
   return cfg;
 }
 
@@ -391,11 +390,8 @@ Result<std::shared_ptr<Segment>> CreateSegment(const Target& t, const ShmBackend
     return Status::InvalidArgument(t.What() + ": size " + std::to_string(o.size) +
                                    " is too small (at least 1mb)");
   }
-  memstore::Policy policy;
-  if (!memstore::ParsePolicy(o.store.maxmemory_policy, &policy)) {
-    return Status::InvalidArgument(t.What() + ": unknown maxmemory policy '" +
-                                   o.store.maxmemory_policy + "'");
-  }
+  Result<memstore::StoreConfig> cfg = StoreConfigFrom(o.store);
+  if (!cfg.ok()) return cfg.status().WithContext(t.What());
   std::string dir = t.file() ? t.path.substr(0, t.path.rfind('/') + 1) : std::string("/dev/shm");
   struct statvfs vfs;
   if (::statvfs(dir.empty() ? "/" : dir.c_str(), &vfs) == 0) {
@@ -468,7 +464,7 @@ Result<std::shared_ptr<Segment>> CreateSegment(const Target& t, const ShmBackend
     h->heap.sm = seg->buffer().get_segment_manager();
     h->heap.reserve_bytes = ReserveBytesFor(bytes);
     void* mem = h->heap.Allocate(sizeof(StoreT));
-    new (mem) StoreT(StoreConfigFrom(o.store), Allocator<char>(&h->heap));
+    new (mem) StoreT(*cfg, Allocator<char>(&h->heap));
     h->store_offset = static_cast<uint64_t>(static_cast<char*>(mem) - seg->base());
     if (!h->heap.HoldReserve()) throw bi::bad_alloc();
   } catch (const std::exception& e) {

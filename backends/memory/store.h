@@ -38,6 +38,8 @@ enum class Policy : uint8_t {
 
 // "allkeys-lru" -> kAllkeysLru (case-insensitive); false when unknown.
 bool ParsePolicy(std::string_view name, Policy* out);
+// The known policy names, comma-separated (for error messages).
+std::string PolicyNames();
 std::string_view PolicyName(Policy p);
 
 // Static configuration of a store (CONFIG SET can change some of it later).

@@ -19,6 +19,7 @@
 
 #include "shm_allocator.h"
 #include "store.h"
+#include "stormkv/memory_backend.h"
 
 namespace stormkv::memstore {
 
@@ -44,6 +45,13 @@ inline bool EqNoCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// ---- the store's configuration from the public options (memory_backend.cc) ----
+
+// Validates `o` and translates it: InvalidArgument naming the option for an unknown policy or
+// allocator profile, a negative maxmemory, a baseline below -1. Both factories (NewMemoryBackend,
+// NewShmBackend) build their store from it. Ignores o.clock.
+Result<StoreConfig> StoreConfigFor(const MemoryBackendOptions& o);
 
 // ---- parsing and formatting (store_parse.cc) ----
 

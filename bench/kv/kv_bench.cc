@@ -28,7 +28,7 @@ void Setup(const benchmark::State& state) {
   if (state.thread_index() != 0) return;
   MemoryBackendOptions o;
   o.clock = std::make_shared<ManualClock>();
-  SharedBackend() = NewMemoryBackend(o);
+  SharedBackend() = NewMemoryBackend(o).value();
 }
 
 std::string Key(const benchmark::State& state, size_t i) {

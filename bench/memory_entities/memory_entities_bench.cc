@@ -70,8 +70,9 @@ Result<Env> MakeEnv(const std::string& backend) {
   if (backend == "memory") {
     MemoryBackendOptions options;
     options.clock = env.clock;
-    env.kv = NewMemoryBackend(options);
-    if (!env.kv) return Status::Internal("NewMemoryBackend returned nullptr");
+    Result<std::unique_ptr<KvBackend>> kv = NewMemoryBackend(options);
+    if (!kv.ok()) return kv.status();
+    env.kv = std::move(*kv);
     return env;
   }
   const char* url = std::getenv("STORMKV_REDIS_URL");

@@ -129,7 +129,7 @@ Backend Open(int64_t which) {
   if (which == kMemory) {
     MemoryBackendOptions o;
     o.clock = b.clock;
-    b.kv = NewMemoryBackend(o);
+    b.kv = NewMemoryBackend(o).value();
   } else if (which == kShm) {
     ShmBackendOptions o;
     o.name = "stormkv-plbench-" + std::to_string(::getpid());

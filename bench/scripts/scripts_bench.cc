@@ -57,7 +57,7 @@ std::optional<BenchBackend> Open(benchmark::State& state, int64_t which) {
   if (which == kMemory) {
     MemoryBackendOptions o;
     o.clock = b.clock;
-    b.kv = NewMemoryBackend(o);
+    b.kv = NewMemoryBackend(o).value();
     return b;
   }
   RedisOptions o;

@@ -162,7 +162,7 @@ void BM_ScriptCalls(benchmark::State& state, int backend, int script, int worker
   if (backend == kMemory) {
     MemoryBackendOptions o;
     o.clock = clock;
-    memory = NewMemoryBackend(o);
+    memory = NewMemoryBackend(o).value();
   } else if (backend == kShm) {
     ShmBackendOptions o;
     o.name = shm_name;
@@ -241,7 +241,7 @@ void BM_Command(benchmark::State& state, int backend, int which) {
     auto c = std::make_shared<ManualClock>();
     MemoryBackendOptions o;
     o.clock = c;
-    kv = NewMemoryBackend(o);
+    kv = NewMemoryBackend(o).value();
     clock = c;
   } else {
     ShmBackendOptions o;

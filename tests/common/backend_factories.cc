@@ -30,7 +30,7 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     tb.clock = std::make_shared<ManualClock>();
     MemoryBackendOptions opts;
     opts.clock = tb.clock;
-    tb.kv = NewMemoryBackend(opts);
+    tb.kv = NewMemoryBackend(opts).value();
     std::shared_ptr<ManualClock> clock = tb.clock;
     tb.advance = [clock](std::chrono::milliseconds d) {
       clock->Advance(d);
@@ -95,7 +95,7 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     MemoryBackendOptions mo;
     mo.clock = clock;
     ServerOptions so;
-    so.backend = std::shared_ptr<KvBackend>(NewMemoryBackend(mo));
+    so.backend = std::shared_ptr<KvBackend>(NewMemoryBackend(mo).value());
     so.port = 0;
     so.clock.now_ms = [clock] { return clock->NowMs(); };
     so.clock.set_ms = [clock](int64_t ms) { clock->SetMs(ms); };

@@ -198,7 +198,7 @@ class Differential : public ::testing::Test {
     o.clock = std::move(clock);
     o.dict_hash_seed = dict_seed_;
     o.zset_level_seed = random_seed_;
-    return NewMemoryBackend(o);
+    return NewMemoryBackend(o).value();
   }
 
   // used_memory of the server read on a brand-new connection while it is the only client, once

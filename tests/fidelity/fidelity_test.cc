@@ -170,7 +170,7 @@ class FidelityTest : public ::testing::Test {
     MemoryBackendOptions o;
     o.clock = std::make_shared<ManualClock>();
     o.allocator = profile_;
-    std::unique_ptr<KvBackend> kv = NewMemoryBackend(o);
+    std::unique_ptr<KvBackend> kv = NewMemoryBackend(o).value();
     if (kv != nullptr) EXPECT_OK(WarmUp(*kv, false));
     return kv;
   }

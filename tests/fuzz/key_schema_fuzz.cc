@@ -96,7 +96,7 @@ KvBackend& Store() {
     MemoryBackendOptions o;
     o.clock = std::make_shared<ManualClock>();
     o.active_expiry = false;
-    return NewMemoryBackend(o);
+    return NewMemoryBackend(o).value();
   }();
   return *kv;
 }

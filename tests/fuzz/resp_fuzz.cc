@@ -90,7 +90,7 @@ int RespOneInput(const uint8_t* data, size_t size) {
   MemoryBackendOptions mo;
   mo.clock = clock;
   ServerOptions so;
-  so.backend = std::shared_ptr<KvBackend>(NewMemoryBackend(mo));
+  so.backend = std::shared_ptr<KvBackend>(NewMemoryBackend(mo).value());
   so.clock.now_ms = [clock] { return clock->NowMs(); };
   so.clock.set_ms = [clock](int64_t ms) { clock->SetMs(ms); };
   so.clock.advance = [clock](int64_t d) { clock->Advance(std::chrono::milliseconds(d)); };

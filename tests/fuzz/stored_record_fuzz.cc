@@ -37,7 +37,7 @@ Env& Get() {
     MemoryBackendOptions o;
     o.clock = e->clock;
     o.active_expiry = false;
-    e->kv = NewMemoryBackend(o);
+    e->kv = NewMemoryBackend(o).value();
     return e;
   }();
   return *env;

@@ -57,7 +57,7 @@ class PipelineTest : public ::testing::Test {
   void SetUp() override {
     MemoryBackendOptions o;
     o.clock = clock_;
-    kv_ = NewMemoryBackend(o);
+    kv_ = NewMemoryBackend(o).value();
     ASSERT_NE(kv_, nullptr);
   }
   Pipeline Make(PipelineOptions o = {}) { return Pipeline(*kv_, clock_, std::move(o)); }

@@ -178,7 +178,7 @@ TEST(FailureStandaloneTest, RealOomOnATinyPrivateStore) {
   auto clock = std::make_shared<ManualClock>();
   MemoryBackendOptions mo;
   mo.clock = clock;
-  std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo);
+  std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo).value();
   ASSERT_OK_AND_ASSIGN(int64_t used, InfoMemoryField(*kv, "used_memory"));
   ASSERT_OK(kv->ConfigSet("maxmemory", std::to_string(used + 20000)));
   PipelineOptions o;

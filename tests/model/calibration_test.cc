@@ -157,7 +157,7 @@ struct Fixture {
     o.clock = clock;
     o.allocator = p;
     o.seed = seed;
-    kv = NewMemoryBackend(o);
+    kv = NewMemoryBackend(o).value();
   }
 };
 

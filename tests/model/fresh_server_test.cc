@@ -16,7 +16,7 @@ std::unique_ptr<KvBackend> FreshStore() {
   MemoryBackendOptions o;
   o.clock = std::make_shared<ManualClock>();
   o.fresh_server = true;
-  return NewMemoryBackend(o);
+  return NewMemoryBackend(o).value();
 }
 
 TEST(FreshServer, StartsAtTheFreshFigureAndAddsOneHistogramPerCommandName) {

@@ -72,7 +72,7 @@ int main() {
   auto clock = std::make_shared<stormkv::ManualClock>();
   stormkv::MemoryBackendOptions o;
   o.clock = clock;
-  auto kv = stormkv::NewMemoryBackend(o);
+  auto kv = stormkv::NewMemoryBackend(o).value();
   std::string line;
   while (std::getline(std::cin, line)) {
     auto argv = Split(line);

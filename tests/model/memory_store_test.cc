@@ -31,7 +31,7 @@ struct Store {
   std::unique_ptr<KvBackend> kv;
   explicit Store(MemoryBackendOptions o = {}) {
     o.clock = clock;
-    kv = NewMemoryBackend(o);
+    kv = NewMemoryBackend(o).value();
   }
   Reply Run(const Command& c) {
     auto r = kv->Run(c);
@@ -44,6 +44,48 @@ struct Store {
     return std::stoll(info->at(name));
   }
 };
+
+// NewMemoryBackend refuses what it would otherwise have to guess (an unknown policy used to
+// become noeviction silently), like the other factories: a Result naming the option.
+TEST(MemoryStoreOptions, BadOptionsAreRefusedByName) {
+  MemoryBackendOptions o;
+  o.maxmemory_policy = "allkeys-lur";  // a typo
+  Result<std::unique_ptr<KvBackend>> r = NewMemoryBackend(o);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_EQ(r.status().message(),
+            "the embedded store: maxmemory_policy: unknown policy 'allkeys-lur' (noeviction, "
+            "allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu, allkeys-random, "
+            "volatile-random, volatile-ttl)");
+  o.maxmemory_policy = "";
+  EXPECT_TRUE(NewMemoryBackend(o).status().IsInvalidArgument());
+
+  o = {};
+  o.maxmemory = -1;
+  r = NewMemoryBackend(o);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_NE(r.status().message().find("maxmemory -1 is negative"), std::string::npos);
+
+  o = {};
+  o.baseline_used_memory = -2;
+  EXPECT_TRUE(NewMemoryBackend(o).status().IsInvalidArgument());
+  o = {};
+  o.allocator = static_cast<AllocatorProfile>(7);
+  EXPECT_TRUE(NewMemoryBackend(o).status().IsInvalidArgument());
+}
+
+TEST(MemoryStoreOptions, AcceptedOptionsTakeEffect) {
+  MemoryBackendOptions o;
+  o.maxmemory = 123456789;
+  o.maxmemory_policy = "ALLKEYS-LRU";  // case-insensitive, as CONFIG SET takes it
+  Store s(o);
+  Reply policy = s.Run({"CONFIG", "GET", "maxmemory-policy"});
+  ASSERT_TRUE(policy.is_array()) << policy.ToString();
+  ASSERT_EQ(policy.elements().size(), 2u);
+  EXPECT_EQ(policy.elements()[1].str(), "allkeys-lru");
+  Reply maxmemory = s.Run({"CONFIG", "GET", "maxmemory"});
+  ASSERT_EQ(maxmemory.elements().size(), 2u);
+  EXPECT_EQ(maxmemory.elements()[1].str(), "123456789");
+}
 
 TEST(MemoryStoreExpiry, LazyExpiryOnAccessWithoutSleeping) {
   MemoryBackendOptions o;
@@ -148,7 +190,7 @@ Result<int64_t> FillWithEviction(uint64_t seed, std::vector<std::string>* surviv
   o.seed = seed;
   o.maxmemory = model::EmptyServer(AllocatorProfile::kDebian).used_memory + 200000;
   o.maxmemory_policy = "allkeys-lru";
-  auto kv = NewMemoryBackend(o);
+  auto kv = NewMemoryBackend(o).value();
   for (int i = 0; i < 5000; ++i) {
     clock->Advance(milliseconds(i % 7 == 0 ? 1000 : 0));
     auto r = kv->Run({"SET", Key("k", i), std::string(50, 'v')});

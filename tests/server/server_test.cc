@@ -148,7 +148,7 @@ class ServerTest : public ::testing::Test {
     clock_ = std::make_shared<ManualClock>();
     MemoryBackendOptions mo;
     mo.clock = clock_;
-    backend_ = std::shared_ptr<KvBackend>(NewMemoryBackend(mo));
+    backend_ = std::shared_ptr<KvBackend>(NewMemoryBackend(mo).value());
     o.backend = backend_;
     o.port = 0;
     std::shared_ptr<ManualClock> c = clock_;
@@ -347,7 +347,7 @@ TEST_F(ServerTest, ScriptsRunThroughTheRegistryOrTheBackend) {
 }
 
 TEST(ServerLimits, RequirePass) {
-  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend());
+  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend().value());
   ServerOptions o;
   o.backend = kv;
   o.port = 0;
@@ -368,7 +368,7 @@ TEST(ServerLimits, RequirePass) {
 }
 
 TEST(ServerLimits, MaxClientsQueryAndOutputBuffers) {
-  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend());
+  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend().value());
   ServerOptions o;
   o.backend = kv;
   o.port = 0;
@@ -404,7 +404,7 @@ TEST(ServerLimits, MaxClientsQueryAndOutputBuffers) {
 }
 
 TEST(ServerLimits, UnixSocketAndManyIdleClients) {
-  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend());
+  auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend().value());
   ServerOptions o;
   o.backend = kv;
   o.port = 0;

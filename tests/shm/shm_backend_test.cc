@@ -216,6 +216,31 @@ TEST(ShmLifecycle, RejectsBadNamesAndSizes) {
   EXPECT_TRUE(InspectShmSegment(name).status().IsInvalidArgument());  // nothing left behind
 }
 
+// The shm factory validates the store's options exactly like NewMemoryBackend (one validator),
+// before it creates anything.
+TEST(ShmLifecycle, RejectsBadStoreOptionsBeforeCreatingAnything) {
+  std::string name = UniqueName("badopts");
+  SegmentGuard guard{name};
+  ShmBackendOptions o = CreateOptions(name);
+  o.store.maxmemory_policy = "allkeys-lur";
+  Result<std::unique_ptr<ShmBackend>> r = NewShmBackend(o);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_EQ(r.status().message(),
+            "shm segment '" + name +
+                "': maxmemory_policy: unknown policy 'allkeys-lur' (noeviction, allkeys-lru, "
+                "volatile-lru, allkeys-lfu, volatile-lfu, allkeys-random, volatile-random, "
+                "volatile-ttl)");
+  o = CreateOptions(name);
+  o.store.maxmemory = -5;
+  EXPECT_TRUE(NewShmBackend(o).status().IsInvalidArgument());
+  o = CreateOptions(name);
+  o.store.fresh_server = true;
+  r = NewShmBackend(o);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_NE(r.status().message().find("fresh_server is not supported"), std::string::npos);
+  EXPECT_TRUE(InspectShmSegment(name).status().IsInvalidArgument());  // nothing left behind
+}
+
 TEST(ShmLifecycle, ForeignObjectIsNotAStormkvSegment) {
   std::string name = UniqueName("foreign");
   SegmentGuard guard{name};
@@ -408,7 +433,7 @@ TEST(ShmStore, ChildWritesParentReadsWithTheSameAccountingAsTheInProcessStore) {
   auto clock = std::make_shared<ManualClock>();
   MemoryBackendOptions mo;
   mo.clock = clock;
-  std::unique_ptr<KvBackend> mem = NewMemoryBackend(mo);
+  std::unique_ptr<KvBackend> mem = NewMemoryBackend(mo).value();
 
   std::vector<Command> cmds = MixedWorkload();
   EXPECT_EQ(RunInChild([&] {
@@ -457,7 +482,7 @@ TEST(ShmStore, RandomWorkloadMatchesTheInProcessStoreReplyForReply) {
   mo.clock = clock;
   mo.maxmemory = so.store.maxmemory;
   mo.maxmemory_policy = so.store.maxmemory_policy;
-  std::unique_ptr<KvBackend> mem = NewMemoryBackend(mo);
+  std::unique_ptr<KvBackend> mem = NewMemoryBackend(mo).value();
 
   std::mt19937_64 rng(::testing::UnitTest::GetInstance()->random_seed());
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };

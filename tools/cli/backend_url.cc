@@ -117,9 +117,7 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       mo.allocator = url.allocator;
       mo.seed = options.seed;
       mo.fresh_server = options.fresh_server;
-      std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo);
-      if (!kv) return Status::Internal("the embedded store is not built into this binary yet");
-      return kv;
+      return NewMemoryBackend(mo);
     }
     case BackendKind::kShm:
       return OpenShmBackend(url.text);

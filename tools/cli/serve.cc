@@ -159,7 +159,12 @@ int RunServeCommand(const ServeArgs& a) {
     } else {
       o.clock.now_ms = [] { return SystemClock::Shared()->NowMs(); };
     }
-    o.backend = NewMemoryBackend(m);
+    Result<std::unique_ptr<KvBackend>> kv = NewMemoryBackend(m);
+    if (!kv.ok()) {
+      PrintError(kv.status());
+      return ExitCodeFor(kv.status());
+    }
+    o.backend = std::shared_ptr<KvBackend>(std::move(*kv));
   } else {
     ShmBackendOptions so;
     so.name = a.shm;

@@ -11,7 +11,7 @@ int main() {
   auto clock = std::make_shared<stormkv::ManualClock>(1714564800000);
   stormkv::MemoryBackendOptions options;
   options.clock = clock;
-  auto kv = stormkv::NewMemoryBackend(options);
+  auto kv = stormkv::NewMemoryBackend(options).value();
   stormkv::Pipeline pipeline(*kv, clock);
   stormkv::IngestResult r = pipeline.Ingest(
       R"({"version":"4","alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping",)"

@@ -9,11 +9,12 @@ int main() {
   auto clock = std::make_shared<stormkv::ManualClock>();
   stormkv::MemoryBackendOptions options;
   options.clock = clock;
-  std::unique_ptr<stormkv::KvBackend> kv = stormkv::NewMemoryBackend(options);
-  if (!kv) {
-    std::fprintf(stderr, "NewMemoryBackend returned null\n");
+  stormkv::Result<std::unique_ptr<stormkv::KvBackend>> made = stormkv::NewMemoryBackend(options);
+  if (!made.ok()) {
+    std::fprintf(stderr, "NewMemoryBackend: %s\n", made.status().ToString().c_str());
     return 1;
   }
+  std::unique_ptr<stormkv::KvBackend> kv = std::move(*made);
   stormkv::Result<bool> set = kv->Set("consumer:key", "value");
   stormkv::Result<std::optional<std::string>> got = kv->Get("consumer:key");
   if (!set.ok() || !got.ok() || !got->has_value() || **got != "value") {

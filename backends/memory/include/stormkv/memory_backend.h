@@ -28,14 +28,15 @@ struct MemoryBackendOptions {
   // Which Redis build to imitate: Debian's package (jemalloc quantum 16, the default) or an
   // upstream build (quantum 8).
   AllocatorProfile allocator = AllocatorProfile::kDebian;
-  // Initial maxmemory in bytes (0 = unlimited) and policy, as CONFIG SET would take them.
+  // Initial maxmemory in bytes (0 = unlimited; negative is refused) and policy, as CONFIG SET
+  // would take them (case-insensitive; an unknown policy is refused).
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
   // Seed of the eviction sampler and of active expiry sampling (deterministic runs).
   uint64_t seed = 1;
   // Run Redis-like active expiry cycles (every 100 ms of clock time, checked on each command).
   bool active_expiry = true;
-  // used_memory of the empty store. -1 = the calibrated empty-server figure of `allocator`
+  // used_memory of the empty store (>= 0, or -1). -1 = the calibrated empty-server figure of `allocator`
   // (model::EmptyServer: an empty Redis 7.0 after every command ran once, 1,433,168 bytes for
   // Debian). Set it to imitate another starting point, e.g. a brand-new server (964,160).
   int64_t baseline_used_memory = -1;
@@ -60,7 +61,10 @@ struct MemoryBackendOptions {
 // Scripts (Eval): the OOM state is computed once before the twin runs (like Redis); deny-oom
 // commands called by a non-read-only twin then fail with the plain OOM text (Redis appends
 // " script: <sha>, on @user_script:<line>." — the twin cannot know the line).
-std::unique_ptr<KvBackend> NewMemoryBackend(MemoryBackendOptions options = {});
+// Errors: InvalidArgument naming the option for anything the store would otherwise have to
+// guess: an unknown maxmemory_policy (the message lists the known ones), a negative maxmemory,
+// a baseline_used_memory below -1, an allocator profile that does not exist.
+Result<std::unique_ptr<KvBackend>> NewMemoryBackend(MemoryBackendOptions options = {});
 
 }  // namespace stormkv
 

@@ -140,7 +140,8 @@ class ShmBackend : public KvBackend {
 };
 
 // Creates and/or attaches a segment as `options` says.
-// Errors (all name the segment): InvalidArgument for a bad name/size or a missing segment
+// Errors (all name the segment): InvalidArgument for a bad name/size, bad store options (as
+// NewMemoryBackend refuses them; fresh_server is not supported here) or a missing segment
 // ("does not exist") or an existing one on kCreate ("already exists", saying whether it is live
 // or stale); Unavailable when it cannot be created or mapped (e.g. /dev/shm too small), is still
 // being initialised, or is stale (its users died; remove it or allow_stale); Corruption when it is
