@@ -12,12 +12,6 @@ const char* const kInfoEntries[] = {
 #include "stormkv/server/command_info.inc"
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A reader for the generated entries (well-formed by construction).
 RespNode ReadNode(std::string_view& in) {
   RespNode n;
@@ -271,6 +265,7 @@ CommandTable::CommandTable() {
     spec->group = d.group;
     spec->complexity = d.complexity;
   }
+  for (const auto& [name, spec] : commands_) index_.emplace(spec.name, &spec);
 }
 
 const CommandTable& CommandTable::Get() {
@@ -279,10 +274,14 @@ const CommandTable& CommandTable::Get() {
 }
 
 const CommandSpec* CommandTable::Find(std::string_view name) const {
-  auto it = commands_.find(name);
-  if (it != commands_.end()) return &it->second;
-  auto it2 = commands_.find(Lower(name));
-  return it2 == commands_.end() ? nullptr : &it2->second;
+  char buf[32];  // every command name is shorter
+  if (name.size() > sizeof buf) return nullptr;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  auto it = index_.find(std::string_view(buf, name.size()));
+  return it == index_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string_view> CommandTable::Keys(const CommandSpec& spec,

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "stormkv/server/resp.h"
@@ -47,6 +48,7 @@ class CommandTable {
  private:
   CommandTable();
   std::map<std::string, CommandSpec, std::less<>> commands_;
+  std::unordered_map<std::string_view, const CommandSpec*> index_;  // the same, hashed (hot path)
 };
 
 // Redis's "wrong number of arguments" check: true when argc fits `arity`.

@@ -74,7 +74,15 @@ void WriteAsMap(const Reply& r, RespWriter& w) {
 }  // namespace
 
 Dispatcher::Dispatcher(const ServerOptions& options, const ServerStats* stats)
-    : options_(options), stats_(stats), table_(CommandTable::Get()), start_ms_(WallMs()) {}
+    : options_(options), stats_(stats), table_(CommandTable::Get()), start_ms_(WallMs()) {
+  // The commands Dispatch answers itself (the rest go straight to the backend).
+  for (const char* name : {"ping", "echo", "quit", "reset", "hello", "auth", "select", "client", "command",
+                           "info", "config", "multi", "exec", "discard", "watch", "unwatch", "function",
+                           "cluster", "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "stormkv.clock",
+                           "stormkv.memory"}) {
+    if (const CommandSpec* spec = table_.Find(name)) local_.insert(spec);
+  }
+}
 
 void Dispatcher::Err(Out& w, std::string_view text) {
   size_t sp = text.find(' ');
@@ -183,7 +191,7 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     }
     c->last_cmd = sub->second.name;
   }
-  const std::string sname = spec ? spec->name : std::string();
+  const std::string_view sname = spec ? std::string_view(spec->name) : std::string_view();
 
   // Transactions: queue everything but the transaction commands themselves.
   if (c->in_multi && !in_exec) {
@@ -212,6 +220,7 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     // (its errorstats count it).
     return WriteBackendReply(options_.backend->Run(argv), w, "", argv);
   }
+  if (!local_.count(spec)) return Forward(argv, w, spec);  // the keyspace: no name chain below
 
   if (sname == "ping") {
     if (argv.size() > 2) return Err(w, WrongArity("ping"));
