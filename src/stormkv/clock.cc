@@ -30,4 +30,12 @@ void ManualClock::SetMs(int64_t ms) {
   }
 }
 
+void ManualClock::SleepFor(std::chrono::microseconds d) const {
+  if (d.count() <= 0) return;
+  int64_t start = now_us_.load(std::memory_order_acquire);
+  std::this_thread::sleep_for(std::min<std::chrono::microseconds>(d, std::chrono::milliseconds(1)));
+  // Only if nobody else moved the time while this thread slept.
+  now_us_.compare_exchange_strong(start, start + d.count(), std::memory_order_acq_rel);
+}
+
 }  // namespace stormkv

@@ -52,10 +52,11 @@ class ManualClock final : public Clock {
   }
   // Sets the time; ignored if `ms` is earlier than now.
   void SetMs(int64_t ms);
-  // Advance(d) without sleeping (a virtual wait).
-  void SleepFor(std::chrono::microseconds d) const override {
-    if (d.count() > 0) now_us_.fetch_add(d.count(), std::memory_order_acq_rel);
-  }
+  // A virtual wait: time moves to (now at the call) + d unless another thread moved it meanwhile,
+  // after at most 1 ms of real time. Concurrent waiters thus overlap as real sleepers do (99
+  // threads waiting 20 ms move the clock by about 20 ms, not 99 x 20 ms), and the thread being
+  // waited for gets real CPU time to finish; one wait costs at most 1 ms of real time.
+  void SleepFor(std::chrono::microseconds d) const override;
 
  private:
   mutable std::atomic<int64_t> now_us_;

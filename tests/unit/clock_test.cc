@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -61,6 +62,33 @@ TEST(ManualClockTest, ConcurrentAdvancesAllCount) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(c.NowUs(), 40000);
+}
+
+TEST(ManualClockTest, SleepForIsAVirtualWait) {
+  ManualClock c(0);
+  c.SleepFor(milliseconds(20));
+  EXPECT_EQ(c.NowUs(), 20000) << "alone, a wait moves the clock by exactly its length";
+  c.SleepFor(microseconds(0));
+  c.SleepFor(microseconds(-5));
+  EXPECT_EQ(c.NowUs(), 20000);
+}
+
+TEST(ManualClockTest, ConcurrentSleepersOverlapLikeRealOnes) {
+  // 40 threads each waiting 20 ms, 10 times: one after the other that would be 8 s of virtual
+  // time; waits that overlap move the clock once for all of them.
+  ManualClock c(0);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 40; ++t) {
+    threads.emplace_back([&] {
+      ready.fetch_add(1);
+      while (ready.load() < 40) std::this_thread::yield();
+      for (int i = 0; i < 10; ++i) c.SleepFor(milliseconds(20));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(c.NowUs(), 10 * 20000) << "each thread's own waits follow one another";
+  EXPECT_LT(c.NowUs(), 4 * 1000 * 1000) << "overlapping waits must not add up";
 }
 
 TEST(ManualClockTest, ConcurrentSetMsKeepsTheLatest) {
