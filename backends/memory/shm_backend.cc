@@ -108,7 +108,7 @@ class ShmBackendImpl final : public ShmBackend {
   std::shared_ptr<ShmClock> clock() const override { return clock_; }
   const std::string& name() const override { return seg_->target().label; }
 
-  Result<ShmSegmentInfo> Info() override {
+  Result<ShmSegmentInfo> SegmentInfo() override {
     Locked lk(*this, OpKind::kCommand, "(info)", /*allow_damaged=*/true);
     if (!lk.status.ok()) return lk.status;
     ShmSegmentInfo info = HeaderInfo(seg_->target(), seg_->hdr());

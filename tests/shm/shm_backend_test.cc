@@ -149,7 +149,7 @@ TEST(ShmLifecycle, CreateAttachShareAndRemove) {
   ASSERT_OK_AND_ASSIGN(auto got, b->Get("k"));
   EXPECT_EQ(got, std::optional<std::string>("v1"));
 
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, b->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, b->SegmentInfo());
   EXPECT_EQ(info.creator_pid, ::getpid());
   EXPECT_TRUE(info.creator_alive);
   EXPECT_EQ(info.attached_pids.size(), 2u);  // two handles in this process
@@ -168,6 +168,28 @@ TEST(ShmLifecycle, CreateAttachShareAndRemove) {
   EXPECT_EQ(ExpectGet(*a, "k", "v2"), 0);
   Status again = RemoveShmSegment(name);
   EXPECT_TRUE(again.IsInvalidArgument()) << again;
+}
+
+// KvBackend::Info(section) is not hidden by the segment's own figures (SegmentInfo): on the
+// derived type, b.Info("memory") compiles and answers INFO memory; b.Info("shm") the segment's.
+TEST(ShmLifecycle, InfoSectionsStayReachableOnTheDerivedType) {
+  std::string name = UniqueName("infosec");
+  SegmentGuard guard{name};
+  std::unique_ptr<ShmBackend> kv = MustOpen(CreateOptions(name));
+  ASSERT_TRUE(kv);
+  ShmBackend& b = *kv;
+  ASSERT_OK(b.Set("k", "v"));
+  ASSERT_OK_AND_ASSIGN(auto memory, b.Info("memory"));
+  ASSERT_TRUE(memory.count("used_memory"));
+  EXPECT_GT(std::stoll(memory["used_memory"]), 0);
+  EXPECT_EQ(memory.count("stormkv_shm_name"), 0u);  // only the section asked for
+  ASSERT_OK_AND_ASSIGN(auto shm, b.Info("shm"));
+  EXPECT_EQ(shm["stormkv_shm_name"], name);
+  EXPECT_EQ(shm["stormkv_shm_health"], "consistent");
+  ASSERT_OK_AND_ASSIGN(auto defaults, b.Info());
+  EXPECT_TRUE(defaults.count("used_memory") && defaults.count("stormkv_shm_name"));
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo seg, b.SegmentInfo());
+  EXPECT_EQ(seg.name, name);
 }
 
 TEST(ShmLifecycle, CreateRefusesAnExistingSegmentAndCreateOrAttachJoinsIt) {
@@ -311,7 +333,7 @@ TEST(ShmLifecycle, SegmentWhoseUsersDiedIsStale) {
   auto kv = MustOpen(o);
   ASSERT_TRUE(kv);
   EXPECT_EQ(ExpectGet(*kv, "left", "behind"), 0);
-  ASSERT_OK_AND_ASSIGN(info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(info, kv->SegmentInfo());
   EXPECT_FALSE(info.stale);
   EXPECT_TRUE(info.dead_attached_pids.empty());
 }
@@ -834,7 +856,7 @@ TEST(ShmRobust, HolderKilledBeforeWritingLeavesTheStoreConsistent) {
                 "applied");
   auto again = MustOpen(AttachOptions(name));
   ASSERT_TRUE(again);
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, again->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, again->SegmentInfo());
   EXPECT_EQ(info.attached_pids.size(), 2u);
   EXPECT_TRUE(info.dead_attached_pids.empty());
   ASSERT_OK(kv->CheckIntegrity());
@@ -912,7 +934,7 @@ TEST(ShmRobust, HolderKilledWhileAllocatingNeverWedgesTheOthers) {
     } else {
       EXPECT_TRUE(r.status().IsCorruption()) << r.status();
       EXPECT_EQ(health, "");  // INFO itself is refused on a damaged segment
-      ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+      ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
       EXPECT_EQ(info.health, ShmHealth::kDamaged);
     }
   }

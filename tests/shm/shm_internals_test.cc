@@ -64,7 +64,7 @@ TEST(ShmInternals, AllocationFailingMidCommandIsCaughtReportedAndMarked) {
   raw->heap.fail_after = 1;
   Result<int64_t> r = kv->HSet("h", {{"new", std::string(100, 'x')}});
   ASSERT_TRUE(r.status().IsOutOfMemory()) << r.status();
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
   EXPECT_EQ(info.health, ShmHealth::kPossiblyInconsistent) << info.health_reason;
   EXPECT_EQ(r.status().message(), "OOM shm segment '" + name +
                                       "' ran out of memory in the middle of 'HSET'; the segment is "
@@ -168,7 +168,7 @@ TEST(ShmInternals, DeadCheckerMeansDamagedAndCommandsAreRefused) {
             std::string::npos)
       << r.status();
   EXPECT_NE(r.status().message().find("; remove it"), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
   EXPECT_EQ(info.health, ShmHealth::kDamaged);
   EXPECT_EQ(info.owner_deaths, 1);
   EXPECT_EQ(RunInChild([&] {

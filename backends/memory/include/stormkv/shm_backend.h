@@ -132,8 +132,10 @@ class ShmBackend : public KvBackend {
   virtual std::shared_ptr<ShmClock> clock() const = 0;
   // The segment's name (or file path).
   virtual const std::string& name() const = 0;
-  // Reads the segment's header and heap figures (takes the lock).
-  virtual Result<ShmSegmentInfo> Info() = 0;
+  // Reads the segment's header and heap figures (takes the lock). Named apart from
+  // KvBackend::Info(section), the INFO command, which stays callable on an ShmBackend
+  // (b.Info("memory"), b.Info() for INFO's default sections; INFO also has a "shm" section).
+  virtual Result<ShmSegmentInfo> SegmentInfo() = 0;
   // Verifies every structure (allocator and store) under the lock: ok, or kCorruption naming
   // the first violation. O(keys + elements).
   virtual Status CheckIntegrity() = 0;
