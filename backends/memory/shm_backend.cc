@@ -15,6 +15,7 @@
 #include <exception>
 #include <thread>
 
+#include "running_twin.h"
 #include "shm_internal.h"
 #include "store_internal.h"
 #include "stormkv/script.h"
@@ -41,6 +42,7 @@ class ShmBackendImpl final : public ShmBackend {
   ShmBackendImpl(std::shared_ptr<Segment> seg, int slot, const ShmBackendOptions& o)
       : seg_(std::move(seg)),
         clock_(std::make_shared<SegmentClock>(seg_)),
+        url_(seg_->target().Url()),
         slot_(slot),
         remove_on_close_(o.remove_on_close),
         lock_timeout_(o.lock_timeout) {}
@@ -51,6 +53,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
   Result<Reply> Run(const Command& argv) override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Run"));
     Locked lk(*this, OpKind::kCommand, argv.empty() ? std::string_view() : argv[0]);
     if (!lk.status.ok()) return lk.status;
     Result<Reply> r = RunLocked(argv, false);
@@ -67,6 +70,10 @@ class ShmBackendImpl final : public ShmBackend {
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override {
     std::vector<Result<Reply>> out;
     out.reserve(cmds.size());
+    if (Status s = NotInsideOwnScript("RunBatch"); !s.ok()) {
+      out.assign(cmds.size(), s);
+      return out;
+    }
     Locked lk(*this, OpKind::kBatch, "");
     if (!lk.status.ok()) {
       for (size_t i = 0; i < cmds.size(); ++i) out.push_back(lk.status);
@@ -81,6 +88,7 @@ class ShmBackendImpl final : public ShmBackend {
 
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Eval"));
     Locked lk(*this, OpKind::kScript, script.name());
     if (!lk.status.ok()) return lk.status;
     StoreT& st = seg_->store();
@@ -93,6 +101,7 @@ class ShmBackendImpl final : public ShmBackend {
     Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
     if (script.native_twin()) {
       try {
+        memstore::RunningTwin running(url_, script.name());
         r = script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
         r = Status::ScriptError("script " + script.name() + " threw: " + e.what());
@@ -109,6 +118,7 @@ class ShmBackendImpl final : public ShmBackend {
   const std::string& name() const override { return seg_->target().label; }
 
   Result<ShmSegmentInfo> SegmentInfo() override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("SegmentInfo"));
     Locked lk(*this, OpKind::kCommand, "(info)", /*allow_damaged=*/true);
     if (!lk.status.ok()) return lk.status;
     ShmSegmentInfo info = HeaderInfo(seg_->target(), seg_->hdr());
@@ -117,6 +127,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
   Status CheckIntegrity() override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("CheckIntegrity"));
     Locked lk(*this, OpKind::kCommand, "(check)", /*allow_damaged=*/true);
     if (!lk.status.ok()) return lk.status;
     std::string bad = VerifyLocked();
@@ -161,6 +172,12 @@ class ShmBackendImpl final : public ShmBackend {
   };
 
   std::string What() const { return seg_->target().What(); }
+
+  // Every handle of one segment in this process locks the same mutex: a twin running on the
+  // segment must not call any of them (RunningTwin).
+  Status NotInsideOwnScript(std::string_view what) const {
+    return memstore::RunningTwin::CheckNotInsideOwnScript(url_, what);
+  }
 
   bool IsDamaged() const {
     return seg_->hdr().health.load(std::memory_order_relaxed) ==
@@ -431,6 +448,7 @@ class ShmBackendImpl final : public ShmBackend {
 
   std::shared_ptr<Segment> seg_;
   std::shared_ptr<SegmentClock> clock_;
+  std::string url_;  // names the segment to RunningTwin
   int slot_;
   bool remove_on_close_;
   std::chrono::milliseconds lock_timeout_;

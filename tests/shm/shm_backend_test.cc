@@ -9,7 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <random>
 #include <set>
@@ -938,6 +940,54 @@ TEST(ShmRobust, HolderKilledWhileAllocatingNeverWedgesTheOthers) {
       EXPECT_EQ(info.health, ShmHealth::kDamaged);
     }
   }
+}
+
+// A twin that calls a backend handle (g_called) instead of its ScriptContext.
+KvBackend* g_called = nullptr;
+const Script& TwinCallingTheBackend() {
+  static const Script& s = ScriptRegistry::Global().Register(
+      Script("shm_test_twin_calls_backend", "return redis.call('GET', KEYS[1])",
+             [](ScriptContext&, const std::vector<std::string>& keys,
+                const std::vector<std::string>&) -> Result<Reply> {
+               Result<std::optional<std::string>> v = g_called->Get(keys[0]);
+               if (!v.ok()) return v.status();
+               return v->has_value() ? Reply::Bulk(**v) : Reply::Nil();
+             }));
+  return s;
+}
+
+// Any handle of the segment shares the one lock: a twin calling the handle that runs it, or
+// another handle of the same segment, is refused at once (not after lock_timeout, not never).
+TEST(ShmScripts, TwinCallingTheSegmentsBackendFailsInsteadOfDeadlocking) {
+  std::string name = UniqueName("reenter");
+  SegmentGuard guard{name};
+  ShmBackendOptions o = CreateOptions(name);
+  o.lock_timeout = std::chrono::milliseconds(0);  // wait forever: only the detection ends it
+  auto a = MustOpen(o);
+  ASSERT_TRUE(a);
+  ShmBackendOptions ao = AttachOptions(name);
+  ao.lock_timeout = std::chrono::milliseconds(0);
+  auto other = MustOpen(ao);
+  ASSERT_TRUE(other);
+  ASSERT_OK(a->Set("k", "v"));
+  for (KvBackend* target : {static_cast<KvBackend*>(a.get()), static_cast<KvBackend*>(other.get())}) {
+    g_called = target;
+    auto done = std::async(std::launch::async,
+                           [&] { return a->Eval(TwinCallingTheBackend(), {"k"}, {}); });
+    if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      std::cerr << "FATAL: the twin deadlocked on the segment's lock\n";
+      std::_Exit(3);
+    }
+    Result<Reply> r = done.get();
+    ASSERT_EQ(r.status().code(), StatusCode::kInternal) << r.status();
+    EXPECT_EQ(r.status().message(),
+              "script 'shm_test_twin_calls_backend' called Run on shm://" + name +
+                  ", the store that runs it: a native twin must use its ScriptContext "
+                  "(ctx.Call), not the backend, which would wait forever for the lock the "
+                  "script holds");
+    EXPECT_EQ(ExpectGet(*other, "k", "v"), 0);  // the lock was released
+  }
+  EXPECT_EQ(InfoField(*a, "stormkv_shm_health"), "consistent");
 }
 
 TEST(ShmRobust, LockTimeoutNamesTheHolder) {
