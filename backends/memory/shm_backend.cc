@@ -17,6 +17,7 @@
 
 #include "running_twin.h"
 #include "shm_internal.h"
+#include "shm_verify.h"
 #include "store_internal.h"
 #include "stormkv/script.h"
 
@@ -259,6 +260,12 @@ class ShmBackendImpl final : public ShmBackend {
     h.health.store(static_cast<uint32_t>(health), std::memory_order_release);
   }
 
+  // The allocator, checked without trusting it (shm_verify.h: bounded, cycle-safe walks; Boost's
+  // own check_sanity() loops forever on a free tree that a killed holder left with a cycle).
+  std::string VerifyHeapLocked() {
+    return VerifyHeap(*seg_->hdr().heap.sm, seg_->base(), seg_->base() + seg_->bytes());
+  }
+
   // Checks the allocator and every store structure. A corrupted structure could crash the
   // checker itself; `verifying` stays set then, and the next recovery does not try again.
   // With `repair`, accounting left out of date by an interrupted command is recomputed first
@@ -269,8 +276,9 @@ class ShmBackendImpl final : public ShmBackend {
     h.verifying = 1;
     std::string bad;
     try {
-      if (!h.heap.sm->check_sanity()) {
-        bad = "the segment's allocator failed its sanity check";
+      bad = VerifyHeapLocked();
+      if (!bad.empty()) {
+        bad = "the segment's " + bad;
       } else {
         bad = st.CheckIntegrity();
         if (!bad.empty() && repair) {
@@ -329,8 +337,22 @@ class ShmBackendImpl final : public ShmBackend {
     }
     bool checker_died = h.verifying != 0;
     h.verifying = 0;
-    if (partial) MarkInterrupted(what, checker_died);
-    if (!h.heap.reserve) h.heap.HoldReserve();
+    if (partial) {
+      MarkInterrupted(what, checker_died);
+    } else if (checker_died) {
+      SetHealth(Health::kDamaged, what + "; a process died while checking the structures after "
+                                         "an earlier failure; not checked again");
+    } else {
+      // Changed no data, but it may have died inside the allocator (preparing a write, holding
+      // back the reserve): the allocator is checked after every death, bounded, before anything
+      // allocates again.
+      h.verifying = 1;
+      std::string bad = VerifyHeapLocked();
+      h.verifying = 0;
+      if (!bad.empty()) SetHealth(Health::kDamaged, what + "; the segment's " + bad);
+    }
+    // A damaged segment's allocator is not touched again (it may not terminate).
+    if (!IsDamaged() && !h.heap.reserve) h.heap.HoldReserve();
     ReapPid(h, dead);
     CopyText(h.last_owner_death, sizeof h.last_owner_death, what);
     h.op.kind = OpKind::kNone;
@@ -376,7 +398,7 @@ class ShmBackendImpl final : public ShmBackend {
     MarkInterrupted("'" + std::string(cmd.substr(0, 32)) + "' was interrupted half-way (" +
                         std::string(what) + ")",
                     /*checker_died=*/false);
-    if (!h.heap.reserve) h.heap.HoldReserve();
+    if (!IsDamaged() && !h.heap.reserve) h.heap.HoldReserve();
     std::string msg = "OOM " + What() + " ran out of memory in the middle of '" +
                       std::string(cmd.substr(0, 32)) + "'; the segment is marked " +
                       std::string(ShmHealthName(static_cast<ShmHealth>(h.health.load()))) +
