@@ -18,6 +18,7 @@
 #include "running_twin.h"
 #include "shm_internal.h"
 #include "shm_verify.h"
+#include "stormkv/byte_size.h"
 #include "store_internal.h"
 #include "stormkv/script.h"
 
@@ -362,7 +363,7 @@ class ShmBackendImpl final : public ShmBackend {
     Header& h = seg_->hdr();
     ++h.full_rejections;
     std::string msg = "OOM " + What() + " is full (" + std::to_string(h.segment_bytes) +
-                      " bytes, " + HumanBytes(h.heap.sm->get_free_memory()) + " free): '" +
+                      " bytes, " + FormatBytes(static_cast<int64_t>(h.heap.sm->get_free_memory())) + " free): '" +
                       std::string(argv[0]).substr(0, 32) +
                       "' not run; delete keys or use a larger segment";
     seg_->store().RecordError(msg);

@@ -21,6 +21,7 @@
 
 #include "common/test_util.h"
 #include "shm/shm_test_util.h"
+#include "stormkv/byte_size.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/script.h"
 
@@ -419,6 +420,23 @@ TEST(ShmUrl, ParsesNamesSizesAndOptions) {
       r.status().message(),
       "shm URL 'shm://x?color=red': unknown parameter 'color' (size, create, clock, maxmemory, "
       "policy, preallocate, stale, inconsistent, lock_timeout_ms)");
+}
+
+// size= and maxmemory= take what --budget / --shm-size take: the one parser (byte_size.h).
+TEST(ShmUrl, SizesAreParsedLikeTheCliOptions) {
+  for (const char* text : {"256mib", "256MiB", "256mb", "268435456", "1gb", "1gib", "64m", "2048k",
+                           "512kb"}) {
+    ASSERT_OK_AND_ASSIGN(int64_t want, ParseByteSize(text));
+    ASSERT_OK_AND_ASSIGN(ShmBackendOptions o,
+                         ParseShmUrl(std::string("shm://x?size=") + text + "&maxmemory=" + text));
+    EXPECT_EQ(o.size, want) << text;
+    EXPECT_EQ(o.store.maxmemory, want) << text;
+  }
+  Result<ShmBackendOptions> r = ParseShmUrl("shm://x?size=1.5gb");
+  EXPECT_EQ(r.status().message(),
+            "shm URL 'shm://x?size=1.5gb': size '1.5gb' is not a size (e.g. 256mb, 256mib, 1gb)");
+  EXPECT_TRUE(ParseShmUrl("shm://x?size=0").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseShmUrl("shm://x?maxmemory=-1mb").status().IsInvalidArgument());
 }
 
 TEST(ShmUrl, OpenShmBackendCreatesThenAttaches) {
