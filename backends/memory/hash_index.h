@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 
 namespace stormkv::memstore {
@@ -59,7 +60,8 @@ class HashIndex {
   uint32_t Find(uint32_t hash, Eq&& eq) const {
     if (slots_.empty()) return kNone;
     size_t mask = slots_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    // Bounded by the table (a table with no empty slot, which only damage can make, ends too).
+    for (size_t i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, ++n) {
       uint64_t s = slots_[i];
       if (s == 0) return kNone;
       if (static_cast<uint32_t>(s >> 32) == hash) {
@@ -67,6 +69,7 @@ class HashIndex {
         if (eq(pos)) return pos;
       }
     }
+    return kNone;
   }
 
   // Adds `pos` under `hash`. REQUIRES: no equal key is present.
@@ -74,7 +77,9 @@ class HashIndex {
     if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
     size_t mask = slots_.size() - 1;
     size_t i = hash & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
+    for (size_t n = 0; slots_[i] != 0; i = (i + 1) & mask) {
+      if (++n > mask) throw std::length_error("hash index has no free slot (damaged)");
+    }
     slots_[i] = (uint64_t{hash} << 32) | (uint64_t{pos} + 1);
     ++size_;
   }
@@ -85,7 +90,7 @@ class HashIndex {
     if (!Locate(hash, pos, &i)) return;
     size_t mask = slots_.size() - 1;
     size_t j = i;
-    for (;;) {
+    for (size_t n = 0; n < mask; ++n) {  // bounded like Find
       j = (j + 1) & mask;
       uint64_t s = slots_[j];
       if (s == 0) break;
@@ -125,13 +130,14 @@ class HashIndex {
     if (slots_.empty()) return false;
     size_t mask = slots_.size() - 1;
     uint64_t want = (uint64_t{hash} << 32) | (uint64_t{pos} + 1);
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, ++n) {
       if (slots_[i] == 0) return false;
       if (slots_[i] == want) {
         *out = i;
         return true;
       }
     }
+    return false;
   }
 
   void Grow() {

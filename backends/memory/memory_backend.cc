@@ -1,8 +1,10 @@
 #include "stormkv/memory_backend.h"
 
+#include <cstdio>
 #include <exception>
 #include <mutex>
 
+#include "running_twin.h"
 #include "store_internal.h"
 #include "stormkv/script.h"
 
@@ -29,9 +31,14 @@ class StoreScriptContext final : public ScriptContext {
 class MemoryBackend final : public KvBackend {
  public:
   MemoryBackend(std::shared_ptr<const Clock> clock, const memstore::StoreConfig& cfg)
-      : clock_(std::move(clock)), store_(cfg) {}
+      : clock_(std::move(clock)), store_(cfg) {
+    char id[64];
+    std::snprintf(id, sizeof id, "the memory store %p", static_cast<const void*>(this));
+    id_ = id;
+  }
 
   Result<Reply> Run(const Command& argv) override {
+    STORMKV_RETURN_IF_ERROR(memstore::RunningTwin::CheckNotInsideOwnScript(id_, "Run"));
     std::lock_guard<std::mutex> lock(mu_);
     return ToResult(store_.Execute(argv, clock_->NowUs()));
   }
@@ -39,6 +46,10 @@ class MemoryBackend final : public KvBackend {
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override {
     std::vector<Result<Reply>> out;
     out.reserve(cmds.size());
+    if (Status s = memstore::RunningTwin::CheckNotInsideOwnScript(id_, "RunBatch"); !s.ok()) {
+      out.assign(cmds.size(), s);
+      return out;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     for (const Command& c : cmds) out.push_back(ToResult(store_.Execute(c, clock_->NowUs())));
     return out;
@@ -46,6 +57,7 @@ class MemoryBackend final : public KvBackend {
 
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override {
+    STORMKV_RETURN_IF_ERROR(memstore::RunningTwin::CheckNotInsideOwnScript(id_, "Eval"));
     std::lock_guard<std::mutex> lock(mu_);
     // What the Redis backend sends for a script: EVALSHA, and SCRIPT LOAD the first time
     // (NOSCRIPT); a fresh-server store counts their histograms and the script cache.
@@ -57,6 +69,7 @@ class MemoryBackend final : public KvBackend {
     Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
     if (script.native_twin()) {
       try {
+        memstore::RunningTwin running(id_, script.name());
         r = script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
         r = Status::ScriptError("script " + script.name() + " threw: " + e.what());
@@ -71,6 +84,7 @@ class MemoryBackend final : public KvBackend {
 
  private:
   std::mutex mu_;
+  std::string id_;  // names this store to RunningTwin
   std::shared_ptr<const Clock> clock_;
   InProcessStore store_;  // guarded by mu_
 };

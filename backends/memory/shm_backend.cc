@@ -15,7 +15,10 @@
 #include <exception>
 #include <thread>
 
+#include "running_twin.h"
 #include "shm_internal.h"
+#include "shm_verify.h"
+#include "stormkv/byte_size.h"
 #include "store_internal.h"
 #include "stormkv/script.h"
 
@@ -41,6 +44,7 @@ class ShmBackendImpl final : public ShmBackend {
   ShmBackendImpl(std::shared_ptr<Segment> seg, int slot, const ShmBackendOptions& o)
       : seg_(std::move(seg)),
         clock_(std::make_shared<SegmentClock>(seg_)),
+        url_(seg_->target().Url()),
         slot_(slot),
         remove_on_close_(o.remove_on_close),
         lock_timeout_(o.lock_timeout) {}
@@ -51,6 +55,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
   Result<Reply> Run(const Command& argv) override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Run"));
     Locked lk(*this, OpKind::kCommand, argv.empty() ? std::string_view() : argv[0]);
     if (!lk.status.ok()) return lk.status;
     Result<Reply> r = RunLocked(argv, false);
@@ -67,6 +72,10 @@ class ShmBackendImpl final : public ShmBackend {
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override {
     std::vector<Result<Reply>> out;
     out.reserve(cmds.size());
+    if (Status s = NotInsideOwnScript("RunBatch"); !s.ok()) {
+      out.assign(cmds.size(), s);
+      return out;
+    }
     Locked lk(*this, OpKind::kBatch, "");
     if (!lk.status.ok()) {
       for (size_t i = 0; i < cmds.size(); ++i) out.push_back(lk.status);
@@ -81,6 +90,7 @@ class ShmBackendImpl final : public ShmBackend {
 
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Eval"));
     Locked lk(*this, OpKind::kScript, script.name());
     if (!lk.status.ok()) return lk.status;
     StoreT& st = seg_->store();
@@ -93,6 +103,7 @@ class ShmBackendImpl final : public ShmBackend {
     Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
     if (script.native_twin()) {
       try {
+        memstore::RunningTwin running(url_, script.name());
         r = script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
         r = Status::ScriptError("script " + script.name() + " threw: " + e.what());
@@ -108,7 +119,8 @@ class ShmBackendImpl final : public ShmBackend {
   std::shared_ptr<ShmClock> clock() const override { return clock_; }
   const std::string& name() const override { return seg_->target().label; }
 
-  Result<ShmSegmentInfo> Info() override {
+  Result<ShmSegmentInfo> SegmentInfo() override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("SegmentInfo"));
     Locked lk(*this, OpKind::kCommand, "(info)", /*allow_damaged=*/true);
     if (!lk.status.ok()) return lk.status;
     ShmSegmentInfo info = HeaderInfo(seg_->target(), seg_->hdr());
@@ -117,6 +129,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
   Status CheckIntegrity() override {
+    STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("CheckIntegrity"));
     Locked lk(*this, OpKind::kCommand, "(check)", /*allow_damaged=*/true);
     if (!lk.status.ok()) return lk.status;
     std::string bad = VerifyLocked();
@@ -161,6 +174,12 @@ class ShmBackendImpl final : public ShmBackend {
   };
 
   std::string What() const { return seg_->target().What(); }
+
+  // Every handle of one segment in this process locks the same mutex: a twin running on the
+  // segment must not call any of them (RunningTwin).
+  Status NotInsideOwnScript(std::string_view what) const {
+    return memstore::RunningTwin::CheckNotInsideOwnScript(url_, what);
+  }
 
   bool IsDamaged() const {
     return seg_->hdr().health.load(std::memory_order_relaxed) ==
@@ -242,6 +261,12 @@ class ShmBackendImpl final : public ShmBackend {
     h.health.store(static_cast<uint32_t>(health), std::memory_order_release);
   }
 
+  // The allocator, checked without trusting it (shm_verify.h: bounded, cycle-safe walks; Boost's
+  // own check_sanity() loops forever on a free tree that a killed holder left with a cycle).
+  std::string VerifyHeapLocked() {
+    return VerifyHeap(*seg_->hdr().heap.sm, seg_->base(), seg_->base() + seg_->bytes());
+  }
+
   // Checks the allocator and every store structure. A corrupted structure could crash the
   // checker itself; `verifying` stays set then, and the next recovery does not try again.
   // With `repair`, accounting left out of date by an interrupted command is recomputed first
@@ -252,8 +277,9 @@ class ShmBackendImpl final : public ShmBackend {
     h.verifying = 1;
     std::string bad;
     try {
-      if (!h.heap.sm->check_sanity()) {
-        bad = "the segment's allocator failed its sanity check";
+      bad = VerifyHeapLocked();
+      if (!bad.empty()) {
+        bad = "the segment's " + bad;
       } else {
         bad = st.CheckIntegrity();
         if (!bad.empty() && repair) {
@@ -312,8 +338,22 @@ class ShmBackendImpl final : public ShmBackend {
     }
     bool checker_died = h.verifying != 0;
     h.verifying = 0;
-    if (partial) MarkInterrupted(what, checker_died);
-    if (!h.heap.reserve) h.heap.HoldReserve();
+    if (partial) {
+      MarkInterrupted(what, checker_died);
+    } else if (checker_died) {
+      SetHealth(Health::kDamaged, what + "; a process died while checking the structures after "
+                                         "an earlier failure; not checked again");
+    } else {
+      // Changed no data, but it may have died inside the allocator (preparing a write, holding
+      // back the reserve): the allocator is checked after every death, bounded, before anything
+      // allocates again.
+      h.verifying = 1;
+      std::string bad = VerifyHeapLocked();
+      h.verifying = 0;
+      if (!bad.empty()) SetHealth(Health::kDamaged, what + "; the segment's " + bad);
+    }
+    // A damaged segment's allocator is not touched again (it may not terminate).
+    if (!IsDamaged() && !h.heap.reserve) h.heap.HoldReserve();
     ReapPid(h, dead);
     CopyText(h.last_owner_death, sizeof h.last_owner_death, what);
     h.op.kind = OpKind::kNone;
@@ -323,7 +363,7 @@ class ShmBackendImpl final : public ShmBackend {
     Header& h = seg_->hdr();
     ++h.full_rejections;
     std::string msg = "OOM " + What() + " is full (" + std::to_string(h.segment_bytes) +
-                      " bytes, " + HumanBytes(h.heap.sm->get_free_memory()) + " free): '" +
+                      " bytes, " + FormatBytes(static_cast<int64_t>(h.heap.sm->get_free_memory())) + " free): '" +
                       std::string(argv[0]).substr(0, 32) +
                       "' not run; delete keys or use a larger segment";
     seg_->store().RecordError(msg);
@@ -359,7 +399,7 @@ class ShmBackendImpl final : public ShmBackend {
     MarkInterrupted("'" + std::string(cmd.substr(0, 32)) + "' was interrupted half-way (" +
                         std::string(what) + ")",
                     /*checker_died=*/false);
-    if (!h.heap.reserve) h.heap.HoldReserve();
+    if (!IsDamaged() && !h.heap.reserve) h.heap.HoldReserve();
     std::string msg = "OOM " + What() + " ran out of memory in the middle of '" +
                       std::string(cmd.substr(0, 32)) + "'; the segment is marked " +
                       std::string(ShmHealthName(static_cast<ShmHealth>(h.health.load()))) +
@@ -431,6 +471,7 @@ class ShmBackendImpl final : public ShmBackend {
 
   std::shared_ptr<Segment> seg_;
   std::shared_ptr<SegmentClock> clock_;
+  std::string url_;  // names the segment to RunningTwin
   int slot_;
   bool remove_on_close_;
   std::chrono::milliseconds lock_timeout_;

@@ -53,8 +53,6 @@ bool ProcessAlive(int32_t pid, uint64_t start_ticks);
 
 void CopyText(char* dst, size_t cap, std::string_view src);
 
-std::string HumanBytes(uint64_t n);
-
 uint64_t ReserveBytesFor(uint64_t segment_bytes);
 
 // Upper bound of what a command allocates beyond its containers' growth (ReserveForWrite):

@@ -158,20 +158,6 @@ void CopyText(char* dst, size_t cap, std::string_view src) {
   }
 }
 
-std::string HumanBytes(uint64_t n) {
-  char buf[48];
-  if (n >= (uint64_t{1} << 30)) {
-    std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(n) / (1 << 30));
-  } else if (n >= (uint64_t{1} << 20)) {
-    std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(n) / (1 << 20));
-  } else if (n >= 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
-  } else {
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
-  }
-  return buf;
-}
-
 uint64_t ReserveBytesFor(uint64_t segment_bytes) {
   return std::clamp<uint64_t>(segment_bytes / 64, 64 * 1024, 8 * 1024 * 1024);
 }

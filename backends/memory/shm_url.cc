@@ -3,6 +3,7 @@
 #include <string>
 
 #include "shm_internal.h"
+#include "stormkv/byte_size.h"
 #include "store_internal.h"
 
 namespace stormkv {
@@ -42,12 +43,13 @@ Result<ShmBackendOptions> ParseShmUrl(std::string_view url) {
     size_t eq = kv.find('=');
     std::string_view k = kv.substr(0, eq);
     std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-    uint64_t n = 0;
     if (k == "size") {
-      if (!memstore::ParseMemory(v, &n) || n == 0 || n > (uint64_t{1} << 46)) {
-        return bad("size '" + std::string(v) + "' is not a size (e.g. 256mb)");
+      // The one size parser (stormkv/byte_size.h): what --budget and --shm-size take.
+      Result<int64_t> n = ParseByteSize(v);
+      if (!n.ok() || *n == 0 || *n > (int64_t{1} << 46)) {
+        return bad("size '" + std::string(v) + "' is not a size (e.g. 256mb, 256mib, 1gb)");
       }
-      o.size = static_cast<int64_t>(n);
+      o.size = *n;
     } else if (k == "create") {
       o.open = truthy(v) ? ShmBackendOptions::OpenMode::kCreateOrAttach
                          : ShmBackendOptions::OpenMode::kAttach;
@@ -60,10 +62,9 @@ Result<ShmBackendOptions> ParseShmUrl(std::string_view url) {
         return bad("clock must be virtual or real");
       }
     } else if (k == "maxmemory") {
-      if (!memstore::ParseMemory(v, &n) || n > static_cast<uint64_t>(INT64_MAX)) {
-        return bad("maxmemory '" + std::string(v) + "' is not a size");
-      }
-      o.store.maxmemory = static_cast<int64_t>(n);
+      Result<int64_t> n = ParseByteSize(v);
+      if (!n.ok()) return bad("maxmemory '" + std::string(v) + "' is not a size (e.g. 100mb)");
+      o.store.maxmemory = *n;
     } else if (k == "policy") {
       memstore::Policy p;
       if (!memstore::ParsePolicy(v, &p))

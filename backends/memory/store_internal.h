@@ -60,14 +60,17 @@ bool ParseLL(std::string_view s, int64_t* out);
 // Redis getDoubleFromObject: strtod over the whole string, no leading space, no NaN, no
 // overflow to +-HUGE_VAL / underflow to 0.
 bool ParseDouble(std::string_view s, double* out);
-// Redis memtoull(): digits + optional unit (b, k, kb, m, mb, g, gb; case-insensitive).
+// Redis memtoull(): digits + optional unit (b, k, kb, m, mb, g, gb; case-insensitive). Only for
+// what Redis itself parses (CONFIG SET); sizes people give stormkv go through ParseByteSize
+// (stormkv/byte_size.h).
 bool ParseMemory(std::string_view s, uint64_t* out);
 // Redis addReplyDouble text ("%.17g", "inf", "-inf").
 std::string FormatDouble(double d);
 // Redis d2string: how a score is written into a listpack.
 std::string ScoreString(double d);
 inline std::string Int2Str(int64_t v) { return std::to_string(v); }
-// Redis bytesToHuman (INFO's *_human fields).
+// Redis bytesToHuman (INFO's *_human fields, "1.23M"); messages use FormatBytes
+// (stormkv/byte_size.h).
 std::string BytesToHuman(uint64_t n);
 const char* TypeName(ObjType t);
 const char* EncodingName(Enc e);

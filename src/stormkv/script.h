@@ -23,8 +23,8 @@
 
 namespace stormkv {
 
-// What a native twin may do while it runs under the store's lock: the equivalent of
-// redis.call. Implemented by each in-process store.
+// What a native twin may do under the store's lock (redis.call), and all it may do: a twin that
+// calls the backend running it (kv.Run/Get/Eval, any handle of that store) is refused (kInternal).
 class ScriptContext {
  public:
   virtual ~ScriptContext() = default;

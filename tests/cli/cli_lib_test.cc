@@ -1,4 +1,4 @@
-// The CLI's building blocks, without a process: byte sizes, key families, backend URLs, tables,
+// The CLI's building blocks, without a process: counts and percentages, key families, backend URLs, tables,
 // triage findings.
 #include <gmock/gmock.h>
 #include <unistd.h>
@@ -18,36 +18,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(ByteSize, RedisUnits) {
-  EXPECT_EQ(*ParseByteSize("0"), 0);
-  EXPECT_EQ(*ParseByteSize("123"), 123);
-  EXPECT_EQ(*ParseByteSize("1k"), 1000);
-  EXPECT_EQ(*ParseByteSize("1kb"), 1024);
-  EXPECT_EQ(*ParseByteSize("100KB"), 102400);
-  EXPECT_EQ(*ParseByteSize("1m"), 1000000);
-  EXPECT_EQ(*ParseByteSize("256mb"), 268435456);
-  EXPECT_EQ(*ParseByteSize("2GB"), 2147483648LL);
-  EXPECT_EQ(*ParseByteSize("1g"), 1000000000);
-  EXPECT_EQ(*ParseByteSize("64mib"), 64LL << 20);
-}
-
-TEST(ByteSize, RejectsGarbage) {
-  for (const char* bad : {"", "mb", "-1mb", "1.5mb", "12tb", "1 m b x", "99999999999999999999"}) {
-    Result<int64_t> r = ParseByteSize(bad);
-    EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) {
-      EXPECT_TRUE(r.status().IsInvalidArgument());
-    }
-  }
-}
-
-TEST(ByteSize, HumanFormat) {
-  EXPECT_EQ(FormatBytes(0), "0 B");
-  EXPECT_EQ(FormatBytes(1023), "1023 B");
-  EXPECT_EQ(FormatBytes(1024), "1 KB");
-  EXPECT_EQ(FormatBytes(1536), "1.5 KB");
-  EXPECT_EQ(FormatBytes(256LL << 20), "256 MB");
-  EXPECT_EQ(FormatBytes(1258291), "1.2 MB");
+TEST(Units, CountsAndPercentages) {
   EXPECT_EQ(FormatCount(1234567), "1,234,567");
   EXPECT_EQ(FormatCount(-1000), "-1,000");
   EXPECT_EQ(FormatPercent(0.5), "50%");

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "stormkv/byte_size.h"
+
 namespace stormkv::integration {
 namespace {
 
@@ -17,12 +19,6 @@ std::string Num(int64_t v) {
     out += digits[i];
   }
   return out;
-}
-
-std::string Mb(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return buf;
 }
 
 class LedgerPrinter : public ::testing::Environment {
@@ -81,7 +77,7 @@ void PrintFamilyReport(const std::string& title, const std::map<std::string, Fam
        << std::setw(8) << share << "\n";
   }
   os << "  " << std::left << std::setw(15) << "total" << std::right << std::setw(12) << Num(keys)
-     << std::setw(16) << Num(bytes) << "  (" << Mb(bytes) << ")\n";
+     << std::setw(16) << Num(bytes) << "  (" << FormatBytes(bytes) << ")\n";
 }
 
 Status CheckBudgetConfig(KvBackend& kv) {
@@ -161,7 +157,7 @@ void BudgetLedger::Print(std::ostream& os) const {
   os << "\n=== stormkv integration budget report (budget " << Num(kBudgetBytes) << " bytes) ===\n";
   for (const auto& [backend, n] : cases) {
     os << backend << ": " << n << " case(s), highest used_memory_peak " << Num(peak[backend])
-       << " (" << Mb(peak[backend]) << ", " << peak_case[backend] << "), "
+       << " (" << FormatBytes(peak[backend]) << ", " << peak_case[backend] << "), "
        << (peak[backend] < kBudgetBytes ? "under" : "OVER") << " budget\n";
     PrintFamilyReport("  memory by key family at the end of each case (summed over cases):",
                       by_backend[backend], os);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <future>
+#include <iostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -293,6 +296,48 @@ TEST(MemoryStoreScripts, TwinsAreAtomicAcrossThreads) {
   for (auto& th : threads) th.join();
   EXPECT_FALSE(bad);
   EXPECT_EQ(s.Run({"GET", "ctr"}).str(), std::to_string(kThreads * kPerThread));
+}
+
+// A twin that calls a backend (g_called) instead of its ScriptContext.
+KvBackend* g_called = nullptr;
+const Script& TwinCallingTheBackend() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "memory_store_test_twin_calls_backend", "return redis.call('GET', KEYS[1])",
+      [](ScriptContext&, const std::vector<std::string>& keys,
+         const std::vector<std::string>&) -> Result<Reply> {
+        Result<std::optional<std::string>> v = g_called->Get(keys[0]);
+        if (!v.ok()) return v.status();
+        return v->has_value() ? Reply::Bulk(**v) : Reply::Nil();
+      }));
+  return s;
+}
+
+// Runs Eval on another thread; a deadlock (the bug) ends the test binary instead of hanging it.
+Result<Reply> EvalOrDie(KvBackend& kv, const Script& script) {
+  auto done = std::async(std::launch::async, [&] { return kv.Eval(script, {"k"}, {}); });
+  if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    std::cerr << "FATAL: Eval of " << script.name() << " deadlocked\n";
+    std::_Exit(3);
+  }
+  return done.get();
+}
+
+TEST(MemoryStoreScripts, TwinCallingItsOwnBackendFailsInsteadOfDeadlocking) {
+  Store a, b;
+  ASSERT_TRUE(a.kv->Set("k", "from-a").ok());
+  g_called = a.kv.get();
+  Result<Reply> r = EvalOrDie(*a.kv, TwinCallingTheBackend());
+  ASSERT_EQ(r.status().code(), StatusCode::kInternal) << r.status();
+  EXPECT_NE(r.status().message().find("script 'memory_store_test_twin_calls_backend' called Run "
+                                      "on the memory store"),
+            std::string::npos)
+      << r.status();
+  EXPECT_NE(r.status().message().find("must use its ScriptContext (ctx.Call)"), std::string::npos);
+  // The store is not left locked, and a twin may still call another store's backend.
+  EXPECT_EQ(a.Run({"GET", "k"}).str(), "from-a");
+  r = EvalOrDie(*b.kv, TwinCallingTheBackend());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->str(), "from-a");
 }
 
 const Script& DelThenSet() {

@@ -9,13 +9,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "common/test_util.h"
 #include "shm/shm_test_util.h"
+#include "stormkv/byte_size.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/script.h"
 
@@ -149,7 +155,7 @@ TEST(ShmLifecycle, CreateAttachShareAndRemove) {
   ASSERT_OK_AND_ASSIGN(auto got, b->Get("k"));
   EXPECT_EQ(got, std::optional<std::string>("v1"));
 
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, b->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, b->SegmentInfo());
   EXPECT_EQ(info.creator_pid, ::getpid());
   EXPECT_TRUE(info.creator_alive);
   EXPECT_EQ(info.attached_pids.size(), 2u);  // two handles in this process
@@ -168,6 +174,28 @@ TEST(ShmLifecycle, CreateAttachShareAndRemove) {
   EXPECT_EQ(ExpectGet(*a, "k", "v2"), 0);
   Status again = RemoveShmSegment(name);
   EXPECT_TRUE(again.IsInvalidArgument()) << again;
+}
+
+// KvBackend::Info(section) is not hidden by the segment's own figures (SegmentInfo): on the
+// derived type, b.Info("memory") compiles and answers INFO memory; b.Info("shm") the segment's.
+TEST(ShmLifecycle, InfoSectionsStayReachableOnTheDerivedType) {
+  std::string name = UniqueName("infosec");
+  SegmentGuard guard{name};
+  std::unique_ptr<ShmBackend> kv = MustOpen(CreateOptions(name));
+  ASSERT_TRUE(kv);
+  ShmBackend& b = *kv;
+  ASSERT_OK(b.Set("k", "v"));
+  ASSERT_OK_AND_ASSIGN(auto memory, b.Info("memory"));
+  ASSERT_TRUE(memory.count("used_memory"));
+  EXPECT_GT(std::stoll(memory["used_memory"]), 0);
+  EXPECT_EQ(memory.count("stormkv_shm_name"), 0u);  // only the section asked for
+  ASSERT_OK_AND_ASSIGN(auto shm, b.Info("shm"));
+  EXPECT_EQ(shm["stormkv_shm_name"], name);
+  EXPECT_EQ(shm["stormkv_shm_health"], "consistent");
+  ASSERT_OK_AND_ASSIGN(auto defaults, b.Info());
+  EXPECT_TRUE(defaults.count("used_memory") && defaults.count("stormkv_shm_name"));
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo seg, b.SegmentInfo());
+  EXPECT_EQ(seg.name, name);
 }
 
 TEST(ShmLifecycle, CreateRefusesAnExistingSegmentAndCreateOrAttachJoinsIt) {
@@ -311,7 +339,7 @@ TEST(ShmLifecycle, SegmentWhoseUsersDiedIsStale) {
   auto kv = MustOpen(o);
   ASSERT_TRUE(kv);
   EXPECT_EQ(ExpectGet(*kv, "left", "behind"), 0);
-  ASSERT_OK_AND_ASSIGN(info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(info, kv->SegmentInfo());
   EXPECT_FALSE(info.stale);
   EXPECT_TRUE(info.dead_attached_pids.empty());
 }
@@ -392,6 +420,23 @@ TEST(ShmUrl, ParsesNamesSizesAndOptions) {
       r.status().message(),
       "shm URL 'shm://x?color=red': unknown parameter 'color' (size, create, clock, maxmemory, "
       "policy, preallocate, stale, inconsistent, lock_timeout_ms)");
+}
+
+// size= and maxmemory= take what --budget / --shm-size take: the one parser (byte_size.h).
+TEST(ShmUrl, SizesAreParsedLikeTheCliOptions) {
+  for (const char* text : {"256mib", "256MiB", "256mb", "268435456", "1gb", "1gib", "64m", "2048k",
+                           "512kb"}) {
+    ASSERT_OK_AND_ASSIGN(int64_t want, ParseByteSize(text));
+    ASSERT_OK_AND_ASSIGN(ShmBackendOptions o,
+                         ParseShmUrl(std::string("shm://x?size=") + text + "&maxmemory=" + text));
+    EXPECT_EQ(o.size, want) << text;
+    EXPECT_EQ(o.store.maxmemory, want) << text;
+  }
+  Result<ShmBackendOptions> r = ParseShmUrl("shm://x?size=1.5gb");
+  EXPECT_EQ(r.status().message(),
+            "shm URL 'shm://x?size=1.5gb': size '1.5gb' is not a size (e.g. 256mb, 256mib, 1gb)");
+  EXPECT_TRUE(ParseShmUrl("shm://x?size=0").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseShmUrl("shm://x?maxmemory=-1mb").status().IsInvalidArgument());
 }
 
 TEST(ShmUrl, OpenShmBackendCreatesThenAttaches) {
@@ -834,7 +879,7 @@ TEST(ShmRobust, HolderKilledBeforeWritingLeavesTheStoreConsistent) {
                 "applied");
   auto again = MustOpen(AttachOptions(name));
   ASSERT_TRUE(again);
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, again->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, again->SegmentInfo());
   EXPECT_EQ(info.attached_pids.size(), 2u);
   EXPECT_TRUE(info.dead_attached_pids.empty());
   ASSERT_OK(kv->CheckIntegrity());
@@ -885,37 +930,113 @@ TEST(ShmRobust, HolderKilledMidScriptMarksTheStorePossiblyInconsistent) {
 
 // A holder killed at an arbitrary point of an allocation-heavy script: survivors never hang or
 // crash; they either keep a verified store (possibly inconsistent) or refuse with kCorruption.
+// The wedge this guards against (issue 17: a survivor spinning in Boost's check_sanity() on a
+// free tree the dead holder left inconsistent) showed only with both cores busy, in 3 of 100
+// runs: the case loads the cores itself, kills at a different point of the loop every round
+// (the report point and a 0-2 ms delay after it vary), and bounds each survivor's time.
+// STORMKV_SHM_KILL_ROUNDS sets the number of rounds (default 40).
 TEST(ShmRobust, HolderKilledWhileAllocatingNeverWedgesTheOthers) {
   const Script& alloc = AllocLoopScript();
-  for (int round = 0; round < 8; ++round) {
+  const char* env = std::getenv("STORMKV_SHM_KILL_ROUNDS");
+  const int rounds = env != nullptr ? std::max(1, std::atoi(env)) : 40;
+  shmtest::CpuLoad load(2);
+  std::map<std::string, int> outcomes;
+  std::chrono::steady_clock::duration slowest{};
+  for (int round = 0; round < rounds; ++round) {
     std::string name = UniqueName("killalloc");
     SegmentGuard guard{name};
-    auto kv = MustOpen(CreateOptions(name, 64 << 20));
+    auto kv = MustOpen(CreateOptions(name, int64_t{16} << 20));
     ASSERT_TRUE(kv);
+    const int report = 20 + 37 * (round % 11);
     Child child([&](int to_parent) {
       g_signal_fd = to_parent;
       auto b = NewShmBackend(AttachOptions(name));
       if (!b.ok()) return 1;
-      (void)(*b)->Eval(alloc, {"h", "s", "str:", "z"}, {std::to_string(50 + 97 * round)});
+      (void)(*b)->Eval(alloc, {"h", "s", "str:", "z"}, {std::to_string(report)});
       return 2;
     });
     ASSERT_EQ(child.ReadByte(), 'W');
+    std::this_thread::sleep_for(std::chrono::microseconds((round * 389) % 2000));
     child.Kill();
-    Result<int64_t> r = kv->HLen("h");
-    std::string health = InfoField(*kv, "stormkv_shm_health");
-    std::cout << "[ round " << round << " ] " << (r.ok() ? health : r.status().ToString()) << "\n";
-    if (r.ok()) {
-      EXPECT_GE(*r, 50 + 97 * round);
-      EXPECT_EQ(health, "possibly_inconsistent");
-      ASSERT_OK(kv->CheckIntegrity());
-      ASSERT_OK(kv->Set("still", "works"));
-    } else {
-      EXPECT_TRUE(r.status().IsCorruption()) << r.status();
-      EXPECT_EQ(health, "");  // INFO itself is refused on a damaged segment
-      ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
-      EXPECT_EQ(info.health, ShmHealth::kDamaged);
+    const auto t0 = std::chrono::steady_clock::now();
+    // Everything a survivor does next, bounded: the recovery, the reads, the check, a write.
+    std::string outcome = shmtest::WithinBoundedTime(
+        "the survivor of round " + std::to_string(round), std::chrono::seconds(30),
+        [&]() -> std::string {
+          Result<int64_t> r = kv->HLen("h");
+          std::string health = InfoField(*kv, "stormkv_shm_health");
+          if (r.ok()) {
+            EXPECT_GE(*r, report);
+            EXPECT_EQ(health, "possibly_inconsistent");
+            EXPECT_OK(kv->CheckIntegrity());
+            EXPECT_OK(kv->Set("still", "works"));
+            return health;
+          }
+          EXPECT_TRUE(r.status().IsCorruption()) << r.status();
+          EXPECT_EQ(health, "");  // INFO itself is refused on a damaged segment
+          Result<ShmSegmentInfo> info = kv->SegmentInfo();
+          EXPECT_TRUE(info.ok() && info->health == ShmHealth::kDamaged);
+          EXPECT_TRUE(kv->Set("still", "works").status().IsCorruption());
+          return "damaged: " + (info.ok() ? info->health_reason : info.status().ToString());
+        });
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+    ++outcomes[outcome.substr(0, outcome.find(':'))];
+    if (outcome != "possibly_inconsistent") {
+      std::cout << "[ round " << round << " ] " << outcome << "\n";
     }
   }
+  std::cout << "[ " << rounds << " rounds ]";
+  for (const auto& [what, n] : outcomes) std::cout << " " << what << " " << n;
+  std::cout << "; slowest survivor "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() << " ms\n";
+}
+
+// A twin that calls a backend handle (g_called) instead of its ScriptContext.
+KvBackend* g_called = nullptr;
+const Script& TwinCallingTheBackend() {
+  static const Script& s = ScriptRegistry::Global().Register(
+      Script("shm_test_twin_calls_backend", "return redis.call('GET', KEYS[1])",
+             [](ScriptContext&, const std::vector<std::string>& keys,
+                const std::vector<std::string>&) -> Result<Reply> {
+               Result<std::optional<std::string>> v = g_called->Get(keys[0]);
+               if (!v.ok()) return v.status();
+               return v->has_value() ? Reply::Bulk(**v) : Reply::Nil();
+             }));
+  return s;
+}
+
+// Any handle of the segment shares the one lock: a twin calling the handle that runs it, or
+// another handle of the same segment, is refused at once (not after lock_timeout, not never).
+TEST(ShmScripts, TwinCallingTheSegmentsBackendFailsInsteadOfDeadlocking) {
+  std::string name = UniqueName("reenter");
+  SegmentGuard guard{name};
+  ShmBackendOptions o = CreateOptions(name);
+  o.lock_timeout = std::chrono::milliseconds(0);  // wait forever: only the detection ends it
+  auto a = MustOpen(o);
+  ASSERT_TRUE(a);
+  ShmBackendOptions ao = AttachOptions(name);
+  ao.lock_timeout = std::chrono::milliseconds(0);
+  auto other = MustOpen(ao);
+  ASSERT_TRUE(other);
+  ASSERT_OK(a->Set("k", "v"));
+  for (KvBackend* target : {static_cast<KvBackend*>(a.get()), static_cast<KvBackend*>(other.get())}) {
+    g_called = target;
+    auto done = std::async(std::launch::async,
+                           [&] { return a->Eval(TwinCallingTheBackend(), {"k"}, {}); });
+    if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      std::cerr << "FATAL: the twin deadlocked on the segment's lock\n";
+      std::_Exit(3);
+    }
+    Result<Reply> r = done.get();
+    ASSERT_EQ(r.status().code(), StatusCode::kInternal) << r.status();
+    EXPECT_EQ(r.status().message(),
+              "script 'shm_test_twin_calls_backend' called Run on shm://" + name +
+                  ", the store that runs it: a native twin must use its ScriptContext "
+                  "(ctx.Call), not the backend, which would wait forever for the lock the "
+                  "script holds");
+    EXPECT_EQ(ExpectGet(*other, "k", "v"), 0);  // the lock was released
+  }
+  EXPECT_EQ(InfoField(*a, "stormkv_shm_health"), "consistent");
 }
 
 TEST(ShmRobust, LockTimeoutNamesTheHolder) {

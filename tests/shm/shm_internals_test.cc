@@ -4,11 +4,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include "common/test_util.h"
 #include "shm/shm_test_util.h"
 #include "shm_segment.h"
+#include "shm_verify.h"
 #include "stormkv/script.h"
 #include "stormkv/shm_backend.h"
 
@@ -43,6 +47,39 @@ class RawHeader {
   shm::Header* hdr_ = nullptr;
 };
 
+// The whole segment mapped into this process on its own (the allocator's offset pointers are
+// relative, so they work in any mapping).
+class RawSegment {
+ public:
+  explicit RawSegment(const std::string& name) {
+    int fd = ::shm_open(("/" + name).c_str(), O_RDWR, 0600);
+    if (fd < 0) return;
+    struct stat st;
+    if (::fstat(fd, &st) == 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fd, 0);
+      if (p != MAP_FAILED) {
+        base_ = static_cast<char*>(p);
+        bytes_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    ::close(fd);
+  }
+  ~RawSegment() {
+    if (base_ != nullptr) ::munmap(base_, bytes_);
+  }
+  explicit operator bool() const { return base_ != nullptr; }
+  shm::Header& hdr() { return *reinterpret_cast<shm::Header*>(base_); }
+  shm::SegmentManager& sm() { return *hdr().heap.sm; }
+  std::string Verify(shm::HeapFigures* f = nullptr) {
+    return shm::VerifyHeap(sm(), base_, base_ + bytes_, f);
+  }
+
+ private:
+  char* base_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 std::unique_ptr<ShmBackend> MustOpen(const ShmBackendOptions& o) {
   Result<std::unique_ptr<ShmBackend>> b = NewShmBackend(o);
   EXPECT_TRUE(b.ok()) << b.status();
@@ -64,7 +101,7 @@ TEST(ShmInternals, AllocationFailingMidCommandIsCaughtReportedAndMarked) {
   raw->heap.fail_after = 1;
   Result<int64_t> r = kv->HSet("h", {{"new", std::string(100, 'x')}});
   ASSERT_TRUE(r.status().IsOutOfMemory()) << r.status();
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
   EXPECT_EQ(info.health, ShmHealth::kPossiblyInconsistent) << info.health_reason;
   EXPECT_EQ(r.status().message(), "OOM shm segment '" + name +
                                       "' ran out of memory in the middle of 'HSET'; the segment is "
@@ -168,7 +205,7 @@ TEST(ShmInternals, DeadCheckerMeansDamagedAndCommandsAreRefused) {
             std::string::npos)
       << r.status();
   EXPECT_NE(r.status().message().find("; remove it"), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
   EXPECT_EQ(info.health, ShmHealth::kDamaged);
   EXPECT_EQ(info.owner_deaths, 1);
   EXPECT_EQ(RunInChild([&] {
@@ -177,6 +214,83 @@ TEST(ShmInternals, DeadCheckerMeansDamagedAndCommandsAreRefused) {
                                                                                              : 1;
             }),
             0);
+}
+
+// The bounded allocator check accepts a fragmented, healthy heap and agrees with Boost's figures.
+TEST(ShmInternals, HeapVerifierAcceptsAHealthyFragmentedHeap) {
+  std::string name = UniqueName("heapok");
+  SegmentGuard guard{name};
+  auto kv = MustOpen(CreateOptions(name, int64_t{16} << 20));
+  ASSERT_TRUE(kv);
+  RawSegment raw(name);
+  ASSERT_TRUE(raw);
+  shm::HeapFigures f;
+  EXPECT_EQ(raw.Verify(&f), "");
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_OK(kv->Set(shmtest::Key("k", i), std::string(static_cast<size_t>(i % 500), 'v')));
+    ASSERT_OK(kv->HSet(shmtest::Key("h", i % 40), {{shmtest::Key("f", i), "x"}}));
+  }
+  for (int i = 0; i < 3000; i += 3) ASSERT_OK(kv->Del({shmtest::Key("k", i)}));
+  EXPECT_EQ(raw.Verify(&f), "");
+  EXPECT_GT(f.blocks, 3000u);
+  EXPECT_GT(f.free_blocks, 100u);  // deletes left holes
+  EXPECT_LE(f.free_bytes, raw.sm().get_free_memory());
+  EXPECT_GE(f.free_bytes + 64, raw.sm().get_free_memory());
+  EXPECT_LE(f.steps, 2 * f.blocks + 1);
+  ASSERT_OK(kv->CheckIntegrity());
+}
+
+// The wedge of issue 17: a holder killed inside the allocator left its free tree with a cycle.
+// Boost's check_sanity() (and allocate()) walk that tree forever; the survivor must instead find
+// the damage within bounded time, mark the segment damaged and refuse commands.
+// Reads KEYS[1], reports 'L' on ARGV[1] (a pipe), then holds the lock forever, changing nothing.
+const Script& ReadThenHold() {
+  static const Script& s = ScriptRegistry::Global().Register(
+      Script("shm_internals_read_then_hold", "-- GET, then hold the lock (native twin only)",
+             [](ScriptContext& ctx, const std::vector<std::string>& keys,
+                const std::vector<std::string>& args) -> Result<Reply> {
+               Result<Reply> r = ctx.Call({"GET", keys[0]});
+               (void)!::write(std::stoi(args[0]), "L", 1);
+               for (;;) ::pause();
+               return r;
+             }));
+  return s;
+}
+
+TEST(ShmInternals, CycleInTheFreeTreeIsDamageNotAHang) {
+  const Script& hold = ReadThenHold();
+  std::string name = UniqueName("cycle");
+  SegmentGuard guard{name};
+  auto kv = MustOpen(CreateOptions(name, int64_t{16} << 20));
+  ASSERT_TRUE(kv);
+  for (int i = 0; i < 500; ++i) ASSERT_OK(kv->Set(shmtest::Key("k", i), std::string(64, 'v')));
+  for (int i = 0; i < 500; i += 2) ASSERT_OK(kv->Del({shmtest::Key("k", i)}));
+  Child child([&](int to_parent) {
+    auto b = NewShmBackend(AttachOptions(name));
+    if (!b.ok()) return 1;
+    (void)(*b)->Eval(hold, {"k1"}, {std::to_string(to_parent)});
+    return 2;
+  });
+  ASSERT_EQ(child.ReadByte(), 'L');  // it holds the lock; nobody touches the allocator
+  RawSegment raw(name);
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(shm::testing::TieFreeTreeIntoACycle(raw.sm()));
+  std::string seen = raw.Verify();
+  EXPECT_NE(seen.find("cycle"), std::string::npos) << seen;
+  child.Kill();  // dies holding the lock having changed no data, as if killed in the allocator
+
+  Result<bool> w = shmtest::WithinBoundedTime("a Set after the death", std::chrono::seconds(20),
+                                   [&] { return kv->Set("after", std::string(4000, 'x')); });
+  ASSERT_TRUE(w.status().IsCorruption()) << w.status();
+  EXPECT_NE(w.status().message().find("the free tree reaches a block twice (a cycle)"),
+            std::string::npos)
+      << w.status();
+  Status check = shmtest::WithinBoundedTime("CheckIntegrity", std::chrono::seconds(20),
+                                            [&] { return kv->CheckIntegrity(); });
+  EXPECT_TRUE(check.IsCorruption()) << check;
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
+  EXPECT_EQ(info.health, ShmHealth::kDamaged) << info.health_reason;
+  EXPECT_EQ(info.owner_deaths, 1);
 }
 
 }  // namespace

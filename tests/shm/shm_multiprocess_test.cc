@@ -170,7 +170,7 @@ TEST(ShmReplicas, FourProcessesTimesFiveThousandAlertsGiveExactStormsAndDedupCou
     ASSERT_EQ(d->count, kProcs * kAlerts / kFingerprints) << f;
   }
   ASSERT_OK(kv->CheckIntegrity());
-  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->Info());
+  ASSERT_OK_AND_ASSIGN(ShmSegmentInfo info, kv->SegmentInfo());
   EXPECT_EQ(info.health, ShmHealth::kConsistent);
   EXPECT_TRUE(info.dead_attached_pids.empty());
 }

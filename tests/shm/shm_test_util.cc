@@ -1,6 +1,7 @@
 #include "shm/shm_test_util.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,23 @@ std::string UniqueName(std::string_view tag) {
 }
 
 SegmentGuard::~SegmentGuard() { (void)RemoveShmSegment(name); }
+
+CpuLoad::CpuLoad(int loops) {
+  for (int i = 0; i < loops; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      volatile uint64_t spin = 0;
+      for (;;) spin = spin + 1;
+    }
+    if (pid > 0) pids_.push_back(pid);
+  }
+}
+
+CpuLoad::~CpuLoad() {
+  for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+  for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+}
 
 ShmBackendOptions CreateOptions(const std::string& name, int64_t size) {
   ShmBackendOptions o;

@@ -5,11 +5,16 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <future>
+#include <iostream>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stormkv/kv_backend.h"
 #include "stormkv/shm_backend.h"
@@ -59,6 +64,33 @@ class Child {
   pid_t pid_ = -1;
   int from_child_ = -1;
 };
+
+// Busy loops in forked children (they die with the test process too, PR_SET_PDEATHSIG), to run a
+// timing-sensitive case with both cores busy; killed and reaped at scope exit, by pid.
+class CpuLoad {
+ public:
+  explicit CpuLoad(int loops);
+  ~CpuLoad();
+  CpuLoad(const CpuLoad&) = delete;
+  CpuLoad& operator=(const CpuLoad&) = delete;
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+// Runs `fn` on another thread and returns its result; when it does not return within `bound`
+// (a survivor wedged on the segment), prints `what` and ends the test binary with exit code 3
+// instead of hanging it.
+template <class Fn>
+auto WithinBoundedTime(std::string_view what, std::chrono::seconds bound, Fn fn) {
+  auto done = std::async(std::launch::async, std::move(fn));
+  if (done.wait_for(bound) != std::future_status::ready) {
+    std::cerr << "FATAL: " << what << " did not return within " << bound.count()
+              << " s (wedged)" << std::endl;
+    std::_Exit(3);
+  }
+  return done.get();
+}
 
 // One field of INFO (all sections) as text; "" when absent.
 std::string InfoField(KvBackend& kv, const std::string& field);

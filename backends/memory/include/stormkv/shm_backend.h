@@ -18,12 +18,16 @@
 // One robust process-shared mutex guards the store. A process killed while holding it does not
 // wedge the others: the next locker recovers the lock and looks at what the dead process was
 // doing. If it had changed nothing (e.g. killed while blocked or while reading), the store is
-// intact and its command counts as not applied. If it had started changing data, its command
+// intact and its command counts as not applied (the allocator is still checked: it may have died
+// inside it while preparing a write). If it had started changing data, its command
 // (or script) may be partially applied: the survivor recomputes the derived accounting, verifies
 // every structure (allocator and store), marks the segment "possibly inconsistent" (INFO shm:
 // stormkv_shm_consistent:0 with the reason) and keeps serving; new attaches report it as an
 // error unless they accept it. If the verification fails (or a verification itself died), the
-// segment is "damaged" and every command answers kCorruption; remove it.
+// segment is "damaged" and every command answers kCorruption; remove it. The verification trusts
+// nothing it reads: every walk of the shared structures is bounded and cycle-safe, so a survivor
+// never loops on what a dead process left half-written; what it cannot prove consistent is
+// damage.
 //
 // Thread-safety: a backend may be used from any number of threads; all processes and threads
 // share the one lock. Eval holds it for the whole twin.
@@ -132,8 +136,10 @@ class ShmBackend : public KvBackend {
   virtual std::shared_ptr<ShmClock> clock() const = 0;
   // The segment's name (or file path).
   virtual const std::string& name() const = 0;
-  // Reads the segment's header and heap figures (takes the lock).
-  virtual Result<ShmSegmentInfo> Info() = 0;
+  // Reads the segment's header and heap figures (takes the lock). Named apart from
+  // KvBackend::Info(section), the INFO command, which stays callable on an ShmBackend
+  // (b.Info("memory"), b.Info() for INFO's default sections; INFO also has a "shm" section).
+  virtual Result<ShmSegmentInfo> SegmentInfo() = 0;
   // Verifies every structure (allocator and store) under the lock: ok, or kCorruption naming
   // the first violation. O(keys + elements).
   virtual Status CheckIntegrity() = 0;
