@@ -360,8 +360,6 @@ RedisClusterBackend* AsRedisClusterBackend(KvBackend* kv) {
   return dynamic_cast<RedisClusterBackend*>(kv);
 }
 
-int RedisClusterKeySlot(std::string_view key) { return redis_internal::KeySlot(key); }
-
 Result<std::unique_ptr<KvBackend>> NewRedisBackendFromUrl(std::string_view url,
                                                           const RedisOptions& options) {
   if (url.substr(0, 16) == "redis-cluster://") {

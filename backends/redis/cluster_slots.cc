@@ -8,21 +8,6 @@
 namespace stormkv::redis_internal {
 namespace {
 
-// The CRC16-XMODEM table, computed at compile time: entry b is the CRC of the byte b alone.
-constexpr std::array<uint16_t, 256> MakeCrcTable() {
-  std::array<uint16_t, 256> t{};
-  for (int b = 0; b < 256; ++b) {
-    uint16_t crc = static_cast<uint16_t>(b << 8);
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                                : static_cast<uint16_t>(crc << 1);
-    }
-    t[static_cast<size_t>(b)] = crc;
-  }
-  return t;
-}
-constexpr std::array<uint16_t, 256> kCrcTable = MakeCrcTable();
-
 bool ParseInt(std::string_view s, int* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
@@ -140,24 +125,6 @@ Status SlotOfKeys(const Command& argv, size_t first, size_t end, size_t step, Co
 }
 
 }  // namespace
-
-uint16_t Crc16Xmodem(std::string_view data) {
-  uint16_t crc = 0;
-  for (unsigned char c : data) {
-    crc = static_cast<uint16_t>((crc << 8) ^ kCrcTable[((crc >> 8) ^ c) & 0xff]);
-  }
-  return crc;
-}
-
-std::string_view HashTag(std::string_view key) {
-  size_t open = key.find('{');
-  if (open == std::string_view::npos) return key;
-  size_t close = key.find('}', open + 1);
-  if (close == std::string_view::npos || close == open + 1) return key;
-  return key.substr(open + 1, close - open - 1);
-}
-
-int KeySlot(std::string_view key) { return Crc16Xmodem(HashTag(key)) & (kClusterSlots - 1); }
 
 Status CrossSlotError() {
   return StatusFromErrorReply("CROSSSLOT Keys in request don't hash to the same slot");

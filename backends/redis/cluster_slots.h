@@ -8,21 +8,17 @@
 #include <string_view>
 #include <vector>
 
+#include "stormkv/key_schema.h"
 #include "stormkv/kv_backend.h"
 #include "stormkv/reply.h"
 #include "stormkv/status.h"
 
 namespace stormkv::redis_internal {
 
-constexpr int kClusterSlots = 16384;
+constexpr int kClusterSlots = kHashSlots;
 
-// CRC16-XMODEM (polynomial 0x1021, initial value 0, no reflection, no final xor).
-uint16_t Crc16Xmodem(std::string_view data);
-// The part of `key` that is hashed: the bytes between the first '{' and the first '}' after it
-// when there is at least one; else the whole key (no '{', no '}' after it, or "{}").
-std::string_view HashTag(std::string_view key);
-// CRC16 of the hash tag mod 16384.
-int KeySlot(std::string_view key);
+// The slot of `key`: the project's one slot function (stormkv/key_schema.h).
+inline int KeySlot(std::string_view key) { return HashSlot(key); }
 
 // One range of the slot map: slots first..last (inclusive) served by the master host:port.
 struct SlotRange {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/test_util.h"
+#include "stormkv/key_schema.h"
 #include "stormkv/redis_cluster_backend.h"
 
 namespace stormkv::redis_internal {
@@ -40,7 +41,7 @@ TEST(ClusterSlotsTest, SlotsMatchRedisClusterKeyslot) {
   };
   for (const auto& [key, slot] : cases) {
     EXPECT_EQ(KeySlot(key), slot) << "key '" << key << "'";
-    EXPECT_EQ(RedisClusterKeySlot(key), slot) << "key '" << key << "'";
+    EXPECT_EQ(HashSlot(key), slot) << "key '" << key << "'";
   }
 }
 

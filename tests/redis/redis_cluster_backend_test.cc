@@ -10,6 +10,7 @@
 
 #include "common/backend_factories.h"
 #include "common/test_util.h"
+#include "stormkv/key_schema.h"
 #include "stormkv/redis_backend.h"
 #include "stormkv/redis_cluster_backend.h"
 #include "stormkv/script.h"
@@ -49,7 +50,7 @@ TEST_F(RedisClusterBackendTest, EachKeyLandsOnItsSlotsMaster) {
     std::string key = "route:" + std::to_string(i);
     ASSERT_OK(kv().Set(key, "v" + std::to_string(i)));
     int slot = cluster_->SlotOf(key);
-    EXPECT_EQ(slot, RedisClusterKeySlot(key));
+    EXPECT_EQ(slot, HashSlot(key));
     int owners = 0;
     for (size_t n = 0; n < nodes.size(); ++n) {
       bool owns = false;
@@ -77,7 +78,7 @@ TEST_F(RedisClusterBackendTest, EachKeyLandsOnItsSlotsMaster) {
 }
 
 TEST_F(RedisClusterBackendTest, CrossSlotIsRefusedBeforeSending) {
-  ASSERT_NE(RedisClusterKeySlot("foo"), RedisClusterKeySlot("bar"));
+  ASSERT_NE(HashSlot("foo"), HashSlot("bar"));
   ASSERT_OK(kv().Set("foo", "1"));
   ASSERT_OK(kv().Set("bar", "2"));
   int64_t before = cluster_->Stats().crossslot;
@@ -231,7 +232,7 @@ TEST_F(RedisClusterBackendTest, PlainBackendOnAClusterNodeSaysUseRedisCluster) {
   std::string key;
   for (int i = 0; key.empty(); ++i) {
     std::string k = "plain:" + std::to_string(i);
-    int slot = RedisClusterKeySlot(k);
+    int slot = HashSlot(k);
     if (slot < nodes[0].slots.front().first || slot > nodes[0].slots.front().second) key = k;
   }
   Result<std::optional<std::string>> r = plain->Get(key);

@@ -10,6 +10,7 @@
 #include "common/test_util.h"
 #include "redis/private_cluster.h"
 #include "redis/private_redis.h"
+#include "stormkv/key_schema.h"
 #include "stormkv/redis_cluster_backend.h"
 #include "stormkv/script.h"
 
@@ -44,7 +45,7 @@ std::string KeyOn(int owner, const std::string& prefix, int skip = 0, int master
   const int first = 16384 * owner / masters, end = 16384 * (owner + 1) / masters;
   for (int i = 0;; ++i) {
     std::string k = prefix + std::to_string(i);
-    int slot = RedisClusterKeySlot(k);
+    int slot = HashSlot(k);
     if (slot >= first && slot < end && skip-- == 0) return k;
   }
 }
@@ -73,7 +74,7 @@ TEST_F(RedisClusterFaultTest, MovedRefreshesOnceAndResends) {
   ASSERT_NE(kv, nullptr);
   RedisClusterBackend* c = AsRedisClusterBackend(kv.get());
   const std::string k = KeyOn(0, "moved:");
-  const int slot = RedisClusterKeySlot(k);
+  const int slot = HashSlot(k);
   GiveSlot(slot, 1);
   RedisClusterStats before = c->Stats();
   ASSERT_OK(kv->Set(k, "v"));  // MOVED to node 1, one refresh, resent there
@@ -88,7 +89,7 @@ TEST_F(RedisClusterFaultTest, MovedRefreshesOnceAndResends) {
 
   // Many threads meet the next move at once: still one refresh.
   const std::string k2 = KeyOn(0, "moved:", 5);
-  GiveSlot(RedisClusterKeySlot(k2), 1);
+  GiveSlot(HashSlot(k2), 1);
   before = c->Stats();
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -111,7 +112,7 @@ TEST_F(RedisClusterFaultTest, BatchResendsARedirectedSlotInOrder) {
   RedisClusterBackend* c = AsRedisClusterBackend(kv.get());
   const std::string k = KeyOn(0, "order:");
   const std::string other0 = KeyOn(0, "order:", 3), other1 = KeyOn(1, "order:");
-  GiveSlot(RedisClusterKeySlot(k), 1);
+  GiveSlot(HashSlot(k), 1);
   int64_t refreshes = c->Stats().refreshes;
   std::vector<Result<Reply>> out =
       kv->RunBatch({{"SET", k, "a"}, {"SET", other0, "x"}, {"APPEND", k, "b"},
@@ -133,7 +134,7 @@ TEST_F(RedisClusterFaultTest, AskDuringAMigrationThenTryAgainPastTheDeadline) {
   RedisClusterBackend* c = AsRedisClusterBackend(kv.get());
   const std::string tag = "{" + KeyOn(0, "mig") + "}";  // a slot of node 0
   const std::string a = tag + "a", b = tag + "b";
-  const int slot = RedisClusterKeySlot(a);
+  const int slot = HashSlot(a);
   ASSERT_LT(slot, 8192);
   ASSERT_OK(kv->Set(a, "1"));
   ASSERT_OK(cluster_->Run(1, {"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING",
@@ -177,7 +178,7 @@ TEST_F(RedisClusterFaultTest, RedirectLoopIsBoundedAndNamed) {
   std::unique_ptr<KvBackend> kv = Connect(cluster_->Url());
   ASSERT_NE(kv, nullptr);
   const std::string k = KeyOn(0, "loop:");
-  const int slot = RedisClusterKeySlot(k);
+  const int slot = HashSlot(k);
   // Node 0 gives the slot to node 1, node 1 still thinks node 0 has it.
   ASSERT_OK(cluster_->Run(0, {"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", cluster_->id(1)})
                 .status());
@@ -207,7 +208,7 @@ TEST_F(RedisClusterFaultTest, StoppedMasterAndClusterDownEndInAClearStatus) {
   Result<std::optional<std::string>> r = kv->Get(on1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(r.status().message().find("slot " + std::to_string(RedisClusterKeySlot(on1))),
+  EXPECT_NE(r.status().message().find("slot " + std::to_string(HashSlot(on1))),
             std::string::npos)
       << r.status();
   EXPECT_NE(r.status().message().find("gave up"), std::string::npos) << r.status();

@@ -181,9 +181,6 @@ Result<std::unique_ptr<KvBackend>> NewRedisClusterBackend(const RedisClusterOpti
 // `kv` as a RedisClusterBackend, or nullptr when it is another kind of backend.
 RedisClusterBackend* AsRedisClusterBackend(KvBackend* kv);
 
-// The slot of `key`: CRC16-XMODEM (poly 0x1021, init 0) of the key, or of its hash tag, mod 16384.
-int RedisClusterKeySlot(std::string_view key);
-
 // One factory for both Redis kinds, by scheme: redis:// and unix:// -> NewRedisBackend with
 // `options` (url replaced); redis-cluster:// -> NewRedisClusterBackend with the connect/command/
 // pool settings of `options` and the other cluster defaults. InvalidArgument for other schemes.
