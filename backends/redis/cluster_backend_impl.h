@@ -110,6 +110,9 @@ class ClusterBackend final : public RedisClusterBackend {
                   const std::vector<int>& slots, std::vector<Result<Reply>>* out);
   // cluster_fanout.cc
   Result<Reply> RunFanOut(FanOutKind kind, const Command& argv);
+  // One pass over the masters of the current map; *stale when one of them answered READONLY or
+  // refused the connection.
+  Result<Reply> RunFanOutOnce(FanOutKind kind, const Command& argv, bool* stale);
   Result<std::shared_ptr<const ClusterTopology>> MastersForFanOut();
   Result<Reply> Scan(const Command& argv);
   Result<Reply> InfoAll(const Command& argv);

@@ -151,6 +151,20 @@ Result<Reply> ClusterBackend::RunFanOut(FanOutKind kind, const Command& argv) {
   if (kind == FanOutKind::kScan) return Scan(argv);
   if (kind == FanOutKind::kInfo) return InfoAll(argv);
   if (kind == FanOutKind::kConfigGet) return ConfigGetAll(argv);
+  // A master of the map that answers READONLY is a replica now (a failover the map has not seen),
+  // one that refuses the connection may have been replaced: the map is refreshed and the whole
+  // fan-out runs once more on the new masters (so a fan-out command may run twice on a master;
+  // all of them are idempotent).
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  bool stale = false;
+  Result<Reply> r = RunFanOutOnce(kind, argv, &stale);
+  if (!stale) return r;
+  STORMKV_RETURN_IF_ERROR(RefreshSince(generation, nullptr));
+  return RunFanOutOnce(kind, argv, &stale);
+}
+
+Result<Reply> ClusterBackend::RunFanOutOnce(FanOutKind kind, const Command& argv, bool* stale) {
+  *stale = false;
   Result<std::shared_ptr<const ClusterTopology>> topo = MastersForFanOut();
   if (!topo.ok()) return topo.status();
   std::optional<Reply> first;
@@ -164,6 +178,9 @@ Result<Reply> ClusterBackend::RunFanOut(FanOutKind kind, const Command& argv) {
     if (!r.ok()) {
       // Every master is still tried (FLUSHDB empties what it can); the first error is reported.
       if (first_error.ok()) first_error = r.status();
+      if (r.status().message().rfind("READONLY", 0) == 0 || (!sent && r.status().IsUnavailable())) {
+        *stale = true;
+      }
       continue;
     }
     switch (kind) {
