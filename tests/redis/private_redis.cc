@@ -174,6 +174,15 @@ Status PrivateRedis::Stop() {
   return Status::Ok();
 }
 
+Status PrivateRedis::Kill() {
+  if (pid_ <= 0) return Status::Ok();
+  kill(pid_, SIGKILL);
+  int wstatus = 0;
+  waitpid(pid_, &wstatus, 0);
+  pid_ = -1;
+  return Status::Ok();
+}
+
 Status PrivateRedis::Restart() {
   STORMKV_RETURN_IF_ERROR(Stop());
   return Launch();

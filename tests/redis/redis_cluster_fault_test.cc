@@ -1,7 +1,7 @@
 // The cluster backend against private clusters it breaks on purpose (tests/redis/private_cluster):
 // MOVED after a slot moves (one coalesced refresh), ASK during a migration (no refresh), TRYAGAIN
 // and CLUSTERDOWN past the deadline, a redirect loop, a transport failure, a seed that is not a
-// cluster node, AUTH.
+// cluster node, AUTH, a manual failover (one refresh, scripts loaded on the promoted replica).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -300,6 +300,57 @@ TEST_F(RedisClusterFaultTest, PasswordIsSentAndNeverShown) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message().find("wrongpw"), std::string::npos) << bad.status();
   EXPECT_NE(bad.status().message().find("AUTH"), std::string::npos) << bad.status();
+}
+
+// A manual failover: the first call that meets the new topology refreshes the map once (no MOVED
+// loop) and loads its script on the promoted replica; a flushed script cache means NOSCRIPT,
+// reload, retry.
+TEST_F(RedisClusterFaultTest, FailoverRefreshesOnceAndReloadsScripts) {
+  StartCluster(3, 1);  // nodes 3, 4, 5 replicate 0, 1, 2 (3 masters: a quorum without node 0)
+  std::unique_ptr<KvBackend> kv = Connect(cluster_->Url());
+  ASSERT_NE(kv, nullptr);
+  RedisClusterBackend* c = AsRedisClusterBackend(kv.get());
+  Script s = MakeScript("t_failover_incr", "return redis.call('INCR', KEYS[1])");
+  const std::string k = KeyOn(0, "fo:", 0, 3);
+  ASSERT_OK_AND_ASSIGN(Reply one, kv->Eval(s, {k}, {}));
+  EXPECT_EQ(one.integer(), 1);
+  // A manual failover waits until the replica has caught up with its master.
+  ASSERT_OK(cluster_->Run(3, {"CLUSTER", "FAILOVER"}).status());
+  // Wait until node 3 is master and node 0 its replica, as every node sees it.
+  // Asked again every 5 s: Redis abandons a manual failover that did not complete in time (a
+  // replica still syncing on a loaded machine).
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  auto ask_again = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    if (std::chrono::steady_clock::now() > ask_again) {
+      (void)cluster_->Run(3, {"CLUSTER", "FAILOVER"});
+      ask_again = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
+    Result<int> owner0 = cluster_->OwnerOf(HashSlot(k), 0);
+    Result<int> owner1 = cluster_->OwnerOf(HashSlot(k), 1);
+    if (owner0.ok() && owner1.ok() && *owner0 == 3 && *owner1 == 3) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), until)
+        << "the failover did not complete: owner as node 0 sees it "
+        << (owner0.ok() ? std::to_string(*owner0) : owner0.status().ToString()) << ", node 1 "
+        << (owner1.ok() ? std::to_string(*owner1) : owner1.status().ToString());
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_OK(cluster_->WaitHealthy(std::chrono::seconds(20)));
+  RedisClusterStats before = c->Stats();
+  ASSERT_OK_AND_ASSIGN(Reply two, kv->Eval(s, {k}, {}));  // old master answers MOVED
+  EXPECT_EQ(two.integer(), 2);
+  RedisClusterStats after = c->Stats();
+  EXPECT_EQ(after.refreshes - before.refreshes, 1) << "no MOVED loop: one refresh";
+  EXPECT_EQ(after.moved - before.moved, 1);
+  EXPECT_EQ(after.script_loads - before.script_loads, 1);  // the promoted replica had none
+  ASSERT_OK_AND_ASSIGN(Reply three, kv->Eval(s, {k}, {}));
+  EXPECT_EQ(three.integer(), 3);
+  EXPECT_EQ(c->Stats().refreshes, after.refreshes);
+  // Its cache lost (what a restarted or promoted node has): NOSCRIPT, reload, retry.
+  ASSERT_OK(cluster_->Run(3, {"SCRIPT", "FLUSH"}).status());
+  ASSERT_OK_AND_ASSIGN(Reply four, kv->Eval(s, {k}, {}));
+  EXPECT_EQ(four.integer(), 4);
+  EXPECT_EQ(c->Stats().noscript_retries - after.noscript_retries, 1);
 }
 
 }  // namespace
