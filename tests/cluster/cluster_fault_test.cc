@@ -141,7 +141,7 @@ StreamRun Reference(const StreamRun& got, int64_t now_ms, const std::string& pre
   MemoryBackendOptions mo;
   auto clock = std::make_shared<ManualClock>(now_ms);
   mo.clock = clock;
-  std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo);
+  std::unique_ptr<KvBackend> kv = NewMemoryBackend(mo).value();
   Pipeline pipeline(*kv, clock, Options(prefix));
   for (const Delivery& g : got.deliveries) {
     std::vector<TestAlert> alerts = PayloadAlerts(g.payload);
