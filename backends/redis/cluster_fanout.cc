@@ -153,14 +153,20 @@ Result<Reply> ClusterBackend::RunFanOut(FanOutKind kind, const Command& argv) {
   if (kind == FanOutKind::kConfigGet) return ConfigGetAll(argv);
   // A master of the map that answers READONLY is a replica now (a failover the map has not seen),
   // one that refuses the connection may have been replaced: the map is refreshed and the whole
-  // fan-out runs once more on the new masters (so a fan-out command may run twice on a master;
-  // all of them are idempotent).
-  const uint64_t generation = generation_.load(std::memory_order_acquire);
-  bool stale = false;
-  Result<Reply> r = RunFanOutOnce(kind, argv, &stale);
-  if (!stale) return r;
-  STORMKV_RETURN_IF_ERROR(RefreshSince(generation, nullptr));
-  return RunFanOutOnce(kind, argv, &stale);
+  // fan-out runs again on the new masters (so a fan-out command may run more than once on a
+  // master; all of them are idempotent).
+  // Right after a failover some nodes may still describe the old map: refreshed and retried with
+  // backoff within retry_deadline.
+  Backoff backoff(opts_);
+  for (;;) {
+    const uint64_t generation = generation_.load(std::memory_order_acquire);
+    bool stale = false;
+    Result<Reply> r = RunFanOutOnce(kind, argv, &stale);
+    if (!stale) return r;
+    (void)RefreshSince(generation, nullptr);
+    if (!backoff.Next()) return r;
+    retries_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 Result<Reply> ClusterBackend::RunFanOutOnce(FanOutKind kind, const Command& argv, bool* stale) {

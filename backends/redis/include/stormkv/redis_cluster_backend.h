@@ -23,7 +23,8 @@
 //    CONFIG RESETSTAT, SCRIPT LOAD/FLUSH/EXISTS, KEYS (concatenated), SCAN (below), INFO (below),
 //    CONFIG GET (below). Other keyless commands (PING, TIME, CLIENT, DEBUG ...) go to the master
 //    of slot 0. A master of the map that answers a fan-out command with READONLY (a replica now)
-//    or refuses the connection: the map is refreshed and the fan-out runs once more.
+//    or refuses the connection: the map is refreshed and the fan-out runs again (backoff, within
+//    retry_deadline).
 //  * SCAN's cursor is composite: node_cursor * 16384 + s, where s is the lowest slot of the
 //    master being scanned, in decimal (0 = start / done). Masters are scanned one after the
 //    other in the order of their lowest slot. A key present on the cluster for the whole
