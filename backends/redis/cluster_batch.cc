@@ -32,7 +32,8 @@ struct SlotDecision {
 }  // namespace
 
 std::vector<Result<Reply>> ClusterBackend::RunBatch(const std::vector<Command>& cmds) {
-  std::vector<Result<Reply>> out(cmds.size(), Status::Ok());
+  // Every entry is replaced by its command's reply or error below.
+  std::vector<Result<Reply>> out(cmds.size(), Status::Internal("cluster batch: command not sent"));
   if (cmds.empty()) return out;
   BeforeCall();
   std::vector<size_t> segment;
@@ -100,7 +101,7 @@ void ClusterBackend::RunSegment(const std::vector<Command>& cmds, const std::vec
     std::vector<bool> sent_by_todo(todo.size(), true);
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       Group& g = groups[gi];
-      replies.assign(g.items.size(), Status::Ok());
+      replies.assign(g.items.size(), Status::Internal("cluster batch: no reply read"));
       bool sent = true;
       g.node->ReadPipeline(pending[gi], g.items, replies.data(), &sent);
       for (size_t k = 0; k < g.todo.size(); ++k) {

@@ -78,7 +78,8 @@ Result<Reply> RedisNode::Call(const Command& argv, bool asking, bool* sent) {
 }
 
 std::vector<Result<Reply>> RedisNode::RunBatch(const std::vector<Command>& cmds) {
-  std::vector<Result<Reply>> out(cmds.size(), Status::Ok());
+  // Every entry is replaced by its command's reply or error (ReadPipeline).
+  std::vector<Result<Reply>> out(cmds.size(), Status::Internal("batch: command not sent"));
   if (cmds.empty()) return out;
   std::vector<PipelineItem> items(cmds.size());
   for (size_t i = 0; i < cmds.size(); ++i) items[i].cmd = &cmds[i];
