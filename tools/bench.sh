@@ -71,7 +71,7 @@ rm -rf "$raw"
 mkdir -p "$raw" "$out_dir"
 
 start_redis
-trap stop_redis EXIT
+trap 'stop_redis_cluster; stop_redis' EXIT
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 # Pin redis-server to CPU 0 and every Redis client to CPU 1. Unpinned, the scheduler sometimes
@@ -226,6 +226,19 @@ if [ $quick -eq 1 ]; then
 else
   bash tools/bench_serve.sh "$out_dir/serve.md" >/dev/null || log "bench_serve failed"
 fi
+
+# One Redis vs a Redis Cluster (3 masters + 3 replicas, started here, stopped by pid at exit):
+# bench/redis/cluster_compare.sh's section goes at the end of RESULTS.md.
+start_redis_cluster
+if [ $quick -eq 1 ]; then cc_env=(REPEAT=1 N=20000 NP=200000 MIN_TIME=0.3); else cc_env=(REPEAT=3); fi
+[ -x build/bin/stormkv ] && cc_env+=(STORMKV_CLI="$STORMKV_ROOT/build/bin/stormkv")  # bytes part
+if env "${cc_env[@]}" bash bench/redis/cluster_compare.sh "$REDIS_PORT" "$STORMKV_REDIS_CLUSTER_URL" \
+    "$build_dir" >"$out_dir/cluster.md" 2>"$raw/cluster_compare.stderr"; then
+  { echo; cat "$out_dir/cluster.md"; } >>"$out_dir/RESULTS.md"
+else
+  log "cluster_compare failed: $(tail -n 1 "$raw/cluster_compare.stderr")"
+fi
+stop_redis_cluster
 
 elapsed=$(($(date +%s) - started))
 limit=$([ $quick -eq 1 ] && echo 120 || echo 600)

@@ -24,12 +24,15 @@ source "$(dirname "$0")/lib.sh"
 cd "$STORMKV_ROOT"
 
 # --tsan builds only the test binaries that start threads (grep std::thread tests/; the server's
-# Asio thread: server_test, and the stormkv binary for server.real_clients) and runs all their cases; shm_multiprocess_test forks (TSan sees each process alone; run for the fork paths).
+# Asio thread: server_test, and the stormkv binary for server.real_clients; the cluster fault
+# suites drive a live cluster from a second thread) and runs all their cases;
+# shm_multiprocess_test forks (TSan sees each process alone; run for the fork paths).
 # The integration binary (its ConcurrencyIT drives whole pipelines from threads) is left out to
 # keep CI well under 20 minutes (~155 s of build and tests); the services' shared state is
 # exercised from threads by scripts_concurrency_test. `STORMKV_TSAN_ALL=1` adds it back.
 TSAN_TARGETS=(unit_test memory_store_test scripts_concurrency_test conformance_test
-  redis_backend_test shm_multiprocess_test server_test stormkv_cli)
+  redis_backend_test shm_multiprocess_test server_test stormkv_cli redis_cluster_fault_test
+  cluster_fault_test)
 [ "${STORMKV_TSAN_ALL:-0}" = 1 ] && TSAN_TARGETS+=(stormkv_integration_test)
 # Left out under ASan: a production-scale workload, ~23 s per backend there; it runs in the plain
 # and TSan runs.

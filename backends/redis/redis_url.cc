@@ -3,12 +3,14 @@
 #include <string_view>
 
 #include "stormkv/redis_backend.h"
+#include "stormkv/redis_cluster_backend.h"
 
 namespace stormkv {
 namespace {
 
 constexpr std::string_view kRedisScheme = "redis://";
 constexpr std::string_view kUnixScheme = "unix://";
+constexpr std::string_view kClusterScheme = "redis-cluster://";
 
 // The URL with the password of its userinfo masked ("user:***@"; a userinfo without ':' may be
 // a password written the old way, so all of it is masked).
@@ -72,6 +74,8 @@ Status ParseUserInfo(std::string_view url, std::string_view userinfo, RedisEndpo
   return Status::Ok();
 }
 
+Status ParseHostPort(std::string_view url, std::string_view authority, RedisEndpoint* ep);
+
 Status ParseTcp(std::string_view url, std::string_view rest, RedisEndpoint* ep) {
   ep->kind = RedisEndpoint::Kind::kTcp;
   if (rest.find('?') != std::string_view::npos || rest.find('#') != std::string_view::npos) {
@@ -85,6 +89,18 @@ Status ParseTcp(std::string_view url, std::string_view rest, RedisEndpoint* ep) 
     STORMKV_RETURN_IF_ERROR(ParseUserInfo(url, authority.substr(0, at), ep));
     authority = authority.substr(at + 1);
   }
+  STORMKV_RETURN_IF_ERROR(ParseHostPort(url, authority, ep));
+  if (path.size() > 1) {
+    std::string_view db = path.substr(1);
+    if (!ParseNonNegative(db, &ep->db)) {
+      return Bad(url, "db '" + std::string(db) + "' is not a non-negative integer");
+    }
+  }
+  return Status::Ok();
+}
+
+// "host[:port]" or "[v6]:port" into ep->host / ep->port.
+Status ParseHostPort(std::string_view url, std::string_view authority, RedisEndpoint* ep) {
   std::string_view port;
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
@@ -108,12 +124,6 @@ Status ParseTcp(std::string_view url, std::string_view rest, RedisEndpoint* ep) 
   if (!port.empty()) {
     if (!ParseNonNegative(port, &ep->port) || ep->port < 1 || ep->port > 65535) {
       return Bad(url, "port '" + std::string(port) + "' is not a number in 1..65535");
-    }
-  }
-  if (path.size() > 1) {
-    std::string_view db = path.substr(1);
-    if (!ParseNonNegative(db, &ep->db)) {
-      return Bad(url, "db '" + std::string(db) + "' is not a non-negative integer");
     }
   }
   return Status::Ok();
@@ -172,12 +182,61 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     STORMKV_RETURN_IF_ERROR(ParseUnix(url, url.substr(kUnixScheme.size()), &ep));
     return ep;
   }
+  if (url.substr(0, kClusterScheme.size()) == kClusterScheme) {
+    return Bad(url, "a redis-cluster:// URL names a cluster: use NewRedisClusterBackend");
+  }
   if (url.substr(0, 9) == "rediss://") {
     return Bad(url, "TLS (rediss://) is not supported: Debian's hiredis 0.14 has no SSL");
   }
   return Bad(url,
              "expected redis://[[user]:password@]host[:port][/db] or "
              "unix:///path/to.sock[?db=N]");
+}
+
+std::string RedisClusterSeeds::Describe() const {
+  std::string out(kClusterScheme);
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    if (i > 0) out += ",";
+    const std::string& h = seeds[i].host;
+    out += h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    out += ":" + std::to_string(seeds[i].port);
+  }
+  return out;
+}
+
+Result<RedisClusterSeeds> ParseRedisClusterUrl(std::string_view url) {
+  if (url.substr(0, kClusterScheme.size()) != kClusterScheme) {
+    return Bad(url, "expected redis-cluster://[[user]:password@]host:port[,host:port...]");
+  }
+  std::string_view rest = url.substr(kClusterScheme.size());
+  if (rest.find('?') != std::string_view::npos || rest.find('#') != std::string_view::npos) {
+    return Bad(url, "query parameters are not supported for redis-cluster://");
+  }
+  if (rest.find('/') != std::string_view::npos) {
+    return Bad(url, "no db path in a redis-cluster:// URL (a cluster has only db 0)");
+  }
+  RedisEndpoint creds;
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    STORMKV_RETURN_IF_ERROR(ParseUserInfo(url, rest.substr(0, at), &creds));
+    rest = rest.substr(at + 1);
+  }
+  RedisClusterSeeds out;
+  out.user = creds.user;
+  out.password = creds.password;
+  while (true) {
+    size_t comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    if (one.empty()) return Bad(url, "empty seed (write host:port[,host:port...])");
+    RedisEndpoint ep;
+    STORMKV_RETURN_IF_ERROR(ParseHostPort(url, one, &ep));
+    ep.user = creds.user;
+    ep.password = creds.password;
+    out.seeds.push_back(std::move(ep));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace stormkv

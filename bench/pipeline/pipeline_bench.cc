@@ -3,6 +3,7 @@
 //
 //   build/bin/pipeline_bench                                          # memory and shm
 //   STORMKV_REDIS_URL=redis://127.0.0.1:6390/0 build/bin/pipeline_bench   # and real Redis
+//   (STORMKV_REDIS_URL=redis-cluster://host:port,... runs the redis cases on a Redis Cluster)
 //
 // The Redis server named by STORMKV_REDIS_URL must be disposable: every case starts with FLUSHDB.
 //
@@ -34,6 +35,7 @@
 #include "stormkv/gateway/pipeline.h"
 #include "stormkv/memory_backend.h"
 #include "stormkv/redis_backend.h"
+#include "stormkv/redis_cluster_backend.h"
 #include "stormkv/shm_backend.h"
 
 namespace stormkv {
@@ -152,7 +154,7 @@ Backend Open(int64_t which) {
     }
     RedisOptions o;
     o.url = RedisUrl();
-    auto kv = NewRedisBackend(o);
+    auto kv = NewRedisBackendFromUrl(o.url, o);
     if (!kv.ok()) {
       b.error = kv.status().ToString();
       return b;

@@ -1,7 +1,9 @@
-// redis_bench — RedisBackend throughput against the server of STORMKV_REDIS_URL.
+// redis_bench — RedisBackend throughput against the server of STORMKV_REDIS_URL, or the cluster
+// backend's when that URL is redis-cluster://host:port,... (NewRedisBackendFromUrl).
 //
 //   STORMKV_REDIS_URL=redis://127.0.0.1:6390/0 build/bin/redis_bench --benchmark_min_time=2
 //   bench/redis/compare.sh PORT      # this, then redis-benchmark, and the ratios
+//   bench/redis/cluster_compare.sh REDIS_PORT CLUSTER_URL   # one node vs the cluster
 //
 // The commands are redis-benchmark's (-t set,get,incr,hset,sadd without -r: one key each, 3-byte
 // values), so the figures compare one for one with `redis-benchmark -c 1` (Unpipelined: one
@@ -20,6 +22,7 @@
 
 #include "common/test_scripts.h"
 #include "stormkv/redis_backend.h"
+#include "stormkv/redis_cluster_backend.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -37,8 +40,8 @@ KvBackend* Backend(benchmark::State& state) {
     } else {
       RedisOptions o;
       o.url = url;
-      o.pool_size = 1;
-      Result<std::unique_ptr<KvBackend>> r = NewRedisBackend(o);
+      o.pool_size = 1;  // per master on a cluster
+      Result<std::unique_ptr<KvBackend>> r = NewRedisBackendFromUrl(url, o);
       if (r.ok()) {
         kv = std::move(r).value();
       } else {

@@ -38,26 +38,25 @@ constexpr std::array<uint16_t, 256> MakeCrc16Table() {
 }
 constexpr std::array<uint16_t, 256> kCrc16Table = MakeCrc16Table();
 
-uint16_t Crc16(std::string_view s) {
+}  // namespace
+
+uint16_t Crc16Xmodem(std::string_view data) {
   uint16_t crc = 0;
-  for (unsigned char c : s) {
+  for (unsigned char c : data) {
     crc = static_cast<uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xff]);
   }
   return crc;
 }
 
-}  // namespace
-
-int HashSlot(std::string_view key) {
+std::string_view HashTag(std::string_view key) {
   const std::size_t open = key.find('{');
-  if (open != std::string_view::npos) {
-    const std::size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) {
-      key = key.substr(open + 1, close - open - 1);
-    }
-  }
-  return Crc16(key) & (kHashSlots - 1);
+  if (open == std::string_view::npos) return key;
+  const std::size_t close = key.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return key;
+  return key.substr(open + 1, close - open - 1);
 }
+
+int HashSlot(std::string_view key) { return Crc16Xmodem(HashTag(key)) & (kHashSlots - 1); }
 
 KeySchema::KeySchema(KeySchemaOptions options) : options_(std::move(options)) {
   options_.max_part_bytes = std::max<std::size_t>(options_.max_part_bytes, 32);

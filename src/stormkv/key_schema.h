@@ -19,6 +19,7 @@
 #define STORMKV_KEY_SCHEMA_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -69,8 +70,13 @@ class KeySchema {
 // (XMODEM: polynomial 0x1021, initial value 0) of its hash tag — the bytes between the first '{'
 // and the first '}' after it, when there is at least one — else of the whole key, modulo 16384.
 // An empty "{}" hashes the whole key, as Redis does.
+// This is the one slot function of the project: the cluster backend routes with it too.
 inline constexpr int kHashSlots = 16384;
 int HashSlot(std::string_view key);
+// The part of `key` that HashSlot hashes (a view into `key`).
+std::string_view HashTag(std::string_view key);
+// CRC16-XMODEM (polynomial 0x1021, initial value 0, no reflection, no final xor) of `data`.
+uint16_t Crc16Xmodem(std::string_view data);
 
 // The key families stormkv writes. Reports group memory by these names.
 namespace family {

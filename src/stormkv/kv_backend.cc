@@ -272,7 +272,14 @@ Status StatusFromErrorReply(std::string_view text) {
   if (starts("WRONGTYPE")) return Status::WrongType(msg);
   if (starts("OOM")) return Status::OutOfMemory(msg);
   if (starts("NOSCRIPT") || starts("BUSY")) return Status::ScriptError(msg);
-  if (starts("LOADING") || starts("MASTERDOWN") || starts("TRYAGAIN")) return Status::Unavailable(msg);
+  // The server cannot serve the command right now, and it did not run: retrying later may
+  // succeed (loading, failover, persistence failure, a replica, a slot in migration).
+  if (starts("LOADING") || starts("MASTERDOWN") || starts("TRYAGAIN") || starts("CLUSTERDOWN") ||
+      starts("READONLY") || starts("MISCONF")) {
+    return Status::Unavailable(msg);
+  }
+  // Redis's refusal of a multi-key command or script whose keys are in different slots.
+  if (starts("CROSSSLOT")) return Status::InvalidArgument(msg);
   if (starts("ERR")) {
     // Redis 7.0 appends " script: <sha>, on @user_script:N." to errors raised inside a script.
     // A command error raised by redis.call keeps its code (as on the memory twin); only failures

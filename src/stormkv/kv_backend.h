@@ -165,7 +165,10 @@ std::map<std::string, std::string> ParseInfo(std::string_view text);
 
 // Maps an error reply's text to a Status with the matching code and the same text
 // ("WRONGTYPE ..." -> kWrongType, "OOM ..." -> kOutOfMemory, "NOSCRIPT"/"BUSY" -> kScriptError,
-// "LOADING"/"MASTERDOWN" -> kUnavailable, "ERR ..." -> kInvalidArgument, others kServerError).
+// "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MISCONF" -> kUnavailable (the
+// command did not run and may succeed later), "CROSSSLOT ..." and "ERR ..." -> kInvalidArgument,
+// others kServerError: "MOVED"/"ASK" too (a redirect that reaches a caller means a client that
+// is not a cluster client talks to a cluster node; the cluster backend follows them itself).
 // Errors raised inside a script (Redis 7.0 suffix " script: <sha>, on @user_script:N.") keep the
 // code of the command that failed; Lua runtime errors and redis.call misuse are kScriptError.
 // Both backends use it so the same reply text always gives the same code.

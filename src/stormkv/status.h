@@ -21,11 +21,11 @@ enum class StatusCode {
   kInvalidArgument,  // bad command/arguments: "ERR syntax error", wrong arity, not an integer, bad URL...
   kWrongType,        // "WRONGTYPE Operation against a key holding the wrong kind of value"
   kOutOfMemory,      // maxmemory reached ("OOM command not allowed ..."), or a shared segment is full
-  kUnavailable,      // cannot reach the server: refused, reset, LOADING, restarted; retry may succeed
+  kUnavailable,      // server unusable now: refused, reset, LOADING, READONLY, CLUSTERDOWN; retry may work
   kTimeout,          // connect or command timeout elapsed
   kScriptError,      // a script failed (NOSCRIPT after retry, BUSY, a runtime error inside the script)
   kCorruption,       // a stored record cannot be decoded (e.g. json-meta value that is not JSON)
-  kServerError,      // any other error reply from the server ("ERR ...", "READONLY ...", "NOPERM ...")
+  kServerError,      // any other error reply from the server ("NOPERM ...", "MOVED ...", "EXECABORT ...")
   kInternal,         // a bug or an impossible state in stormkv itself
 };
 

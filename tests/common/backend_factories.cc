@@ -16,11 +16,20 @@
 
 namespace stormkv {
 
-std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served"}; }
+std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served", "redis-cluster"}; }
 
-std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) {
+  // gtest names allow [A-Za-z0-9_] only: "redis-cluster" runs as .../redis_cluster.
+  std::string name = info.param;
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
 
 std::string TestRedisUrl() { return EnvOr("STORMKV_REDIS_URL"); }
+
+std::string TestRedisClusterUrl() { return EnvOr("STORMKV_REDIS_CLUSTER_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
@@ -124,6 +133,15 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     tb.cleanup = [srv]() mutable { srv->Stop(); };
     out.backend = std::move(tb);
     return out;
+  }
+  if (name == "redis-cluster") {
+    const ServerCheck check = CheckServerVariable("STORMKV_REDIS_CLUSTER_URL");
+    if (!check.present) {
+      if (!check.failure.empty()) out.error = Status::Unavailable(check.failure);
+      out.skip_reason = check.skip_reason;
+      return out;
+    }
+    return MakeRedisClusterTestBackend();
   }
   out.error = Status::InvalidArgument("unknown test backend '" + name + "'");
   return out;

@@ -11,6 +11,10 @@
 // tools/test.sh sets); set but unreachable -> the case fails with the connection error.
 // The Redis server named by STORMKV_REDIS_URL must be disposable: each case starts with
 // FLUSHDB of the URL's database.
+// "redis-cluster" (gtest name suffix /redis_cluster) uses STORMKV_REDIS_CLUSTER_URL
+// (redis-cluster://host:port,...), skipped or failed like "redis"; each case starts with FLUSHDB
+// on every master and checks at cleanup that every master's maxmemory and policy are as found.
+// Tests whose commands or scripts take several keys give them one hash tag ("{t}a", "{t}b").
 // "shm" always works: the embedded store in a fresh POSIX shared-memory segment (512 MB, sparse)
 // named stormkv-test-<pid>-<n>, removed when the backend closes and at cleanup; `clock` is a
 // ManualClock kept equal to the segment's shared clock by `advance`.
@@ -36,7 +40,7 @@ namespace stormkv {
 
 // One backend, ready for one test case.
 struct TestBackend {
-  std::string name;                     // "memory", "redis", "shm"
+  std::string name;                     // "memory", "redis", "shm", "redis-cluster"
   std::shared_ptr<ManualClock> clock;   // the time scripts and services must use
   std::unique_ptr<KvBackend> kv;        // empty database
   // Moves time forward by `d` on this backend: the ManualClock, and on Redis every key's TTL
@@ -64,6 +68,10 @@ MakeBackendOutcome MakeTestBackend(const std::string& name);
 MakeBackendOutcome MakeRedisTestBackend();
 // STORMKV_REDIS_URL, or "" when unset.
 std::string TestRedisUrl();
+// The Redis Cluster test backend (tests/common/redis_harness.cc).
+MakeBackendOutcome MakeRedisClusterTestBackend();
+// STORMKV_REDIS_CLUSTER_URL, or "" when unset.
+std::string TestRedisClusterUrl();
 
 }  // namespace stormkv
 

@@ -44,14 +44,24 @@ TEST_P(ConformanceTest, InfoSectionsHaveTheirFields) {
 }
 
 TEST_P(ConformanceTest, InfoMemoryMoves) {
-  ASSERT_OK_AND_ASSIGN(int64_t base, kv().UsedMemory());
+  // used_memory without the replication buffers: where masters have replicas (redis-cluster) a
+  // write also sits in the shared replication buffer, which the DEL does not free.
+  auto data_memory = [&]() -> Result<int64_t> {
+    Result<std::map<std::string, std::string>> info = kv().Info("memory");
+    if (!info.ok()) return info.status();
+    auto used = info->find("used_memory");
+    if (used == info->end()) return Status::Internal("INFO memory has no used_memory");
+    auto repl = info->find("mem_total_replication_buffers");
+    return std::stoll(used->second) - (repl == info->end() ? 0 : std::stoll(repl->second));
+  };
+  ASSERT_OK_AND_ASSIGN(int64_t base, data_memory());
   EXPECT_REPLY(Ok(), "SET", K("big"), std::string(100000, 'x'));
-  ASSERT_OK_AND_ASSIGN(int64_t grown, kv().UsedMemory());
+  ASSERT_OK_AND_ASSIGN(int64_t grown, data_memory());
   EXPECT_GT(grown, base + 90000);
   int64_t peak = InfoInt("memory", "used_memory_peak");
   EXPECT_GE(peak, grown);
   EXPECT_REPLY(Int(1), "DEL", K("big"));
-  ASSERT_OK_AND_ASSIGN(int64_t shrunk, kv().UsedMemory());
+  ASSERT_OK_AND_ASSIGN(int64_t shrunk, data_memory());
   EXPECT_LT(shrunk, grown - 90000);
   EXPECT_GE(InfoInt("memory", "used_memory_peak"), peak);  // the peak never goes down
 }

@@ -178,8 +178,9 @@ PipelineOptions GatewayIT::DefaultOptions() {
 void GatewayIT::SetUp() {
   STORMKV_SETUP_BACKEND(GetParam(), tb_);
   schema_ = KeySchema(options_.keys);
-  if (tb_->name != "redis") {
-    // A fresh in-process store starts unlimited; it gets the budget like the server has it.
+  if (tb_->name != "redis" && tb_->name != "redis-cluster") {
+    // A fresh in-process store starts unlimited; it gets the budget like the servers have it
+    // (on a cluster every master must already have it: CONFIG GET disagreeing masters fails).
     ASSERT_OK(ApplyBudget(kv()));
   }
   Status before = CheckBudgetConfig(kv());
@@ -282,6 +283,9 @@ std::string GatewayIT::Snapshot() {
   std::ostringstream out;
   for (const std::string& key : AllKeys()) {
     Result<std::string> type = kv().Type(key);
+    // Gone between SCAN and TYPE: it expired meanwhile (a rate-limit bucket lives milliseconds
+    // on a real server), so it is not part of the state.
+    if (type.ok() && *type == "none") continue;
     out << key << "|" << (type.ok() ? *type : type.status().ToString()) << "|";
     Result<Reply> value = Status::Internal("unknown type");
     if (type.ok() && *type == "string") value = kv().Run({"GET", key});

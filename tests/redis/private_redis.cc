@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -75,7 +76,14 @@ Result<std::unique_ptr<PrivateRedis>> PrivateRedis::Start(std::vector<std::strin
   }
   std::unique_ptr<PrivateRedis> r(new PrivateRedis());
   const char* env_port = std::getenv("STORMKV_PRIVATE_REDIS_PORT");
-  r->port_ = FindFreeLoopbackPort(env_port != nullptr ? std::atoi(env_port) : 23113);
+  int first = env_port != nullptr ? std::atoi(env_port) : 23113;
+  // A cluster node also listens on its bus port, port + 10000: both must be free.
+  bool cluster = std::find(extra_args.begin(), extra_args.end(), "--cluster-enabled") !=
+                 extra_args.end();
+  r->port_ = FindFreeLoopbackPort(first);
+  while (cluster && r->port_ != 0 && FindFreeLoopbackPort(r->port_ + 10000) != r->port_ + 10000) {
+    r->port_ = FindFreeLoopbackPort(r->port_ + 1);
+  }
   if (r->port_ == 0) return Status::Unavailable("no free loopback port from 23113 up");
   char tmpl[] = "/tmp/stormkv-private-redis.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Status::Internal("mkdtemp failed");
@@ -162,6 +170,15 @@ Status PrivateRedis::Stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  pid_ = -1;
+  return Status::Ok();
+}
+
+Status PrivateRedis::Kill() {
+  if (pid_ <= 0) return Status::Ok();
+  kill(pid_, SIGKILL);
+  int wstatus = 0;
+  waitpid(pid_, &wstatus, 0);
   pid_ = -1;
   return Status::Ok();
 }

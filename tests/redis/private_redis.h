@@ -26,6 +26,8 @@ class PrivateRedis {
 
   // Stops the server (it may be started again with Restart()).
   Status Stop();
+  // SIGKILL (a crash: no shutdown, no final save), reaped before returning.
+  Status Kill();
   // Stops (if running) and starts again on the same port, same arguments, empty dataset.
   Status Restart();
 

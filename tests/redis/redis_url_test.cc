@@ -2,6 +2,7 @@
 
 #include "common/test_util.h"
 #include "stormkv/redis_backend.h"
+#include "stormkv/redis_cluster_backend.h"
 
 namespace stormkv {
 namespace {
@@ -109,6 +110,95 @@ TEST(RedisUrlTest, NewRedisBackendRejectsBadOptionsWithoutConnecting) {
   o.pool_size = 1;
   o.connect_timeout = std::chrono::milliseconds(0);
   EXPECT_TRUE(NewRedisBackend(o).status().IsInvalidArgument());
+}
+
+
+TEST(RedisClusterUrlTest, SeedsAndCredentials) {
+  ASSERT_OK_AND_ASSIGN(RedisClusterSeeds one, ParseRedisClusterUrl("redis-cluster://h1:7000"));
+  ASSERT_EQ(one.seeds.size(), 1u);
+  EXPECT_EQ(one.seeds[0].host, "h1");
+  EXPECT_EQ(one.seeds[0].port, 7000);
+  EXPECT_EQ(one.seeds[0].db, 0);
+  EXPECT_EQ(one.password, "");
+  EXPECT_EQ(one.Describe(), "redis-cluster://h1:7000");
+  ASSERT_OK_AND_ASSIGN(RedisClusterSeeds many,
+                       ParseRedisClusterUrl("redis-cluster://alice:p%40ss@10.0.0.1:7000,"
+                                            "10.0.0.2,[::1]:7002"));
+  ASSERT_EQ(many.seeds.size(), 3u);
+  EXPECT_EQ(many.user, "alice");
+  EXPECT_EQ(many.password, "p@ss");
+  EXPECT_EQ(many.seeds[1].host, "10.0.0.2");
+  EXPECT_EQ(many.seeds[1].port, 6379);
+  EXPECT_EQ(many.seeds[2].host, "::1");
+  EXPECT_EQ(many.seeds[2].port, 7002);
+  for (const RedisEndpoint& ep : many.seeds) {
+    EXPECT_EQ(ep.user, "alice");
+    EXPECT_EQ(ep.password, "p@ss");
+  }
+  EXPECT_EQ(many.Describe(), "redis-cluster://10.0.0.1:7000,10.0.0.2:6379,[::1]:7002");
+  ASSERT_OK_AND_ASSIGN(RedisClusterSeeds pw, ParseRedisClusterUrl("redis-cluster://:s@h:1"));
+  EXPECT_EQ(pw.user, "");
+  EXPECT_EQ(pw.password, "s");
+}
+
+void ExpectBadCluster(const std::string& url, const std::string& why) {
+  Result<RedisClusterSeeds> r = ParseRedisClusterUrl(url);
+  ASSERT_FALSE(r.ok()) << url << " parsed";
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_NE(r.status().message().find(why), std::string::npos)
+      << url << ": '" << r.status().message() << "' does not mention '" << why << "'";
+  EXPECT_EQ(r.status().message().find("topsecret"), std::string::npos) << r.status();
+}
+
+TEST(RedisClusterUrlTest, BadUrlsAreInvalidArgumentWithTheReason) {
+  ExpectBadCluster("redis://h:1/0", "expected redis-cluster://");
+  ExpectBadCluster("redis-cluster://", "empty seed");
+  ExpectBadCluster("redis-cluster://h:1,", "empty seed");
+  ExpectBadCluster("redis-cluster://h:1,,h:2", "empty seed");
+  ExpectBadCluster("redis-cluster://:1", "empty host");
+  ExpectBadCluster("redis-cluster://h:0", "port '0'");
+  ExpectBadCluster("redis-cluster://h:1,h:99999", "port '99999'");
+  ExpectBadCluster("redis-cluster://h:1/0", "no db path");
+  ExpectBadCluster("redis-cluster://h:1?x=1", "query parameters");
+  ExpectBadCluster("redis-cluster://topsecret@h:1", "without a password");
+  ExpectBadCluster("redis-cluster://u:topsecret@h:bad", "port 'bad'");
+  // The plain parser points cluster URLs to the cluster backend.
+  Result<RedisEndpoint> plain = ParseRedisUrl("redis-cluster://h:1");
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("NewRedisClusterBackend"), std::string::npos);
+}
+
+TEST(RedisClusterUrlTest, NewRedisClusterBackendRejectsBadOptionsWithoutConnecting) {
+  RedisClusterOptions o;
+  o.url = "redis-cluster://127.0.0.1:1";
+  o.max_redirects = 0;
+  EXPECT_TRUE(NewRedisClusterBackend(o).status().IsInvalidArgument());
+  o.max_redirects = 5;
+  o.retry_backoff = std::chrono::milliseconds(0);
+  EXPECT_TRUE(NewRedisClusterBackend(o).status().IsInvalidArgument());
+  o.retry_backoff = std::chrono::milliseconds(10);
+  o.pool_size = 0;
+  EXPECT_TRUE(NewRedisClusterBackend(o).status().IsInvalidArgument());
+  o.pool_size = 2;
+  o.url = "redis-cluster://h:1/0";
+  EXPECT_TRUE(NewRedisClusterBackend(o).status().IsInvalidArgument());
+  EXPECT_TRUE(NewRedisBackendFromUrl("memcached://h:1").status().IsInvalidArgument());
+}
+
+TEST(RedisClusterUrlTest, UnreachableSeedsFailClearlyAndQuickly) {
+  RedisClusterOptions o;
+  o.url = "redis-cluster://127.0.0.1:1,127.0.0.1:2";
+  auto start = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<KvBackend>> kv = NewRedisClusterBackend(o);
+  ASSERT_FALSE(kv.ok());
+  EXPECT_TRUE(kv.status().IsUnavailable()) << kv.status();
+  EXPECT_NE(kv.status().message().find("no node answered CLUSTER SLOTS"), std::string::npos)
+      << kv.status();
+  EXPECT_NE(kv.status().message().find("127.0.0.1:1"), std::string::npos) << kv.status();
+  EXPECT_NE(kv.status().message().find("127.0.0.1:2"), std::string::npos) << kv.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // The same through the one factory.
+  EXPECT_TRUE(NewRedisBackendFromUrl(o.url).status().IsUnavailable());
 }
 
 }  // namespace

@@ -428,7 +428,7 @@ TEST_P(MemoryVsLuaTest, RandomSequencesAgree) {
   RunSequences(a, b, kSequences, kSteps);
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, MemoryVsLuaTest, ::testing::Values("redis"),
+INSTANTIATE_TEST_SUITE_P(Scripts, MemoryVsLuaTest, ::testing::Values("redis", "redis-cluster"),
                          BackendParamName);
 
 // The native twin run command by command on Redis against the Lua text on the same Redis: the
@@ -456,7 +456,7 @@ TEST_P(TwinVsLuaOnRedisTest, RandomSequencesAgree) {
   RunSequences(lua, twin, kSequences, kSteps);
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, TwinVsLuaOnRedisTest, ::testing::Values("redis"),
+INSTANTIATE_TEST_SUITE_P(Scripts, TwinVsLuaOnRedisTest, ::testing::Values("redis", "redis-cluster"),
                          BackendParamName);
 
 // Every gateway script is registered once, under its file name, with both halves.

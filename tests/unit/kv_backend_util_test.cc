@@ -61,7 +61,19 @@ TEST(StatusFromErrorReplyTest, MapsPrefixesAndKeepsTheText) {
       {"ERR value is not an integer or out of range", StatusCode::kInvalidArgument},
       {"ERR wrong number of arguments for 'get' command", StatusCode::kInvalidArgument},
       {"ERR unknown command 'nosuch', with args beginning with: ", StatusCode::kInvalidArgument},
-      {"READONLY You can't write against a read only replica.", StatusCode::kServerError},
+      {"READONLY You can't write against a read only replica.", StatusCode::kUnavailable},
+      {"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+       "to disk. Commands that may modify the data set are disabled, because this instance is "
+       "configured to report errors during writes if RDB snapshotting fails "
+       "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+       "RDB error.",
+       StatusCode::kUnavailable},
+      {"TRYAGAIN Multiple keys request during rehashing of slot", StatusCode::kUnavailable},
+      {"CLUSTERDOWN The cluster is down", StatusCode::kUnavailable},
+      {"CLUSTERDOWN Hash slot not served", StatusCode::kUnavailable},
+      {"CROSSSLOT Keys in request don't hash to the same slot", StatusCode::kInvalidArgument},
+      {"MOVED 3999 127.0.0.1:6381", StatusCode::kServerError},
+      {"ASK 3999 127.0.0.1:6381", StatusCode::kServerError},
       {"NOPERM this user has no permissions to run the 'set' command", StatusCode::kServerError},
       {"EXECABORT Transaction discarded because of previous errors.", StatusCode::kServerError},
       // Errors raised inside scripts, as Redis 7.0.15 words them.

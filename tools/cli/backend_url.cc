@@ -5,6 +5,7 @@
 #include "stormkv/memory_backend.h"
 #include "stormkv/shm_backend.h"
 #include "stormkv/redis_backend.h"
+#include "stormkv/redis_cluster_backend.h"
 #include "units.h"
 
 namespace stormkv::cli {
@@ -12,7 +13,8 @@ namespace {
 
 constexpr std::string_view kAccepted =
     "accepted: memory, memory://?allocator=debian|upstream, redis://[user:password@]host:port/db, "
-    "unix:///path/to/redis.sock?db=N, shm://name?size=256mb";
+    "unix:///path/to/redis.sock?db=N, redis-cluster://[user:password@]host:port[,host:port...], "
+    "shm://name?size=256mb";
 
 Status Bad(std::string_view url, std::string_view why) {
   return Status::InvalidArgument("bad backend URL '" + std::string(url) + "': " + std::string(why) +
@@ -90,6 +92,13 @@ Result<BackendUrl> ParseBackendUrl(std::string_view text) {
     if (!ep.ok()) return ep.status();
     return out;
   }
+  if (StartsWith(text, "redis-cluster://")) {
+    out.kind = BackendKind::kRedis;
+    out.cluster = true;
+    Result<RedisClusterSeeds> seeds = ParseRedisClusterUrl(text);  // the cluster backend's parser
+    if (!seeds.ok()) return seeds.status();
+    return out;
+  }
   if (StartsWith(text, "unix://")) {
     out.kind = BackendKind::kRedis;
     Result<RedisEndpoint> ep = ParseRedisUrl(text);
@@ -125,7 +134,7 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       RedisOptions ro;
       ro.url = url.text;
       ro.connect_eagerly = true;
-      return NewRedisBackend(ro);
+      return NewRedisBackendFromUrl(url.text, ro);  // redis://, unix:// or redis-cluster://
     }
   }
   return Status::Internal("unknown backend kind");

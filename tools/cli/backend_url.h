@@ -3,6 +3,7 @@
 //   memory                         the embedded store (default); Debian allocator profile
 //   memory://?allocator=upstream   the embedded store imitating an upstream Redis build
 //   redis://[user:pass@]host:port/db, rediss is not supported, unix:///path.sock?db=N
+//   redis-cluster://[user:pass@]host:port[,host:port...]  a Redis Cluster (any reachable seed)
 //   shm://name?size=256mb[&create=1]  a shared embedded store (see stormkv/shm_backend.h)
 #ifndef STORMKV_TOOLS_CLI_BACKEND_URL_H_
 #define STORMKV_TOOLS_CLI_BACKEND_URL_H_
@@ -25,6 +26,7 @@ struct BackendUrl {
   BackendKind kind = BackendKind::kMemory;
   std::string text;     // the URL as given (may hold a password: never print it, use display)
   std::string display;  // the URL with any password replaced by "***"
+  bool cluster = false;  // kRedis: a redis-cluster:// URL (every master of a Redis Cluster)
   AllocatorProfile allocator = AllocatorProfile::kDebian;  // kMemory only
   std::string shm_name;                                    // kShm only
   int64_t shm_size_bytes = 0;                              // kShm only
@@ -44,7 +46,8 @@ struct OpenBackendOptions {
   bool fresh_server = false;
 };
 
-// Opens the backend and, for Redis, checks that the server answers PING.
+// Opens the backend and, for Redis, checks that the server answers PING (a cluster: reads the
+// slot map and PINGs every master; a seed without cluster mode is an InvalidArgument saying so).
 // Failure: InvalidArgument for a URL the backend rejects or an unsupported backend (an shm
 // segment that does not exist without create=1: "... does not exist"); Unavailable / Timeout, naming
 // the server, when it cannot be reached; Internal when a backend is not built into this binary.

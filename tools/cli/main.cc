@@ -263,13 +263,15 @@ int Main(int argc, char** argv) {
       "never a write, never CONFIG SET.\n\n"
       "Examples:\n"
       "  stormkv triage redis://127.0.0.1:6379/0\n"
-      "  stormkv triage redis://:secret@cache:6379/2 --sample 50000 --top 20 --json\n\n"
+      "  stormkv triage redis://:secret@cache:6379/2 --sample 50000 --top 20 --json\n"
+      "  stormkv triage redis-cluster://10.0.0.1:7000,10.0.0.2:7000\n\n"
       "Reports memory by key family (stormkv's own families, other keys grouped by their prefix\n"
       "up to the first ':'), keys without a TTL, the biggest keys, the INFO memory breakdown and\n"
       "findings with a severity. Exit 1 when a finding is an error (e.g. maxmemory below\n"
       "used_memory: every write fails with OOM), 3 when the server cannot be reached.");
   tri->add_option("url", triage.url,
-                  "The server: redis://[user:password@]host:port/db, unix:///path.sock?db=N "
+                  "The server: redis://[user:password@]host:port/db, unix:///path.sock?db=N, "
+                  "redis-cluster://[user:password@]host:port[,host:port...] "
                   "(memory works too, for a dry run)")
       ->required();
   tri->add_option("--sample", triage.options.sample,
@@ -320,7 +322,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   sim->add_option("--backend", simulate.backend,
                   "memory (embedded store modelling Redis 7.0; memory://?allocator=upstream for "
-                  "upstream builds), redis://host:port/db, unix:///path.sock")
+                  "upstream builds), redis://host:port/db, unix:///path.sock, "
+                  "redis-cluster://host:port[,host:port...]")
       ->capture_default_str();
   CLI::Option* layout_opt =
       sim->add_option("--layout", simulate.layout,
@@ -414,7 +417,8 @@ int Main(int argc, char** argv) {
                   "auto (detect per payload), alertmanager or kubernetes-event")
       ->capture_default_str();
   ing->add_option("--backend", ingest.backend,
-                  "memory, redis://host:port/db or unix:///path.sock (writes real gateway state)")
+                  "memory, redis://host:port/db, unix:///path.sock or "
+                  "redis-cluster://host:port[,host:port...] (writes real gateway state)")
       ->capture_default_str();
   ing->add_option("--layout", ingest.layout,
                   "Storm aggregation layout: full-crd, json-meta, compact")
