@@ -8,9 +8,10 @@ include(GoogleTest)
 # by name. Names are gtest's own, e.g. All/ConformanceTest.Persist/redis (NO_PRETTY_VALUES: without
 # the "  # GetParam() = ..." comment gtest lists after a value-parameterised case).
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
-#   (memory, redis, shm, served). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
-#   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`,
-#   cases ending in /served (the embedded store behind stormkv serve) the label `served`.
+#   (memory, memory-lua, redis, shm, served). Cases ending in /redis get the extra label `redis` and
+#   RESOURCE_LOCK redis (there is one test server and cases FLUSHDB it); cases ending in /shm get
+#   the label `shm`, cases ending in /served (the embedded store behind stormkv serve) the label
+#   `served`, cases ending in /memory_lua (scripts as Lua on the embedded engine) `memory_lua`.
 # REDIS: every case of the binary talks to the test server: label `redis` + RESOURCE_LOCK redis.
 #
 # gtest_discover_tests flattens list-valued PROPERTIES (LABELS "a;b" becomes bogus properties),
@@ -46,7 +47,8 @@ function(stormkv_add_gtest target)
   endmacro()
 
   if(ARG_PER_BACKEND)
-    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served:*/memory_lua" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(LUA "*/memory_lua" "${ARG_LABELS};memory_lua" FALSE)
     _stormkv_discover(SERVED "*/served" "${ARG_LABELS};served" FALSE)
     _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" TRUE)
     _stormkv_discover(SHM "*/shm" "${ARG_LABELS};shm" FALSE)

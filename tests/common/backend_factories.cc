@@ -16,20 +16,30 @@
 
 namespace stormkv {
 
-std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served"}; }
+std::vector<std::string> AllBackendNames() {
+  return {"memory", "memory-lua", "redis", "shm", "served"};
+}
 
-std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;  // gtest names allow [A-Za-z0-9_] only
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
 
 std::string TestRedisUrl() { return EnvOr("STORMKV_REDIS_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
-  if (name == "memory") {
+  if (name == "memory" || name == "memory-lua") {
     TestBackend tb;
     tb.name = name;
     tb.clock = std::make_shared<ManualClock>();
     MemoryBackendOptions opts;
     opts.clock = tb.clock;
+    // memory-lua: every registered script runs its Lua text on the embedded engine.
+    if (name == "memory-lua") opts.script_mode = ScriptMode::kLua;
     tb.kv = NewMemoryBackend(opts).value();
     std::shared_ptr<ManualClock> clock = tb.clock;
     tb.advance = [clock](std::chrono::milliseconds d) {
