@@ -5,7 +5,8 @@
 #   core     stormkv::core     Status, Clock, Reply, KvBackend, Script, key schema, memory model
 #                              (needs Threads, OpenSSL's libcrypto)
 #   lua      stormkv::lua      the embedded Lua texts of the gateway scripts
-#   memory   stormkv::memory   the embedded store + shm mode (core; Boost headers, librt)
+#   memory   stormkv::memory   the embedded store + shm mode (core, lua_engine: EVAL runs on it;
+#                              Boost headers, librt)
 #   redis    stormkv::redis    the Redis backend (core; hiredis via pkg-config)
 #   gateway  stormkv::gateway  adapters, services, Pipeline (core, lua; nlohmann_json, cereal)
 #   lua_engine stormkv::lua_engine  the embedded Lua 5.1 engine (core; liblua5.1, lua-cjson,

@@ -4,8 +4,10 @@
 #include <exception>
 #include <mutex>
 
+#include "lua_host.h"
 #include "running_twin.h"
 #include "store_internal.h"
+#include "stormkv/lua_engine.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -19,19 +21,22 @@ Result<Reply> ToResult(Reply r) {
   return r;
 }
 
-class StoreScriptContext final : public ScriptContext {
- public:
-  explicit StoreScriptContext(InProcessStore& store) : store_(store) {}
-  Result<Reply> Call(const Command& argv) override { return ToResult(store_.Call(argv)); }
-
- private:
-  InProcessStore& store_;
+// Every command a script runs (twin or Lua): Store::Call.
+struct InProcessCall {
+  InProcessStore* store;
+  Result<Reply> operator()(const Command& argv) const { return ToResult(store->Call(argv)); }
 };
+using InProcessScriptContext = memstore::StoreScriptContext<InProcessCall>;
 
 class MemoryBackend final : public KvBackend {
  public:
-  MemoryBackend(std::shared_ptr<const Clock> clock, const memstore::StoreConfig& cfg)
-      : clock_(std::move(clock)), store_(cfg) {
+  MemoryBackend(std::shared_ptr<const Clock> clock, const memstore::StoreConfig& cfg,
+                ScriptMode mode, LuaEngineOptions lua)
+      : clock_(std::move(clock)),
+        store_(cfg),
+        mode_(mode),
+        fresh_server_(cfg.fresh_server),
+        lua_options_(std::move(lua)) {
     char id[64];
     std::snprintf(id, sizeof id, "the memory store %p", static_cast<const void*>(this));
     id_ = id;
@@ -40,7 +45,7 @@ class MemoryBackend final : public KvBackend {
   Result<Reply> Run(const Command& argv) override {
     STORMKV_RETURN_IF_ERROR(memstore::RunningTwin::CheckNotInsideOwnScript(id_, "Run"));
     std::lock_guard<std::mutex> lock(mu_);
-    return ToResult(store_.Execute(argv, clock_->NowUs()));
+    return RunLocked(argv);
   }
 
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override {
@@ -51,7 +56,7 @@ class MemoryBackend final : public KvBackend {
       return out;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Command& c : cmds) out.push_back(ToResult(store_.Execute(c, clock_->NowUs())));
+    for (const Command& c : cmds) out.push_back(RunLocked(c));
     return out;
   }
 
@@ -64,17 +69,25 @@ class MemoryBackend final : public KvBackend {
     store_.NoteCommand("evalsha");
     store_.NoteCommand("script|load");
     store_.NoteScript(script.sha1(), script.lua().size());
-    store_.BeginScript(clock_->NowUs(), script.read_only());
-    StoreScriptContext ctx(store_);
-    Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
-    if (script.native_twin()) {
+    if (mode_ == ScriptMode::kLua || !script.has_twin()) {
+      Frame frame(*this);
+      memstore::StoreLuaHost<Frame> host(frame, script.read_only());
+      return ToResult(Engine().Run(script, keys, args, host));
+    }
+    Result<memstore::ScriptStart> start = memstore::TwinScriptStart(script);
+    if (!start.ok()) return start.status();
+    if (!store_.BeginScript(clock_->NowUs(), *start)) {
+      return StatusFromErrorReply(std::string(memstore::kErrOom));
+    }
+    InProcessScriptContext ctx(InProcessCall{&store_});
+    Result<Reply> r = [&]() -> Result<Reply> {
       try {
         memstore::RunningTwin running(id_, script.name());
-        r = script.native_twin()(ctx, keys, args);
+        return script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
-        r = Status::ScriptError("script " + script.name() + " threw: " + e.what());
+        return Status::ScriptError("script " + script.name() + " threw: " + e.what());
       }
-    }
+    }();
     if (r.ok() && r->is_error()) r = StatusFromErrorReply(r->str());
     store_.EndScript(r.status());
     return r;
@@ -83,10 +96,63 @@ class MemoryBackend final : public KvBackend {
   std::string Describe() const override { return "memory"; }
 
  private:
+  // One Lua run's frame on the store (memstore::StoreLuaHost).
+  class Frame {
+   public:
+    explicit Frame(MemoryBackend& b) : b_(b), ctx_(InProcessCall{&b.store_}) {}
+    Status Begin(const memstore::ScriptStart& s) {
+      if (b_.store_.BeginScript(b_.clock_->NowUs(), s)) return Status::Ok();
+      return StatusFromErrorReply(std::string(memstore::kErrOom));
+    }
+    void End(const Status& result) { b_.store_.EndScript(result); }
+    ScriptContext& Context() { return ctx_; }
+
+   private:
+    MemoryBackend& b_;
+    InProcessScriptContext ctx_;
+  };
+
+  Result<Reply> RunLocked(const Command& argv) {
+    if (!argv.empty() && LuaEngine::IsScriptingCommand(argv[0])) {
+      Frame frame(*this);
+      memstore::StoreLuaHost<Frame> host(frame, false);
+      Reply r = Engine().Execute(argv, host);
+      // An error the engine answered by itself (NOSCRIPT, a compile error, bad arguments)
+      // counts like any error reply; a script's own outcome was counted by EndScript.
+      if (r.is_error() && !host.began()) store_.RecordError(r.str());
+      NoteScripting(argv, r);
+      return ToResult(std::move(r));
+    }
+    return ToResult(store_.Execute(argv, clock_->NowUs()));
+  }
+
+  // A fresh-server store's one-time allocations of a scripting command: its histogram, and the
+  // script cache entry of a script EVAL or SCRIPT LOAD compiled.
+  void NoteScripting(const Command& argv, const Reply& r) {
+    if (!fresh_server_ || argv.size() < 2) return;
+    const std::string name = memstore::ScriptingHistogramName(argv);
+    store_.NoteCommand(name);
+    const std::string* body = nullptr;
+    if (name == "eval" || name == "eval_ro") body = &argv[1];
+    if (name == "script|load" && argv.size() == 3) body = &argv[2];
+    if (body == nullptr) return;
+    std::string sha = Sha1Hex(*body);
+    if (!r.is_error() || Engine().Exists(sha)) store_.NoteScript(sha, body->size());
+  }
+
+  LuaEngine& Engine() {
+    if (!lua_) lua_ = std::make_unique<LuaEngine>(lua_options_);
+    return *lua_;
+  }
+
   std::mutex mu_;
   std::string id_;  // names this store to RunningTwin
   std::shared_ptr<const Clock> clock_;
   InProcessStore store_;  // guarded by mu_
+  const ScriptMode mode_;
+  const bool fresh_server_;
+  const LuaEngineOptions lua_options_;
+  std::unique_ptr<LuaEngine> lua_;  // guarded by mu_; created on first use
 };
 
 }  // namespace
@@ -130,7 +196,8 @@ Result<std::unique_ptr<KvBackend>> NewMemoryBackend(MemoryBackendOptions options
   if (!cfg.ok()) return cfg.status().WithContext("the embedded store");
   std::shared_ptr<const Clock> clock = options.clock;
   if (!clock) clock = SystemClock::Shared();
-  return std::unique_ptr<KvBackend>(std::make_unique<MemoryBackend>(std::move(clock), *cfg));
+  return std::unique_ptr<KvBackend>(std::make_unique<MemoryBackend>(
+      std::move(clock), *cfg, options.script_mode, std::move(options.lua)));
 }
 
 }  // namespace stormkv

@@ -15,11 +15,13 @@
 #include <exception>
 #include <thread>
 
+#include "lua_host.h"
 #include "running_twin.h"
 #include "shm_internal.h"
 #include "shm_verify.h"
 #include "stormkv/byte_size.h"
 #include "store_internal.h"
+#include "stormkv/lua_engine.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -30,14 +32,12 @@ namespace {
 
 class ShmBackendImpl;
 
-class ShmScriptContext final : public ScriptContext {
- public:
-  explicit ShmScriptContext(ShmBackendImpl& b) : b_(b) {}
-  Result<Reply> Call(const Command& argv) override;
-
- private:
-  ShmBackendImpl& b_;
+// Every command a script runs (twin or Lua): the backend's guarded call (segment prepared first).
+struct ShmCall {
+  ShmBackendImpl* b;
+  Result<Reply> operator()(const Command& argv) const;
 };
+using ShmScriptContext = memstore::StoreScriptContext<ShmCall>;
 
 class ShmBackendImpl final : public ShmBackend {
  public:
@@ -47,7 +47,9 @@ class ShmBackendImpl final : public ShmBackend {
         url_(seg_->target().Url()),
         slot_(slot),
         remove_on_close_(o.remove_on_close),
-        lock_timeout_(o.lock_timeout) {}
+        lock_timeout_(o.lock_timeout),
+        script_mode_(o.store.script_mode),
+        lua_options_(o.store.lua) {}
 
   ~ShmBackendImpl() override {
     if (slot_ >= 0) seg_->hdr().attached[slot_].pid.store(0, std::memory_order_release);
@@ -56,6 +58,11 @@ class ShmBackendImpl final : public ShmBackend {
 
   Result<Reply> Run(const Command& argv) override {
     STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Run"));
+    if (!argv.empty() && LuaEngine::IsScriptingCommand(argv[0])) {
+      Locked lk(*this, OpKind::kScript, argv[0]);
+      if (!lk.status.ok()) return lk.status;
+      return RunScriptingLocked(argv);
+    }
     Locked lk(*this, OpKind::kCommand, argv.empty() ? std::string_view() : argv[0]);
     if (!lk.status.ok()) return lk.status;
     Result<Reply> r = RunLocked(argv, false);
@@ -82,8 +89,9 @@ class ShmBackendImpl final : public ShmBackend {
       return out;
     }
     for (const Command& c : cmds) {
-      NoteOp(OpKind::kBatch, c.empty() ? std::string_view() : c[0]);
-      out.push_back(RunLocked(c, false));
+      const bool scripting = !c.empty() && LuaEngine::IsScriptingCommand(c[0]);
+      NoteOp(scripting ? OpKind::kScript : OpKind::kBatch, c.empty() ? std::string_view() : c[0]);
+      out.push_back(scripting ? RunScriptingLocked(c) : RunLocked(c, false));
     }
     return out;
   }
@@ -93,24 +101,29 @@ class ShmBackendImpl final : public ShmBackend {
     STORMKV_RETURN_IF_ERROR(NotInsideOwnScript("Eval"));
     Locked lk(*this, OpKind::kScript, script.name());
     if (!lk.status.ok()) return lk.status;
-    StoreT& st = seg_->store();
-    try {
-      st.BeginScript(clock_->NowUs(), script.read_only());
-    } catch (const std::exception& e) {
-      return Interrupted("EVAL", e.what());
+    if (IsDamaged()) return DamagedStatus();
+    if (script_mode_ == ScriptMode::kLua || !script.has_twin()) {
+      Frame frame(*this);
+      memstore::StoreLuaHost<Frame> host(frame, script.read_only());
+      Reply r = Engine().Run(script, keys, args, host);
+      if (!frame.interrupted().ok()) return frame.interrupted();
+      if (r.is_error()) return StatusFromErrorReply(r.str());
+      return r;
     }
-    ShmScriptContext ctx(*this);
-    Result<Reply> r = Status::ScriptError("script " + script.name() + " has no native twin");
-    if (script.native_twin()) {
+    Result<memstore::ScriptStart> start = memstore::TwinScriptStart(script);
+    if (!start.ok()) return start.status();
+    Frame frame(*this);
+    STORMKV_RETURN_IF_ERROR(frame.Begin(*start));
+    Result<Reply> r = [&]() -> Result<Reply> {
       try {
         memstore::RunningTwin running(url_, script.name());
-        r = script.native_twin()(ctx, keys, args);
+        return script.native_twin()(frame.Context(), keys, args);
       } catch (const std::exception& e) {
-        r = Status::ScriptError("script " + script.name() + " threw: " + e.what());
+        return Status::ScriptError("script " + script.name() + " threw: " + e.what());
       }
-    }
+    }();
     if (r.ok() && r->is_error()) r = StatusFromErrorReply(r->str());
-    st.EndScript(r.status());
+    frame.End(r.status());
     return r;
   }
 
@@ -156,7 +169,7 @@ class ShmBackendImpl final : public ShmBackend {
   }
 
  private:
-  friend class ShmScriptContext;
+  friend struct ShmCall;
 
   // Holds the store's lock for one operation (recovering it from a dead holder first).
   struct Locked {
@@ -408,6 +421,47 @@ class ShmBackendImpl final : public ShmBackend {
     return Status::OutOfMemory(std::move(msg));
   }
 
+  // One script's frame on the segment's store (memstore::StoreLuaHost; the twin path too).
+  class Frame {
+   public:
+    explicit Frame(ShmBackendImpl& b) : b_(b), ctx_(ShmCall{&b}) {}
+    Status Begin(const memstore::ScriptStart& s) {
+      try {
+        if (b_.seg_->store().BeginScript(b_.clock_->NowUs(), s)) return Status::Ok();
+      } catch (const std::exception& e) {
+        interrupted_ = b_.Interrupted("EVAL", e.what());
+        return interrupted_;
+      }
+      return StatusFromErrorReply(std::string(memstore::kErrOom));
+    }
+    void End(const Status& result) { b_.seg_->store().EndScript(result); }
+    ScriptContext& Context() { return ctx_; }
+    // Non-ok when BeginScript ran out of segment memory (the segment is then marked).
+    const Status& interrupted() const { return interrupted_; }
+
+   private:
+    ShmBackendImpl& b_;
+    ShmScriptContext ctx_;
+    Status interrupted_;
+  };
+
+  // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT on this handle's Lua engine, lock held.
+  Result<Reply> RunScriptingLocked(const Command& argv) {
+    if (IsDamaged()) return DamagedStatus();
+    Frame frame(*this);
+    memstore::StoreLuaHost<Frame> host(frame, false);
+    Reply r = Engine().Execute(argv, host);
+    if (!frame.interrupted().ok()) return frame.interrupted();
+    if (r.is_error() && !host.began()) seg_->store().RecordError(r.str());
+    if (r.is_error()) return StatusFromErrorReply(r.str());
+    return r;
+  }
+
+  LuaEngine& Engine() {
+    if (!lua_) lua_ = std::make_unique<LuaEngine>(lua_options_);
+    return *lua_;
+  }
+
   Result<Reply> RunLocked(const Command& argv, bool in_script) {
     if (IsDamaged()) return DamagedStatus();
     STORMKV_RETURN_IF_ERROR(PrepareLocked(argv));
@@ -475,9 +529,14 @@ class ShmBackendImpl final : public ShmBackend {
   int slot_;
   bool remove_on_close_;
   std::chrono::milliseconds lock_timeout_;
+  const ScriptMode script_mode_;
+  const LuaEngineOptions lua_options_;
+  // This handle's Lua engine and script cache (per process, not in the segment); used only
+  // with the segment's lock held; created on first use.
+  std::unique_ptr<LuaEngine> lua_;
 };
 
-Result<Reply> ShmScriptContext::Call(const Command& argv) { return b_.RunLocked(argv, true); }
+Result<Reply> ShmCall::operator()(const Command& argv) const { return b->RunLocked(argv, true); }
 
 }  // namespace
 }  // namespace shm

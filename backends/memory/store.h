@@ -74,6 +74,13 @@ enum CmdFlag : uint32_t {
   kAddsElements = 8,  // may add elements to the collection at argv[1] (HSET, SADD, ZADD...)
 };
 
+// How a script starts (Store::BeginScript): its Redis 7.0 flags.
+struct ScriptStart {
+  bool read_only = false;  // EVAL_RO/EVALSHA_RO, a no-writes shebang, Script::read_only
+  bool shebang = false;    // a `#!lua` script (else a legacy one)
+  bool allow_oom = false;  // flags=allow-oom
+};
+
 template <class A>
 class Store {
  public:
@@ -89,7 +96,24 @@ class Store {
   // Script support: BeginScript() does the pre-command work of EVAL (clock, cron, eviction) and
   // records the OOM state once; Call() runs a command inside the script; EndScript() counts
   // the script's final error (if it did not come from a Call).
-  void BeginScript(int64_t now_us, bool read_only);
+  //
+  // Call() is the one path of every command a script runs: a twin's ScriptContext::Call and
+  // Lua's redis.call both end here (through lua_host.h's StoreScriptContext, which adds the
+  // script-only texts for unknown and no-script commands and wrong arities). A check of which
+  // keys a script touches (cluster mode: undeclared or non-local keys) belongs here.
+  //
+  // `start`: the script's Redis 7.0 flags. With `start.shebang` (a `#!lua` script) that may write
+  // (not read_only) and lacks allow_oom, BeginScript refuses the script while the store is over
+  // maxmemory, as Redis's processCommand does: it returns false, counts the OOM error reply, and
+  // no script is running (do not call Call or EndScript). allow_oom: deny-oom commands inside run
+  // even over maxmemory. Without a shebang (legacy), the first deny-oom command of a script
+  // that has not written yet fails with kErrOom instead.
+  bool BeginScript(int64_t now_us, const ScriptStart& start);
+  void BeginScript(int64_t now_us, bool read_only) {
+    ScriptStart s;
+    s.read_only = read_only;
+    BeginScript(now_us, s);
+  }
   Reply Call(const Command& argv);
   void EndScript(const Status& result);
 

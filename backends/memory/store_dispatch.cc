@@ -283,15 +283,22 @@ void Store<A>::NoteScript(std::string_view sha1, size_t body_len) {
 }
 
 template <class A>
-void Store<A>::BeginScript(int64_t now_us, bool read_only) {
+bool Store<A>::BeginScript(int64_t now_us, const ScriptStart& start) {
   Tick(now_us);
+  const bool oom = cfg_.maxmemory != 0 && !PerformEvictions();
+  if (oom && start.shebang && !start.read_only && !start.allow_oom) {
+    // Redis 7.0 derives deny-oom for EVAL from the flags and rejects it before it runs.
+    CountError(kErrOom);
+    UpdatePeak();
+    return false;
+  }
   ++stat_commands_;  // the EVAL itself
-  script_oom_ = cfg_.maxmemory != 0 && !PerformEvictions();
-  if (read_only) script_oom_ = false;
-  script_read_only_ = read_only;
+  script_oom_ = oom && !start.read_only && !start.allow_oom;
+  script_read_only_ = start.read_only;
   in_script_ = true;
   script_error_counted_ = false;
   script_dirty_ = false;
+  return true;
 }
 
 template <class A>
@@ -326,7 +333,7 @@ void Store<A>::EndScript(const Status& result) {
   template void Store<A_>::CountError(std::string_view text);                                  \
   template Reply Store<A_>::Execute(const Command& argv, int64_t now_us);                      \
   template Reply Store<A_>::Dispatch(const Command& argv, CallMode mode);                      \
-  template void Store<A_>::BeginScript(int64_t now_us, bool read_only);                        \
+  template bool Store<A_>::BeginScript(int64_t now_us, const ScriptStart& start);              \
   template Reply Store<A_>::Call(const Command& argv);                                         \
   template void Store<A_>::EndScript(const Status& result);
 STORMKV_INSTANTIATE(std::allocator<char>)

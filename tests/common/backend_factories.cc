@@ -16,7 +16,9 @@
 
 namespace stormkv {
 
-std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served", "redis-cluster"}; }
+std::vector<std::string> AllBackendNames() {
+  return {"memory", "memory-lua", "redis", "shm", "served", "redis-cluster"};
+}
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) {
   // gtest names allow [A-Za-z0-9_] only: "redis-cluster" runs as .../redis_cluster.
@@ -33,12 +35,14 @@ std::string TestRedisClusterUrl() { return EnvOr("STORMKV_REDIS_CLUSTER_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
-  if (name == "memory") {
+  if (name == "memory" || name == "memory-lua") {
     TestBackend tb;
     tb.name = name;
     tb.clock = std::make_shared<ManualClock>();
     MemoryBackendOptions opts;
     opts.clock = tb.clock;
+    // memory-lua: every registered script runs its Lua text on the embedded engine.
+    if (name == "memory-lua") opts.script_mode = ScriptMode::kLua;
     tb.kv = NewMemoryBackend(opts).value();
     std::shared_ptr<ManualClock> clock = tb.clock;
     tb.advance = [clock](std::chrono::milliseconds d) {

@@ -6,7 +6,9 @@
 //                            stormkv::BackendParamName);
 //   void SetUp() override { STORMKV_SETUP_BACKEND(GetParam(), tb_); }
 //
-// "memory" always works. "redis" uses STORMKV_REDIS_URL: unset -> the case is skipped with a
+// "memory" always works; so does "memory-lua" (gtest name memory_lua): the same store running
+// every registered script's Lua text on the embedded Lua engine instead of its native twin.
+// "redis" uses STORMKV_REDIS_URL: unset -> the case is skipped with a
 // message naming the variable (and fails instead when STORMKV_REQUIRE_REDIS=1, which
 // tools/test.sh sets); set but unreachable -> the case fails with the connection error.
 // The Redis server named by STORMKV_REDIS_URL must be disposable: each case starts with

@@ -1,7 +1,7 @@
 # cmake -P script: install BUILD_DIR into WORK_DIR/prefix, then build and run one outside consumer
 # per component (all, memory, redis, gateway) against it. The memory consumer is configured with
-# hiredis, cereal and nlohmann_json made unfindable, so it proves that stormkv::memory needs none
-# of them. Also checks that the private headers are not installed.
+# hiredis, cereal and nlohmann_json made unfindable (pkg-config knows only lua5.1, which the
+# store's Lua engine needs), so it proves that stormkv::memory needs none of them. Also checks that the private headers are not installed.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -38,6 +38,10 @@ foreach(component all memory redis gateway)
   endif()
   set(env ${CMAKE_COMMAND} -E env)
   if(component STREQUAL "memory")
+    # pkg-config sees lua5.1 only (the store's EVAL runs on the embedded Lua engine), not hiredis.
+    execute_process(COMMAND pkg-config --variable pcfiledir lua5.1 OUTPUT_VARIABLE pcdir
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    file(COPY ${pcdir}/lua5.1.pc DESTINATION ${WORK_DIR}/no-pkgconfig)
     list(APPEND env PKG_CONFIG_LIBDIR=${WORK_DIR}/no-pkgconfig PKG_CONFIG_PATH=${WORK_DIR}/no-pkgconfig)
   endif()
   run(${env} ${CMAKE_COMMAND} -S ${CONSUMER_SRC} -B ${dir} -DCMAKE_BUILD_TYPE=Release

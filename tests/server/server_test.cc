@@ -18,6 +18,7 @@
 
 #include "stormkv/clock.h"
 #include "stormkv/memory_backend.h"
+#include "stormkv/script.h"
 
 namespace stormkv {
 namespace {
@@ -344,6 +345,32 @@ TEST_F(ServerTest, ScriptsRunThroughTheRegistryOrTheBackend) {
   EXPECT_CMD(c, "-ERR Number of keys can't be greater than number of args\r\n", "EVAL", "return 1", "3", "a");
   EXPECT_CMD(c, "+OK\r\n", "SCRIPT", "FLUSH");
   EXPECT_CMD(c, "*1\r\n:0\r\n", "SCRIPT", "EXISTS", sha.substr(5, 40));
+}
+
+// Any Lua, not only registry scripts: the embedded store's engine runs it, with Redis's texts
+// (observed on redis-server 7.0.15). A script that does not compile is not cached.
+TEST_F(ServerTest, ArbitraryLuaRunsOnTheBackendsEngine) {
+  RawClient c(port());
+  const std::string body = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])";
+  EXPECT_CMD(c, "$1\r\nv\r\n", "EVAL", body, "1", "lua:k", "v");
+  EXPECT_CMD(c, "$1\r\nw\r\n", "EVALSHA", Sha1Hex(body), "1", "lua:k", "w");
+  EXPECT_CMD(c, "$1\r\nw\r\n", "GET", "lua:k");
+  EXPECT_CMD(c, "*3\r\n:1\r\n:2\r\n$1\r\nx\r\n", "EVAL", "return {1, 2.9, 'x', nil, 'y'}", "0");
+  EXPECT_CMD(c, "-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n",
+             "EVAL", "return (", "0");
+  EXPECT_CMD(c, "-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n",
+             "SCRIPT", "LOAD", "return (");
+  EXPECT_CMD(c, "-ERR Unexpected flag in script shebang: bogus\r\n", "EVAL", "#!lua flags=bogus\nreturn 1", "0");
+  EXPECT_CMD(c, "-NOSCRIPT No matching script. Please use EVAL.\r\n", "EVALSHA", Sha1Hex("return ("), "0");
+  EXPECT_CMD(c, "*1\r\n:0\r\n", "SCRIPT", "EXISTS", Sha1Hex("return ("));
+  const std::string err = "return redis.call('INCR', KEYS[1])";
+  EXPECT_CMD(c, "-ERR value is not an integer or out of range script: " + Sha1Hex(err) +
+                    ", on @user_script:1.\r\n",
+             "EVAL", err, "1", "lua:k");
+  EXPECT_CMD(c, "-ERR Write commands are not allowed from read-only scripts. script: " +
+                    Sha1Hex(body) + ", on @user_script:1.\r\n",
+             "EVAL_RO", body, "1", "lua:k", "z");
+  EXPECT_CMD(c, "$1\r\nw\r\n", "GET", "lua:k");
 }
 
 TEST(ServerLimits, RequirePass) {

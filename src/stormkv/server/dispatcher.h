@@ -59,6 +59,9 @@ class Dispatcher {
   using Out = RespWriter;
   void Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec);
   void Forward(const Command& argv, Out& w, const CommandSpec* spec);
+  // SCRIPT LOAD of `body` on the backend's Lua engine: its compile or shebang error, or Ok
+  // (also when the backend has no engine).
+  Status LoadOnBackend(const std::string& body);
   void WriteBackendReply(const Result<Reply>& r, Out& w, std::string_view cmd, const Command& argv);
   void Touch(const CommandSpec& spec, const Command& argv);
   void TouchAll();

@@ -160,8 +160,12 @@ void Dispatcher::Eval(const Command& argv, Out& w, const CommandSpec& spec) {
       if (r.ok()) Touch(spec, argv);
       return WriteBackendReply(r, w, spec.name, argv);
     }
-  } else {
-    scripts_.emplace(sha, argv[1]);  // EVAL caches the script, as Redis does
+  } else if (scripts_.count(sha) == 0) {
+    // EVAL caches the script once it compiled, as Redis does: the backend's engine compiles it
+    // (its error is EVAL's: a compile or shebang error caches nothing).
+    Status loaded = LoadOnBackend(argv[1]);
+    if (!loaded.ok()) return w.Error(ErrorText(loaded));
+    scripts_.emplace(sha, argv[1]);
   }
   script = FindBySha(sha);
   if (script && script->native_twin()) {
@@ -182,9 +186,19 @@ void Dispatcher::Eval(const Command& argv, Out& w, const CommandSpec& spec) {
   WriteBackendReply(r, w, spec.name, argv);
 }
 
+Status Dispatcher::LoadOnBackend(const std::string& body) {
+  Result<Reply> r = options_.backend->Run({"SCRIPT", "LOAD", body});
+  if (r.ok()) return Status::Ok();
+  // A backend without a Lua engine: the server keeps the text, registry twins still run.
+  if (r.status().message().rfind("ERR unknown command", 0) == 0) return Status::Ok();
+  return r.status();
+}
+
 void Dispatcher::ScriptCmd(const Command& argv, Out& w) {
   std::string sub = Lower(argv[1]);
   if (sub == "load") {
+    Status loaded = LoadOnBackend(argv[2]);
+    if (!loaded.ok()) return w.Error(ErrorText(loaded));
     std::string sha = Sha1Hex(argv[2]);
     scripts_.emplace(sha, argv[2]);
     return w.Bulk(sha);

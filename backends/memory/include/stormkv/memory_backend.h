@@ -4,10 +4,13 @@
 // injected Clock, memory accounting that predicts what Redis 7.0 would report (used_memory,
 // used_memory_peak, MEMORY USAGE) from the calibrated model in stormkv/memory_model.h, and
 // maxmemory enforcement with Redis's rule (checked before each deny-oom command, so one write may
-// overshoot) and eviction policies. Scripts run as their native twins under the store's lock.
+// overshoot) and eviction policies. Registered scripts run as their native twins (or as Lua, see
+// ScriptMode); EVAL/EVALSHA/EVAL_RO/EVALSHA_RO/SCRIPT run any Lua on the embedded engine
+// (stormkv/lua_engine.h), all under the store's lock.
 //
 // Thread-safety: the whole store is guarded by one mutex; every method may be called from any
-// thread. Eval holds the lock for the whole twin, so scripts are atomic.
+// thread. Eval and the scripting commands hold the lock for the whole script, so scripts are
+// atomic.
 #ifndef STORMKV_MEMORY_BACKEND_H_
 #define STORMKV_MEMORY_BACKEND_H_
 
@@ -18,9 +21,16 @@
 
 #include "stormkv/clock.h"
 #include "stormkv/kv_backend.h"
+#include "stormkv/lua_engine.h"
 #include "stormkv/memory_model.h"
 
 namespace stormkv {
+
+// How KvBackend::Eval runs a registered Script on an embedded store.
+enum class ScriptMode {
+  kTwin,  // its native C++ twin (the default: fastest); a script without a twin runs as Lua
+  kLua,   // its Lua text on the embedded Lua engine, as Redis would run it
+};
 
 struct MemoryBackendOptions {
   // Time source for expiry and TIME. nullptr = SystemClock::Shared().
@@ -53,14 +63,29 @@ struct MemoryBackendOptions {
   // tests' seed_shim) reports what the store reports, byte for byte.
   std::array<uint8_t, 16> dict_hash_seed{};
   uint32_t zset_level_seed = 1;
+  // Eval of a registered script: twin or Lua (ScriptMode). EVAL, EVALSHA, EVAL_RO, EVALSHA_RO
+  // and SCRIPT through Run always use the Lua engine.
+  ScriptMode script_mode = ScriptMode::kTwin;
+  // The Lua engine's limits (runaway instructions, heap cap, reply size) and its log sink.
+  LuaEngineOptions lua;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
 // Besides the Redis INFO sections, INFO stormkv reports stormkv_real_bytes: the store's own heap
 // footprint, estimated by walking its structures (O(keys)).
-// Scripts (Eval): the OOM state is computed once before the twin runs (like Redis); deny-oom
-// commands called by a non-read-only twin then fail with the plain OOM text (Redis appends
-// " script: <sha>, on @user_script:<line>." — the twin cannot know the line).
+// Scripts: the OOM state is computed once as a script starts (like Redis 7.0). A script whose
+// Lua text has a `#!lua` shebang without no-writes or allow-oom is refused at its start while
+// over maxmemory ("OOM command not allowed when used memory > 'maxmemory'."); allow-oom lets its
+// deny-oom commands run; a legacy script (no shebang) starts, and its first deny-oom command
+// fails unless it has already written. Under Lua the error carries Redis's
+// " script: <sha>, on @user_script:<line>." suffix; a twin returns the plain text (it cannot
+// know the line).
+// Lua (EVAL..., SCRIPT, and Eval in kLua mode or of a script without a twin): one LuaEngine per
+// store, created on first use, run under the store's lock; its script cache is the store's
+// (SCRIPT FLUSH empties it, FLUSHDB does not). Every command a script runs — a twin's
+// ScriptContext::Call and Lua's redis.call alike — goes through one path (lua_host.h's
+// StoreScriptContext); commands the store does not know get "ERR Unknown Redis command called
+// from script", Redis's no-script commands "ERR This Redis command is not allowed from script".
 // Errors: InvalidArgument naming the option for anything the store would otherwise have to
 // guess: an unknown maxmemory_policy (the message lists the known ones), a negative maxmemory,
 // a baseline_used_memory below -1, an allocator profile that does not exist.

@@ -3,8 +3,13 @@
 // The store of memory_backend.h placed in one named segment: POSIX shared memory ("shm://name",
 // /dev/shm/name) or a mapped file ("shm:///path/to/file"). Processes attach by name and get the
 // same commands, memory accounting, maxmemory, scripts (each process runs the native twin of the
-// script it passes, so every process must register the same scripts) and the same clock, which
-// lives in the segment.
+// script it passes, so every process must register the same scripts; or its Lua text, see
+// MemoryBackendOptions::script_mode) and the same clock, which lives in the segment.
+// EVAL/EVALSHA/EVAL_RO/EVALSHA_RO/SCRIPT run on a Lua engine of this handle (stormkv/lua_engine.h)
+// under the segment's lock. Its script cache is the handle's, not the segment's: a script
+// loaded by one process is NOSCRIPT to EVALSHA in another until that one loads it too (the Redis
+// backend's Eval does so on NOSCRIPT; EVAL needs nothing). script_mode and lua of
+// ShmBackendOptions::store apply to each handle, on attach too.
 //
 // The segment's size is a hard cap: a write that cannot get segment memory fails with
 // kOutOfMemory ("OOM shm segment 'x' is full ...") before it changes anything — every write is
@@ -30,7 +35,7 @@
 // damage.
 //
 // Thread-safety: a backend may be used from any number of threads; all processes and threads
-// share the one lock. Eval holds it for the whole twin.
+// share the one lock. Eval and the scripting commands hold it for the whole script.
 #ifndef STORMKV_SHM_BACKEND_H_
 #define STORMKV_SHM_BACKEND_H_
 

@@ -1,0 +1,138 @@
+// backends/memory/lua_host.h — what an embedded store does around a script: the ScriptContext
+// every script's commands go through (twin and Lua alike) and the LuaScriptHost of the Lua
+// engine (Redis's work before and after an EVAL's body). Header-only over the store's call
+// function and frame, so the in-process and the shared store share it. Private to
+// backends/memory.
+#ifndef STORMKV_BACKENDS_MEMORY_LUA_HOST_H_
+#define STORMKV_BACKENDS_MEMORY_LUA_HOST_H_
+
+#include <strings.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "stormkv/kv_backend.h"
+#include "stormkv/lua_engine.h"
+#include "stormkv/script.h"
+#include "store.h"
+
+namespace stormkv::memstore {
+
+// Commands Redis refuses inside scripts that the store does not implement at all (it would call
+// them unknown): scripting, transactions, pub/sub, connection and admin commands (Redis 7.0's
+// CMD_NOSCRIPT). Blocking commands are not among them: Redis runs them without blocking.
+inline bool IsRedisNoScriptCommand(std::string_view name) {
+  for (std::string_view n :
+       {"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function",
+        "multi", "exec", "discard", "watch", "unwatch", "subscribe", "psubscribe", "ssubscribe",
+        "unsubscribe", "punsubscribe", "sunsubscribe", "monitor", "client", "shutdown", "wait",
+        "save", "bgsave", "bgrewriteaof", "slaveof", "replicaof", "sync", "psync", "auth",
+        "hello", "reset", "quit"}) {
+    if (name.size() == n.size() && strncasecmp(name.data(), n.data(), n.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The ScriptContext of every script an embedded store runs: a native twin's Call and the Lua
+// engine's redis.call both come here, then to `call` (Store::Call in process; the shared store's
+// guarded call, which prepares the segment first, then Store::Call). Store::Call is thus the one
+// place that sees each command a script runs, twin or Lua, before it runs: a check of which
+// keys a script touches (cluster mode) belongs there (store.h).
+// Adds what Redis says only inside scripts: "ERR This Redis command is not allowed from script"
+// for the commands above, "ERR Unknown Redis command called from script" for unknown ones,
+// "ERR Wrong number of args calling Redis command from script" for a wrong arity.
+// `CallFn`: Result<Reply>(const Command&), an error reply returned as a non-ok Status.
+template <class CallFn>
+class StoreScriptContext final : public ScriptContext {
+ public:
+  explicit StoreScriptContext(CallFn call) : call_(std::move(call)) {}
+
+  Result<Reply> Call(const Command& argv) override {
+    if (!argv.empty() && IsRedisNoScriptCommand(argv[0])) {
+      return StatusFromErrorReply("ERR This Redis command is not allowed from script");
+    }
+    Result<Reply> r = call_(argv);
+    if (!r.ok()) {
+      const std::string& m = r.status().message();
+      if (m.rfind("ERR unknown command '", 0) == 0) {
+        return StatusFromErrorReply("ERR Unknown Redis command called from script");
+      }
+      if (m.rfind("ERR wrong number of arguments for '", 0) == 0) {
+        return StatusFromErrorReply("ERR Wrong number of args calling Redis command from script");
+      }
+    }
+    return r;
+  }
+
+ private:
+  CallFn call_;
+};
+
+// The flags a registered script's twin runs with: its Lua text's shebang, as the engine reads
+// it, plus Script::read_only. A script without a shebang is a legacy one.
+inline Result<ScriptStart> TwinScriptStart(const Script& script) {
+  ScriptStart s;
+  s.read_only = script.read_only();
+  if (script.lua().rfind("#!", 0) == 0) {
+    Result<LuaScriptFlags> f = ParseLuaShebang(script.lua());
+    if (!f.ok()) return f.status();
+    s.shebang = f->shebang;
+    s.allow_oom = f->allow_oom;
+    s.read_only = s.read_only || f->no_writes;
+  }
+  return s;
+}
+
+// EVAL's frame on a store for the Lua engine. `Frame` provides
+//   Status Begin(const ScriptStart&)   // Store::BeginScript; non-ok refuses the script
+//   void End(const Status&)            // Store::EndScript
+//   ScriptContext& Context()           // the StoreScriptContext of the run
+// `force_read_only`: Script::read_only of a registered script run by Eval (the engine itself
+// knows only EVAL_RO and the shebang). began() tells whether a script started (else an error
+// reply of the engine came from the command itself: NOSCRIPT, compile error, bad arguments).
+template <class Frame>
+class StoreLuaHost final : public LuaScriptHost {
+ public:
+  StoreLuaHost(Frame& frame, bool force_read_only)
+      : frame_(frame), force_read_only_(force_read_only) {}
+
+  Result<ScriptContext*> BeginScript(const LuaScriptFlags& flags, bool read_only) override {
+    ScriptStart s;
+    s.read_only = read_only || force_read_only_;
+    s.shebang = flags.shebang;
+    s.allow_oom = flags.allow_oom;
+    began_ = true;
+    Status st = frame_.Begin(s);
+    if (!st.ok()) return st;
+    return &frame_.Context();
+  }
+  void EndScript(const Status& result) override { frame_.End(result); }
+  bool began() const { return began_; }
+
+ private:
+  Frame& frame_;
+  bool force_read_only_;
+  bool began_ = false;
+};
+
+// The histogram name a fresh-server store notes for a scripting command ("eval", "script|load").
+inline std::string ScriptingHistogramName(const Command& argv) {
+  std::string name;
+  auto lower = [&name](std::string_view s) {
+    for (char c : s) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  };
+  lower(argv[0]);
+  if (name == "script" && argv.size() > 1) {
+    name += '|';
+    lower(argv[1]);
+  }
+  return name;
+}
+
+}  // namespace stormkv::memstore
+
+#endif  // STORMKV_BACKENDS_MEMORY_LUA_HOST_H_
