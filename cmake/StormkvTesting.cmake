@@ -10,14 +10,17 @@ include(GoogleTest)
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
 #   (memory, redis, shm, served). Cases ending in /redis get the extra label `redis` and RESOURCE_LOCK redis
 #   (there is one test server and cases FLUSHDB it); cases ending in /shm get the label `shm`,
-#   cases ending in /served (the embedded store behind stormkv serve) the label `served`.
+#   cases ending in /served (the embedded store behind stormkv serve) the label `served`, cases
+#   ending in /memory_cluster (the embedded store as a 3-master cluster) the label `memcluster`.
 # REDIS: every case of the binary talks to the test server: label `redis` + RESOURCE_LOCK redis.
+# CLUSTER: every case of the binary talks to the test cluster: labels `redis` and `cluster` +
+#   RESOURCE_LOCK redis-cluster.
 #
 # gtest_discover_tests flattens list-valued PROPERTIES (LABELS "a;b" becomes bogus properties),
 # so each discovery gets its own TEST_LIST and the list-valued properties are applied by a small
 # script that ctest includes after the discovered tests.
 function(stormkv_add_gtest target)
-  cmake_parse_arguments(ARG "PER_BACKEND;REDIS" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "PER_BACKEND;REDIS;CLUSTER" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -28,7 +31,7 @@ function(stormkv_add_gtest target)
 
   set(props_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake)
   set(props "")
-  # _stormkv_discover(<suffix> <filter> <labels> <lock>)
+  # _stormkv_discover(<suffix> <filter> <labels> <lock name or "">)
   macro(_stormkv_discover suffix filter labels lock)
     if("${filter}" STREQUAL "")
       gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES
@@ -39,21 +42,24 @@ function(stormkv_add_gtest target)
     endif()
     string(APPEND props "foreach(t IN LISTS ${target}_${suffix}_TESTS)\n"
                         "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\")\n")
-    if(${lock})
-      string(APPEND props "  set_tests_properties(\"\${t}\" PROPERTIES RESOURCE_LOCK redis)\n")
+    if(NOT "${lock}" STREQUAL "")
+      string(APPEND props "  set_tests_properties(\"\${t}\" PROPERTIES RESOURCE_LOCK ${lock})\n")
     endif()
     string(APPEND props "endforeach()\n")
   endmacro()
 
   if(ARG_PER_BACKEND)
-    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served" "${ARG_LABELS}" FALSE)
-    _stormkv_discover(SERVED "*/served" "${ARG_LABELS};served" FALSE)
-    _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" TRUE)
-    _stormkv_discover(SHM "*/shm" "${ARG_LABELS};shm" FALSE)
+    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served:*/memory_cluster" "${ARG_LABELS}" "")
+    _stormkv_discover(MEMCLUSTER "*/memory_cluster" "${ARG_LABELS};memcluster" "")
+    _stormkv_discover(SERVED "*/served" "${ARG_LABELS};served" "")
+    _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" redis)
+    _stormkv_discover(SHM "*/shm" "${ARG_LABELS};shm" "")
   elseif(ARG_REDIS)
-    _stormkv_discover(ALL "" "${ARG_LABELS};redis" TRUE)
+    _stormkv_discover(ALL "" "${ARG_LABELS};redis" redis)
+  elseif(ARG_CLUSTER)
+    _stormkv_discover(ALL "" "${ARG_LABELS};redis;cluster" redis-cluster)
   else()
-    _stormkv_discover(ALL "" "${ARG_LABELS}" FALSE)
+    _stormkv_discover(ALL "" "${ARG_LABELS}" "")
   endif()
   file(WRITE ${props_file} "${props}")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props_file})

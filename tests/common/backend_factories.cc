@@ -16,20 +16,31 @@
 
 namespace stormkv {
 
-std::vector<std::string> AllBackendNames() { return {"memory", "redis", "shm", "served"}; }
+std::vector<std::string> AllBackendNames() {
+  return {"memory", "redis", "shm", "served", "memory-cluster"};
+}
 
-std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) {
+  // gtest names allow [A-Za-z0-9_] only: "memory-cluster" runs as .../memory_cluster.
+  std::string name = info.param;
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
 
 std::string TestRedisUrl() { return EnvOr("STORMKV_REDIS_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
-  if (name == "memory") {
+  if (name == "memory" || name == "memory-cluster") {
     TestBackend tb;
     tb.name = name;
     tb.clock = std::make_shared<ManualClock>();
     MemoryBackendOptions opts;
     opts.clock = tb.clock;
+    // memory-cluster: the embedded store as a 3-master Redis Cluster (strict script keys).
+    if (name == "memory-cluster") opts.cluster_nodes = 3;
     tb.kv = NewMemoryBackend(opts).value();
     std::shared_ptr<ManualClock> clock = tb.clock;
     tb.advance = [clock](std::chrono::milliseconds d) {

@@ -2,6 +2,8 @@
 //
 //   memory                         the embedded store (default); Debian allocator profile
 //   memory://?allocator=upstream   the embedded store imitating an upstream Redis build
+//   memory://?cluster=3[&strict=0] the embedded store as a 3-master Redis Cluster
+//                                  (stormkv/memory_cluster.h; strict=0: Redis's own script rules)
 //   redis://[user:pass@]host:port/db, rediss is not supported, unix:///path.sock?db=N
 //   shm://name?size=256mb[&create=1]  a shared embedded store (see stormkv/shm_backend.h)
 #ifndef STORMKV_TOOLS_CLI_BACKEND_URL_H_
@@ -26,6 +28,8 @@ struct BackendUrl {
   std::string text;     // the URL as given (may hold a password: never print it, use display)
   std::string display;  // the URL with any password replaced by "***"
   AllocatorProfile allocator = AllocatorProfile::kDebian;  // kMemory only
+  int cluster_nodes = 0;                                   // kMemory only: 0 = standalone
+  bool cluster_strict_scripts = true;                      // kMemory only
   std::string shm_name;                                    // kShm only
   int64_t shm_size_bytes = 0;                              // kShm only
 };
