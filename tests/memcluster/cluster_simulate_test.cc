@@ -19,8 +19,8 @@ namespace {
 SimulateOptions Production(int cluster) {
   SimulateOptions o;
   o.scenario = Scenario::kProduction;
-  o.production.fingerprints = 3000;
-  o.production.storms = 20;
+  o.production.fingerprints = 1000;
+  o.production.storms = 10;
   o.production.storm_resources = 10;
   o.production.minutes = 10;
   o.cluster_nodes = cluster;
