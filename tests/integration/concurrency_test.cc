@@ -112,21 +112,7 @@ TEST_P(ConcurrencyIT, RateLimitHoldsUnderContention) {
   EXPECT_EQ(Count(rs, Outcome::kRateLimited), 20u);
 }
 
-// Not on memory-cluster: these cases share one ManualClock, which every busy-waiting delivery
-// advances while it sleeps (pipeline.cc). On one store the waiters queue on the store's lock while
-// the first delivery runs; on the embedded cluster each node has its own lock, so 99 waiters on the
-// dedup key's node burn a virtual second while the first delivery's storm calls run on another node
-// (measured: 1 run in 20 answered "still being processed ... after 1000 ms"). The gateway's real
-// concurrency on a cluster is the redis-cluster backend's to prove.
-std::vector<std::string> ConcurrencyBackends() {
-  std::vector<std::string> out;
-  for (const std::string& b : AllBackendNames()) {
-    if (b != "memory-cluster") out.push_back(b);
-  }
-  return out;
-}
-INSTANTIATE_TEST_SUITE_P(All, ConcurrencyIT, ::testing::ValuesIn(ConcurrencyBackends()),
-                         ::stormkv::BackendParamName);
+STORMKV_INSTANTIATE_GATEWAY_IT(ConcurrencyIT);
 
 }  // namespace
 }  // namespace stormkv::integration
