@@ -8,12 +8,13 @@ include(GoogleTest)
 # by name. Names are gtest's own, e.g. All/ConformanceTest.Persist/redis (NO_PRETTY_VALUES: without
 # the "  # GetParam() = ..." comment gtest lists after a value-parameterised case).
 # PER_BACKEND: the binary holds value-parameterised suites whose parameter names are backend names
-#   (memory, memory-lua, redis, shm, served, redis-cluster). Cases ending in /redis get the extra
-#   label `redis` and RESOURCE_LOCK redis (there is one test server and cases FLUSHDB it); cases
-#   ending in /redis_cluster get the labels `redis` and `cluster` and RESOURCE_LOCK redis-cluster
-#   (one test cluster, FLUSHDB on every master); cases ending in /shm get the label `shm`, cases
-#   ending in /served (the embedded store behind stormkv serve) the label `served`, cases ending in
-#   /memory_lua (scripts as Lua on the embedded engine) `memory_lua`.
+#   (memory, memory-lua, redis, shm, served, redis-cluster, memory-cluster). Cases ending in /redis
+#   get the extra label `redis` and RESOURCE_LOCK redis (there is one test server and cases FLUSHDB
+#   it); cases ending in /redis_cluster get the labels `redis` and `cluster` and RESOURCE_LOCK
+#   redis-cluster (one test cluster, FLUSHDB on every master); cases ending in /shm get the label
+#   `shm`, cases ending in /served (the embedded store behind stormkv serve) the label `served`,
+#   cases ending in /memory_lua (scripts as Lua on the embedded engine) `memory_lua`, cases ending
+#   in /memory_cluster (the embedded store as a 3-master cluster) `memcluster`.
 # REDIS: every case of the binary talks to the test server: label `redis` + RESOURCE_LOCK redis.
 # CLUSTER: every case of the binary talks to the test cluster: labels `redis` and `cluster` +
 #   RESOURCE_LOCK redis-cluster.
@@ -51,8 +52,9 @@ function(stormkv_add_gtest target)
   endmacro()
 
   if(ARG_PER_BACKEND)
-    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served:*/redis_cluster:*/memory_lua" "${ARG_LABELS}" "")
+    _stormkv_discover(LOCAL "-*/redis:*/shm:*/served:*/redis_cluster:*/memory_lua:*/memory_cluster" "${ARG_LABELS}" "")
     _stormkv_discover(LUA "*/memory_lua" "${ARG_LABELS};memory_lua" "")
+    _stormkv_discover(MEMCLUSTER "*/memory_cluster" "${ARG_LABELS};memcluster" "")
     _stormkv_discover(SERVED "*/served" "${ARG_LABELS};served" "")
     _stormkv_discover(REDIS "*/redis" "${ARG_LABELS};redis" redis)
     _stormkv_discover(CLUSTER "*/redis_cluster" "${ARG_LABELS};redis;cluster" redis-cluster)

@@ -105,7 +105,7 @@ std::string Store<A>::InfoSection(std::string_view name) const {
   if (name == "server") {
     s = "# Server\r\n";
     add("redis_version", "7.0.15");
-    add("redis_mode", "standalone");
+    add("redis_mode", cfg_.cluster_node ? "cluster" : "standalone");
     add("stormkv_backend", cfg_.shared ? "shm" : "memory");
     add("stormkv_allocator_profile", std::string(AllocatorProfileName(cfg_.allocator)));
     add("server_time_usec", num(now_us_));
@@ -115,7 +115,7 @@ std::string Store<A>::InfoSection(std::string_view name) const {
     int64_t used = UsedMemory();
     int64_t overhead =
         fig.used_memory_overhead +
-        static_cast<int64_t>(live_ * model::kDictEntry + main_slots_ * 8 + live_ * model::kRobj +
+        static_cast<int64_t>(live_ * MainDictEntry() + main_slots_ * 8 + live_ * model::kRobj +
                              volatile_.size() * model::kDictEntry + expire_slots_ * 8);
     int64_t startup = fig.used_memory_startup;
     s = "# Memory\r\n";

@@ -5,9 +5,11 @@
 #include <mutex>
 
 #include "lua_host.h"
+#include "memory_node.h"
 #include "running_twin.h"
 #include "store_internal.h"
 #include "stormkv/lua_engine.h"
+#include "stormkv/memory_cluster.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -94,6 +96,11 @@ class MemoryBackend final : public KvBackend {
   }
 
   std::string Describe() const override { return "memory"; }
+
+  void SetScriptCallHook(memstore::ScriptCallHook hook, void* ctx) {
+    std::lock_guard<std::mutex> lock(mu_);
+    store_.SetScriptCallHook(hook, ctx);
+  }
 
  private:
   // One Lua run's frame on the store (memstore::StoreLuaHost).
@@ -189,9 +196,22 @@ Result<StoreConfig> StoreConfigFor(const MemoryBackendOptions& o) {
   return cfg;
 }
 
+Result<std::unique_ptr<KvBackend>> NewMemoryClusterNodeStore(const MemoryBackendOptions& options,
+                                                             ScriptCallHook hook, void* ctx) {
+  Result<StoreConfig> cfg = StoreConfigFor(options);
+  if (!cfg.ok()) return cfg.status().WithContext("the embedded store");
+  cfg->cluster_node = true;
+  std::shared_ptr<const Clock> clock = options.clock;
+  if (!clock) clock = SystemClock::Shared();
+  auto node = std::make_unique<MemoryBackend>(std::move(clock), *cfg, options.script_mode, options.lua);
+  node->SetScriptCallHook(hook, ctx);
+  return std::unique_ptr<KvBackend>(std::move(node));
+}
+
 }  // namespace memstore
 
 Result<std::unique_ptr<KvBackend>> NewMemoryBackend(MemoryBackendOptions options) {
+  if (options.cluster_nodes != 0) return NewMemoryClusterBackend(std::move(options));
   Result<memstore::StoreConfig> cfg = memstore::StoreConfigFor(options);
   if (!cfg.ok()) return cfg.status().WithContext("the embedded store");
   std::shared_ptr<const Clock> clock = options.clock;

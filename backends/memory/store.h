@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,7 +62,20 @@ struct StoreConfig {
   // both at start; the defaults are arbitrary fixed values.
   std::array<uint8_t, 16> dict_hash_seed{};
   uint32_t zset_level_seed = 1;
+  // A Redis Cluster node (cluster_*.cc): every main-dict entry carries 16 bytes of slot-to-key
+  // links (model::kClusterDictEntryMetadata; MEMORY USAGE counts them too), the empty node holds
+  // the cluster's slot tables (model::ClusterNodeEmptyBytes, added to the baseline unless
+  // baseline_used_memory is given), and INFO says redis_mode:cluster.
+  bool cluster_node = false;
 };
+
+// A check on the commands a script runs, for cluster mode (backends/memory/cluster_node.cc).
+// Every command a script sends -- a twin's ScriptContext::Call and the Lua engine's redis.call
+// alike -- passes through Store::Call, and with a hook set through hook(ctx, argv) first:
+// nullopt lets the command run; a reply (an error, or the answer to a command the hook serves
+// itself, such as SELECT 0) becomes the command's reply and the store runs nothing (an error is
+// counted in errorstats). Process-local: only the in-process store sets one.
+using ScriptCallHook = std::optional<Reply> (*)(void* ctx, const Command& argv);
 
 // Where a command runs: directly from a client, or through ScriptContext::Call.
 enum class CallMode : uint8_t { kClient, kScript };
@@ -116,6 +130,11 @@ class Store {
   }
   Reply Call(const Command& argv);
   void EndScript(const Status& result);
+  // Installs the script-call hook (nullptr = none). Call before the store is shared.
+  void SetScriptCallHook(ScriptCallHook hook, void* ctx) {
+    script_hook_ = hook;
+    script_hook_ctx_ = ctx;
+  }
 
   // Modelled used_memory (bytes) and peak.
   int64_t UsedMemory() const { return baseline_ + server_overhead_ + dataset_; }
@@ -228,7 +247,11 @@ class Store {
   bool SharedIntegersAllowed() const;
   uint64_t Je(uint64_t n) const { return model::JeSize(n, cfg_.allocator); }
   uint64_t Sds(uint64_t n) const { return model::SdsAlloc(n, cfg_.allocator); }
-  uint64_t KeyCost(size_t klen) const { return Je(model::kDictEntry) + Sds(klen); }
+  // sizeof a main-dict entry: 24, 40 on a cluster node (slot-to-key links).
+  uint64_t MainDictEntry() const {
+    return model::kDictEntry + (cfg_.cluster_node ? model::kClusterDictEntryMetadata : 0);
+  }
+  uint64_t KeyCost(size_t klen) const { return Je(MainDictEntry()) + Sds(klen); }
   uint64_t NextRandom();
 
   // ---- values ----
@@ -392,6 +415,8 @@ class Store {
   bool script_read_only_ = false;
   bool script_error_counted_ = false;
   bool script_dirty_ = false;  // the script has run a write command (Redis SCRIPT_WRITE_DIRTY)
+  ScriptCallHook script_hook_ = nullptr;  // cluster mode (SetScriptCallHook); in-process only
+  void* script_hook_ctx_ = nullptr;
 
   // Eviction pool (Redis's EVPOOL_SIZE = 16), sorted by ascending idle score.
   std::array<PoolEntry, 16> pool_{};

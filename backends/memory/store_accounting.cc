@@ -123,7 +123,7 @@ void Store<A>::StepDict(EntryT& e) {
 template <class A>
 int64_t Store<A>::MemoryUsage(const EntryT& e, int64_t samples) const {
   const AllocatorProfile p = cfg_.allocator;
-  int64_t usage = static_cast<int64_t>(Sds(e.key.size()) + model::kDictEntry);
+  int64_t usage = static_cast<int64_t>(Sds(e.key.size()) + MainDictEntry());
   auto sampled = [&](uint64_t fixed, size_t n, auto&& elem) -> int64_t {
     size_t k = std::min<uint64_t>(n, static_cast<uint64_t>(samples));
     uint64_t elesize = 0;

@@ -17,6 +17,9 @@ Store<A>::Store(const StoreConfig& cfg, const A& alloc)
   baseline_ = cfg.baseline_used_memory >= 0 ? cfg.baseline_used_memory
               : cfg.fresh_server               ? model::FreshServerUsedMemory(cfg.allocator)
                                                : model::EmptyServer(cfg.allocator).used_memory;
+  if (cfg.cluster_node && cfg.baseline_used_memory < 0) {
+    baseline_ += model::ClusterNodeEmptyBytes(cfg.allocator);
+  }
   peak_ = baseline_;
   rng_ = cfg.seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   zsl_rng_.Seed(cfg.zset_level_seed);
@@ -303,6 +306,13 @@ bool Store<A>::BeginScript(int64_t now_us, const ScriptStart& start) {
 
 template <class A>
 Reply Store<A>::Call(const Command& argv) {
+  if (script_hook_ != nullptr) {
+    std::optional<Reply> answered = script_hook_(script_hook_ctx_, argv);
+    if (answered) {
+      if (answered->is_error()) CountError(answered->str());
+      return std::move(*answered);
+    }
+  }
   return Dispatch(argv, CallMode::kScript);
 }
 

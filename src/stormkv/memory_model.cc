@@ -18,6 +18,8 @@ EmptyServerFigures EmptyServer(AllocatorProfile p) {
   return {1415840, 859048, 859232};
 }
 
+int64_t ClusterNodeEmptyBytes(AllocatorProfile) { return 723976; }
+
 int64_t FreshServerUsedMemory(AllocatorProfile p) {
   // calibrate.py's "baseline" (third INFO on a fresh server: INFO's and one other histogram
   // allocated, +112 bytes of client buffers) minus those: Debian 964,160 -> 914,672, which

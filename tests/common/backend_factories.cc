@@ -17,7 +17,7 @@
 namespace stormkv {
 
 std::vector<std::string> AllBackendNames() {
-  return {"memory", "memory-lua", "redis", "shm", "served", "redis-cluster"};
+  return {"memory", "memory-lua", "redis", "shm", "served", "redis-cluster", "memory-cluster"};
 }
 
 std::string BackendParamName(const ::testing::TestParamInfo<std::string>& info) {
@@ -35,7 +35,7 @@ std::string TestRedisClusterUrl() { return EnvOr("STORMKV_REDIS_CLUSTER_URL"); }
 
 MakeBackendOutcome MakeTestBackend(const std::string& name) {
   MakeBackendOutcome out;
-  if (name == "memory" || name == "memory-lua") {
+  if (name == "memory" || name == "memory-lua" || name == "memory-cluster") {
     TestBackend tb;
     tb.name = name;
     tb.clock = std::make_shared<ManualClock>();
@@ -43,6 +43,8 @@ MakeBackendOutcome MakeTestBackend(const std::string& name) {
     opts.clock = tb.clock;
     // memory-lua: every registered script runs its Lua text on the embedded engine.
     if (name == "memory-lua") opts.script_mode = ScriptMode::kLua;
+    // memory-cluster: the embedded store as a 3-master Redis Cluster (strict script keys).
+    if (name == "memory-cluster") opts.cluster_nodes = 3;
     tb.kv = NewMemoryBackend(opts).value();
     std::shared_ptr<ManualClock> clock = tb.clock;
     tb.advance = [clock](std::chrono::milliseconds d) {

@@ -20,6 +20,10 @@
 // "shm" always works: the embedded store in a fresh POSIX shared-memory segment (512 MB, sparse)
 // named stormkv-test-<pid>-<n>, removed when the backend closes and at cleanup; `clock` is a
 // ManualClock kept equal to the segment's shared clock by `advance`.
+// "memory-cluster" (gtest name suffix /memory_cluster, ctest label `memcluster`) always works:
+// the embedded store as a 3-master cluster (MemoryBackendOptions::cluster_nodes = 3, strict
+// script keys; stormkv/memory_cluster.h). Tests whose commands or scripts take several keys give
+// them one hash tag ("{t}a", "{t}b").
 // "served" always works: a fresh embedded store (ManualClock) behind an in-process `stormkv
 // serve` server on a free loopback port, used through the RedisBackend (RESP over TCP).
 #ifndef STORMKV_TESTS_COMMON_BACKEND_FACTORIES_H_
@@ -42,7 +46,8 @@ namespace stormkv {
 
 // One backend, ready for one test case.
 struct TestBackend {
-  std::string name;                     // "memory", "redis", "shm", "redis-cluster"
+  std::string name;                     // "memory", "memory-lua", "redis", "shm", "served",
+                                        // "redis-cluster", "memory-cluster"
   std::shared_ptr<ManualClock> clock;   // the time scripts and services must use
   std::unique_ptr<KvBackend> kv;        // empty database
   // Moves time forward by `d` on this backend: the ManualClock, and on Redis every key's TTL

@@ -12,9 +12,9 @@ namespace stormkv::cli {
 namespace {
 
 constexpr std::string_view kAccepted =
-    "accepted: memory, memory://?allocator=debian|upstream, redis://[user:password@]host:port/db, "
-    "unix:///path/to/redis.sock?db=N, redis-cluster://[user:password@]host:port[,host:port...], "
-    "shm://name?size=256mb";
+    "accepted: memory, memory://?allocator=debian|upstream&cluster=N&strict=0|1, "
+    "redis://[user:password@]host:port/db, unix:///path/to/redis.sock?db=N, "
+    "redis-cluster://[user:password@]host:port[,host:port...], shm://name?size=256mb";
 
 Status Bad(std::string_view url, std::string_view why) {
   return Status::InvalidArgument("bad backend URL '" + std::string(url) + "': " + std::string(why) +
@@ -79,6 +79,20 @@ Result<BackendUrl> ParseBackendUrl(std::string_view text) {
         out.allocator = AllocatorProfile::kUpstream;
       } else if (n == "allocator") {
         return Bad(text, "allocator must be debian or upstream");
+      } else if (n == "cluster") {
+        int nodes = 0;
+        bool digits = !v.empty() && v.size() <= 5;
+        for (char c : v) digits = digits && c >= '0' && c <= '9';
+        if (digits) nodes = std::stoi(std::string(v));
+        if (!digits || nodes < 1 || nodes > 16384) {
+          return Bad(text, "cluster must be a number of nodes from 1 to 16384 (each node owns at "
+                           "least one of the 16384 hash slots)");
+        }
+        out.cluster_nodes = nodes;
+      } else if (n == "strict" && (v == "0" || v == "1")) {
+        out.cluster_strict_scripts = v == "1";
+      } else if (n == "strict") {
+        return Bad(text, "strict must be 0 or 1");
       } else {
         return Bad(text, "unknown memory option '" + std::string(n) + "'");
       }
@@ -126,6 +140,8 @@ Result<std::unique_ptr<KvBackend>> OpenBackend(const BackendUrl& url,
       mo.allocator = url.allocator;
       mo.seed = options.seed;
       mo.fresh_server = options.fresh_server;
+      mo.cluster_nodes = url.cluster_nodes;
+      mo.cluster_strict_scripts = url.cluster_strict_scripts;
       return NewMemoryBackend(mo);
     }
     case BackendKind::kShm:

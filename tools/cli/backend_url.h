@@ -2,6 +2,8 @@
 //
 //   memory                         the embedded store (default); Debian allocator profile
 //   memory://?allocator=upstream   the embedded store imitating an upstream Redis build
+//   memory://?cluster=3[&strict=0] the embedded store as a 3-master Redis Cluster
+//                                  (stormkv/memory_cluster.h; strict=0: Redis's own script rules)
 //   redis://[user:pass@]host:port/db, rediss is not supported, unix:///path.sock?db=N
 //   redis-cluster://[user:pass@]host:port[,host:port...]  a Redis Cluster (any reachable seed)
 //   shm://name?size=256mb[&create=1]  a shared embedded store (see stormkv/shm_backend.h)
@@ -28,6 +30,8 @@ struct BackendUrl {
   std::string display;  // the URL with any password replaced by "***"
   bool cluster = false;  // kRedis: a redis-cluster:// URL (every master of a Redis Cluster)
   AllocatorProfile allocator = AllocatorProfile::kDebian;  // kMemory only
+  int cluster_nodes = 0;                                   // kMemory only: 0 = standalone
+  bool cluster_strict_scripts = true;                      // kMemory only
   std::string shm_name;                                    // kShm only
   int64_t shm_size_bytes = 0;                              // kShm only
 };

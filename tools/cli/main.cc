@@ -10,6 +10,7 @@
 #include "progress.h"
 #include "serve.h"
 #include "simulate.h"
+#include "simulate_nodes.h"
 #include "triage.h"
 #include "units.h"
 
@@ -81,6 +82,7 @@ struct SimulateArgs {
   std::string budget = "256mb";
   bool json = false;
   bool no_progress = false;
+  std::string plot;  // --plot FILE.svg
   SimulateOptions options;
 };
 
@@ -137,6 +139,13 @@ int RunSimulateCommand(SimulateArgs& a, const std::vector<const CLI::Option*>& p
   }
   bool fits = true;
   for (const SimulationResult& r : *results) fits = fits && r.fits;
+  if (!a.plot.empty()) {
+    Status plotted = WritePlot(*results, a.plot);
+    if (!plotted.ok()) {
+      PrintError(plotted);
+      return kExitFailed;
+    }
+  }
   if (a.json) {
     if (results->size() == 1) {
       PrintJson(SimulationJson(results->front()));
@@ -316,7 +325,8 @@ int Main(int argc, char** argv) {
       "  stormkv simulate --scenario production --fingerprints 100000 --storms 1000 \\\n"
       "      --storm-resources 50 --layout compact --budget 256mb --json\n"
       "  stormkv simulate --scenario storm --resources 10000 --backend "
-      "redis://127.0.0.1:6379/0\n\n" +
+      "redis://127.0.0.1:6379/0\n"
+      "  stormkv simulate --scenario production --cluster 3 --plot nodes.svg\n\n" +
       std::string(kFooter));
   sim->add_option("--scenario", simulate.scenario, "integration, production or storm")
       ->capture_default_str();
@@ -349,6 +359,14 @@ int Main(int argc, char** argv) {
                   "Also show how the keys spread over a Redis Cluster of N masters (the even slot "
                   "split of redis-cli --cluster create): keys and bytes per master")
       ->check(CLI::Range(1, 1000));
+  sim->add_option("--cluster", simulate.options.cluster_nodes,
+                  "Run on the embedded store as a Redis Cluster of N masters (the slots of "
+                  "redis-cli --cluster create, a cluster node's memory profile) and report each "
+                  "node: keys, bytes by family, used_memory, peak, fits (the budget is per node)")
+      ->check(CLI::Range(1, 16384));
+  sim->add_option("--plot", simulate.plot,
+                  "Write an SVG chart of used_memory over simulated time (one line per node) "
+                  "with the budget line to FILE");
   sim->add_flag("--json", simulate.json,
                 "Print one JSON object (an array of them with --compare-layouts)");
   sim->add_flag("--no-progress", simulate.no_progress, "Never draw the progress bar on stderr");

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "progress.h"
+#include "simulate_nodes.h"
 #include "stormkv/clock.h"
 #include "stormkv/gateway/json_out.h"
 #include "stormkv/gateway/pipeline.h"
@@ -110,35 +111,6 @@ Status DeleteKeys(KvBackend& kv, const std::string& pattern) {
   });
 }
 
-Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema& schema,
-                                                 SlotTally* tally) {
-  std::map<std::string, FamilyBytes> by_family;
-  Status s = ForEachPage(kv, schema.FamilyPattern(), [&](const std::vector<std::string>& keys) {
-    std::vector<Command> cmds;
-    for (const std::string& k : keys) cmds.push_back({"MEMORY", "USAGE", k, "SAMPLES", "0"});
-    std::vector<Result<Reply>> sizes = kv.RunBatch(cmds);
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!sizes[i].ok()) return sizes[i].status().WithContext("MEMORY USAGE");
-      if (!sizes[i]->is_integer()) continue;  // expired meanwhile
-      std::string fam(schema.FamilyOf(keys[i]));
-      if (fam.empty()) fam = "other";
-      FamilyBytes& f = by_family[fam];
-      f.family = fam;
-      ++f.keys;
-      f.bytes += sizes[i]->integer();
-      if (tally != nullptr) tally->Add(keys[i], sizes[i]->integer());
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  std::vector<FamilyBytes> out;
-  for (auto& [name, f] : by_family) out.push_back(f);
-  std::sort(out.begin(), out.end(), [](const FamilyBytes& a, const FamilyBytes& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.family < b.family;
-  });
-  return out;
-}
-
 // The alert as Alertmanager would POST it: a version-4 webhook body holding this one alert
 // (keys in the order nlohmann's object wrote them). Written straight into one string: building
 // it must cost little next to the gateway it feeds (simulate measures the gateway).
@@ -195,7 +167,9 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   // The embedded store predicts what a freshly started Redis would report after this run: its
   // start-up figure plus what the run makes it allocate (latency histograms, script cache).
   bo.fresh_server = true;
-  Result<std::unique_ptr<KvBackend>> opened = OpenBackend(o.backend, bo);
+  BackendUrl url = o.backend;
+  if (o.cluster_nodes > 0) url.cluster_nodes = o.cluster_nodes;
+  Result<std::unique_ptr<KvBackend>> opened = OpenBackend(url, bo);
   if (!opened.ok()) return opened.status();
   KvBackend& kv = **opened;
 
@@ -222,7 +196,12 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
     r.notes.push_back(
         "used_memory assumes a freshly started Redis 7.0 (" +
         FormatBytes(model::FreshServerUsedMemory(o.backend.allocator)) +
-        " with one client) plus what this run makes it allocate: a latency histogram per command "
+        " with one client" +
+        (url.cluster_nodes > 0
+             ? ", per node, plus a cluster node's slot tables (" +
+                   FormatBytes(model::ClusterNodeEmptyBytes(o.backend.allocator)) + ")"
+             : std::string()) +
+        ") plus what this run makes it allocate: a latency histogram per command "
         "name on its first call, the script cache");
   }
   bool ttl_sync_noted = false;
@@ -244,6 +223,8 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
 
   std::unique_ptr<Workload> workload = MakeWorkload(o);
   r.workload = workload->Describe();
+  NodeTracker nodes(kv, on_redis, workload->ExpectedAlerts());
+  STORMKV_RETURN_IF_ERROR(nodes.Sample(0));
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;
   uint64_t seq = 0;
   for (const ScheduledAlert& s : workload->Start()) queue.push({s.at_ms, seq++, s.id});
@@ -363,6 +344,7 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
     }
     ++processed;
     if (processed % 512 == 0) STORMKV_RETURN_IF_ERROR(checkpoint());
+    STORMKV_RETURN_IF_ERROR(nodes.MaybeSample(processed, p.at_ms));
     bar.Update(processed);
   }
   bar.Finish();
@@ -387,6 +369,8 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   r.peak_bytes = std::max(peak, after->used);
   r.wall_ms = MsSince(wall0);
   r.fits = r.peak_bytes <= r.budget_bytes && c.oom_errors == 0;
+  // A cluster fits when every node does (the budget is per node, as maxmemory is).
+  STORMKV_RETURN_IF_ERROR(nodes.Finish(schema, &r));
   if (on_redis) {
     Status s = DeleteKeys(kv, pattern);
     if (!s.ok()) {
@@ -502,13 +486,14 @@ std::string RenderOne(const SimulationResult& r) {
        << " per storm on average\n";
   }
   if (r.spread) os << "\n" << RenderSpread(*r.spread);
+  if (!r.nodes.empty()) os << "\n" << RenderNodes(r);
   if (r.shared_server) {
     os << "note: measured on a live server: used_memory includes everything else it holds ("
        << FormatBytes(r.baseline_bytes) << " before the run)\n";
   }
   for (const std::string& n : r.notes) os << "note: " << n << "\n";
   if (r.first_error) os << "first error: " << *r.first_error << "\n";
-  os << "\n" << Verdict(r) << "\n";
+  os << "\n" << (r.nodes.empty() ? Verdict(r) : ClusterVerdict(r)) << "\n";
   return os.str();
 }
 
@@ -606,7 +591,7 @@ std::string RenderComparison(const std::vector<SimulationResult>& rs) {
   for (const SimulationResult& r : rs) {
     std::string name = r.layout + ":";
     name.resize(11, ' ');
-    os << name << Verdict(r) << "\n";
+    os << name << (r.nodes.empty() ? Verdict(r) : ClusterVerdict(r)) << "\n";
   }
   return os.str();
 }
@@ -637,6 +622,27 @@ Result<std::vector<SimulationResult>> RunSimulations(const SimulateOptions& opti
   if (options.layouts.empty()) return Status::InvalidArgument("no layout to simulate");
   if (options.budget_bytes <= 0) return Status::InvalidArgument("the budget must be > 0");
   if (options.max_resources < 1) return Status::InvalidArgument("--max-resources must be >= 1");
+  if (options.cluster_nodes != 0) {
+    if (options.cluster_nodes < 1 || options.cluster_nodes > kHashSlots) {
+      return Status::InvalidArgument("--cluster: a cluster has 1 to 16384 nodes");
+    }
+    if (options.backend.kind != BackendKind::kMemory) {
+      return Status::InvalidArgument(
+          "--cluster N runs on the embedded store (memory); a real cluster is measured per "
+          "node through its own URL");
+    }
+    if (options.backend.cluster_nodes != 0 && options.backend.cluster_nodes != options.cluster_nodes) {
+      return Status::InvalidArgument("--cluster " + std::to_string(options.cluster_nodes) +
+                                     " contradicts the backend URL's cluster=" +
+                                     std::to_string(options.backend.cluster_nodes));
+    }
+  }
+  if (options.cluster_masters > 0 &&
+      (options.cluster_nodes > 0 || options.backend.cluster_nodes > 0)) {
+    return Status::InvalidArgument(
+        "--cluster-masters forecasts a split on a single store; on a cluster (--cluster N) the "
+        "report is per node already");
+  }
   std::vector<SimulationResult> out;
   for (Layout layout : options.layouts) {
     Result<SimulationResult> r = RunOne(options, layout);
@@ -688,6 +694,7 @@ nlohmann::ordered_json SimulationJson(const SimulationResult& r) {
   };
   j["first_error"] =
       r.first_error ? nlohmann::ordered_json(*r.first_error) : nlohmann::ordered_json(nullptr);
+  if (!r.nodes.empty()) j["nodes"] = NodesJson(r);
   if (r.spread) {
     nlohmann::ordered_json masters = nlohmann::ordered_json::array();
     for (const MasterShare& m : r.spread->masters) {

@@ -52,12 +52,34 @@ struct SimulateOptions {
   // backend, over its real slot map.
   int64_t cluster_masters = 0;
   bool progress = true;
+  // > 0 (--cluster N): run on the embedded store as an N-master cluster (backend memory only)
+  // and report each node (simulate_nodes.h). On a cluster backend the report is per node anyway.
+  int cluster_nodes = 0;
 };
 
 struct FamilyBytes {
   std::string family;  // "dedup", "storm-agg", ... ("other" for keys outside the key schema)
   int64_t keys = 0;
   int64_t bytes = 0;  // sum of MEMORY USAGE
+};
+
+// One node of a cluster run (simulate_nodes.h): the budget applies to each node, as maxmemory does.
+struct NodeResult {
+  int node = 0;            // 0-based, in slot order
+  std::string address;     // "127.0.0.1:30001" (embedded: a label only)
+  std::string slots;       // "0-5460"
+  int64_t keys = 0;        // gateway keys on the node
+  int64_t key_bytes = 0;   // their MEMORY USAGE
+  int64_t used_memory_bytes = 0;
+  int64_t peak_bytes = 0;
+  bool fits = false;       // peak_bytes <= the budget and no OOM error in the run
+  std::vector<FamilyBytes> families;  // biggest first
+};
+
+// used_memory of each node (one entry for a single server) at a point of simulated time.
+struct MemorySample {
+  int64_t simulated_ms = 0;
+  std::vector<int64_t> used;
 };
 
 struct AlertCounts {
@@ -90,6 +112,8 @@ struct SimulationResult {
   bool fits = false;                  // peak_bytes <= budget_bytes and no OOM error
   std::vector<FamilyBytes> families;  // biggest first
   std::optional<SlotSpread> spread;   // keys and bytes per cluster master, when asked for
+  std::vector<NodeResult> nodes;      // per node, on a cluster backend (fits: every node fits)
+  std::vector<MemorySample> timeline;  // used_memory over simulated time (--plot)
   AlertCounts alerts;
   int64_t simulated_ms = 0;  // virtual time covered
   int64_t wall_ms = 0;       // real time the run took

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "stormkv/memory_cluster.h"
+
 namespace stormkv::cli {
 
 void SlotTally::Add(std::string_view key, int64_t key_bytes) {
@@ -15,14 +17,10 @@ void SlotTally::Add(std::string_view key, int64_t key_bytes) {
 std::vector<SlotRange> EvenSlotRanges(int masters) {
   masters = std::clamp(masters, 1, kHashSlots);
   std::vector<SlotRange> out;
-  const double per_master = static_cast<double>(kHashSlots) / masters;
-  int first = 0;
-  for (int i = 0; i < masters; ++i) {
-    int last = static_cast<int>(std::lround(per_master * (i + 1) - 1));
-    if (i == masters - 1) last = kHashSlots - 1;
-    last = std::max(last, first);
-    out.push_back({first, last, "master-" + std::to_string(i + 1)});
-    first = last + 1;
+  // The embedded cluster's split (stormkv/memory_cluster.h): redis-cli's own computation.
+  const std::vector<ClusterSlotRange> ranges = *ClusterCreateSlotRanges(masters);
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    out.push_back({ranges[i].first, ranges[i].last, "master-" + std::to_string(i + 1)});
   }
   return out;
 }

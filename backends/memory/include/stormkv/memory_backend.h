@@ -68,6 +68,17 @@ struct MemoryBackendOptions {
   ScriptMode script_mode = ScriptMode::kTwin;
   // The Lua engine's limits (runaway instructions, heap cap, reply size) and its log sink.
   LuaEngineOptions lua;
+  // Redis Cluster mode (stormkv/memory_cluster.h): 0 = one standalone server (the default); N =
+  // a cluster of N masters in this process, each owning the slot range `redis-cli --cluster
+  // create` gives it, with Redis 7.0's cluster rules and a cluster node's memory profile. Every
+  // option above applies to each node (maxmemory is per node, as on a real cluster). Valid:
+  // 0..16384 (see NewMemoryBackend).
+  int cluster_nodes = 0;
+  // Cluster mode: a script may touch only keys it declares in KEYS (all in one slot, since the
+  // call is refused with CROSSSLOT otherwise). Stricter than Redis 7.0, which lets a script reach
+  // any key its node owns -- a small test cluster then passes what a larger production cluster
+  // fails. false = Redis 7.0's rules alone (a key of another node fails).
+  bool cluster_strict_scripts = true;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.
@@ -88,7 +99,9 @@ struct MemoryBackendOptions {
 // from script", Redis's no-script commands "ERR This Redis command is not allowed from script".
 // Errors: InvalidArgument naming the option for anything the store would otherwise have to
 // guess: an unknown maxmemory_policy (the message lists the known ones), a negative maxmemory,
-// a baseline_used_memory below -1, an allocator profile that does not exist.
+// a baseline_used_memory below -1, an allocator profile that does not exist, cluster_nodes
+// outside 0..16384. With cluster_nodes > 0 the store is a cluster (NewMemoryClusterBackend,
+// stormkv/memory_cluster.h).
 Result<std::unique_ptr<KvBackend>> NewMemoryBackend(MemoryBackendOptions options = {});
 
 }  // namespace stormkv
