@@ -41,6 +41,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/stormkv DESTINATION ${CMAKE_INSTALL_
   PATTERN "json_dom.h" EXCLUDE      # the gateway's JSON reader (includes simdjson)
   PATTERN "json_out.h" EXCLUDE      # the gateway's JSON writer
   PATTERN "scripts.h" EXCLUDE       # the scripts' twins and reply decoders
+  PATTERN "twin_lua.h" EXCLUDE      # how the twins follow Lua (private to stormkv_gateway)
+  PATTERN "dispatch_text.h" EXCLUDE # the server's command-text helpers (private to the server)
   PATTERN "lua_sources.h" EXCLUDE)  # the embedded Lua texts; reach them through Script
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/backends/memory/include/stormkv
                   ${PROJECT_SOURCE_DIR}/backends/redis/include/stormkv

@@ -310,47 +310,40 @@ Reply LuaEngine::Impl::LuaToReply(lua_State* L, int depth, int64_t* budget) {
   if (depth > 10000 || !lua_checkstack(L, 4)) return Reply::Error("ERR reached lua stack limit");
   int t = lua_gettop(L);
   size_t len = 0;
-  lua_pushliteral(L, "err");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TSTRING) {
+  // t[name] on top of t when it has that Lua type (RESP3 tables are {err=..}, {ok=..}, {map=..}...).
+  auto field = [L, t](const char* name, int type) {
+    lua_settop(L, t);
+    lua_pushstring(L, name);
+    lua_rawget(L, t);
+    return lua_type(L, -1) == type;
+  };
+  if (field("err", LUA_TSTRING)) {
     const char* s = lua_tolstring(L, -1, &len);
     Reply out = Reply::Error(Sanitized(s, len));
     lua_settop(L, t);
     return out;
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "ok");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TSTRING) {
+  if (field("ok", LUA_TSTRING)) {
     const char* s = lua_tolstring(L, -1, &len);
     Reply out = Reply::StatusText(Sanitized(s, len));
     lua_settop(L, t);
     return out;
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "double");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TNUMBER) {
+  if (field("double", LUA_TNUMBER)) {
     char buf[64];
     size_t n = luaimpl::FormatDouble17(lua_tonumber(L, -1), buf, sizeof(buf));
     lua_settop(L, t);
     *budget -= static_cast<int64_t>(n);
     return Reply::Bulk(std::string(buf, n));
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "big_number");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TSTRING) {
+  if (field("big_number", LUA_TSTRING)) {
     const char* s = lua_tolstring(L, -1, &len);
     *budget -= static_cast<int64_t>(len);
     Reply out = *budget < 0 ? Reply() : Reply::Bulk(std::string(s, len));
     lua_settop(L, t);
     return out;
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "map");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TTABLE) {
+  if (field("map", LUA_TTABLE)) {
     int m = lua_gettop(L);
     std::vector<Reply> out;
     lua_pushnil(L);
@@ -368,10 +361,7 @@ Reply LuaEngine::Impl::LuaToReply(lua_State* L, int depth, int64_t* budget) {
     lua_settop(L, t);
     return Reply::Array(std::move(out));
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "set");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TTABLE) {
+  if (field("set", LUA_TTABLE)) {
     int m = lua_gettop(L);
     std::vector<Reply> out;
     lua_pushnil(L);
@@ -386,10 +376,7 @@ Reply LuaEngine::Impl::LuaToReply(lua_State* L, int depth, int64_t* budget) {
     lua_settop(L, t);
     return Reply::Array(std::move(out));
   }
-  lua_settop(L, t);
-  lua_pushliteral(L, "verbatim_string");
-  lua_rawget(L, t);
-  if (lua_type(L, -1) == LUA_TTABLE) {
+  if (field("verbatim_string", LUA_TTABLE)) {
     lua_getfield(L, -1, "string");
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char* s = lua_tolstring(L, -1, &len);

@@ -28,23 +28,6 @@ using twin::ReplayOf;
 using twin::StormAggFullCrdTwin;
 using twin::StormAggJsonMetaTwin;
 
-#define LUA_CALL(var, ...)                               \
-  auto var##_result = LuaCall(ctx, __VA_ARGS__);         \
-  if (!var##_result.ok()) return var##_result.status();  \
-  Reply var = std::move(var##_result).value()
-
-#define LUA_DO(...)                                      \
-  do {                                                   \
-    auto r_ = LuaCall(ctx, __VA_ARGS__);                 \
-    if (!r_.ok()) return r_.status();                    \
-  } while (0)
-
-// `var` = the value of a Result<T> expression, or return its error.
-#define LUA_TRY(var, expr)                               \
-  auto var##_try = (expr);                               \
-  if (!var##_try.ok()) return var##_try.status();        \
-  auto var = *var##_try
-
 // lua/dedup.lua, line by line (see twin_lua.h for how nil and errors are followed).
 Result<Reply> DedupTwin(ScriptContext& ctx, const Args& keys, const Args& argv) {
   const std::string* key = At(keys, 0);

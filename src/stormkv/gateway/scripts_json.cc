@@ -17,22 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-#define LUA_CALL(var, ...)                               \
-  auto var##_result = LuaCall(ctx, __VA_ARGS__);         \
-  if (!var##_result.ok()) return var##_result.status();  \
-  Reply var = std::move(var##_result).value()
-
-#define LUA_DO(...)                                      \
-  do {                                                   \
-    auto r_ = LuaCall(ctx, __VA_ARGS__);                 \
-    if (!r_.ok()) return r_.status();                    \
-  } while (0)
-
-#define LUA_TRY(var, expr)                               \
-  auto var##_try = (expr);                               \
-  if (!var##_try.ok()) return var##_try.status();        \
-  auto var = *var##_try
-
 // Lua's is_list(): a table that is empty or has an array part.
 bool IsLuaList(const json* v) {
   return v != nullptr && (v->is_array() || (v->is_object() && v->empty()));

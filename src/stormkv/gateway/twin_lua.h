@@ -110,4 +110,25 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
 
 }  // namespace stormkv::twin
 
+// How a twin follows a Lua line that calls redis.call: the call's error ends the script with that
+// error, as Redis's redis.call raises it. Inside a twin (a function with a ScriptContext& ctx):
+//   LUA_CALL(count, "HINCRBY", key, "count", "1");   // Reply count = ..., or return the error
+//   LUA_DO("PEXPIRE", key, ttl);                     // the same, the reply unused
+//   LUA_TRY(n, ParseSomething(...));                 // auto n = *Result<T>, or return its error
+#define LUA_CALL(var, ...)                               \
+  auto var##_result = ::stormkv::twin::LuaCall(ctx, __VA_ARGS__); \
+  if (!var##_result.ok()) return var##_result.status();  \
+  Reply var = std::move(var##_result).value()
+
+#define LUA_DO(...)                                      \
+  do {                                                   \
+    auto r_ = ::stormkv::twin::LuaCall(ctx, __VA_ARGS__); \
+    if (!r_.ok()) return r_.status();                    \
+  } while (0)
+
+#define LUA_TRY(var, expr)                               \
+  auto var##_try = (expr);                               \
+  if (!var##_try.ok()) return var##_try.status();        \
+  auto var = *var##_try
+
 #endif  // STORMKV_GATEWAY_TWIN_LUA_H_
