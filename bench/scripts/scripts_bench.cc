@@ -7,7 +7,9 @@
 // FLUSHDB. A bad Status ends the case with SkipWithError.
 //
 //  * BM_Script/<backend>/<script>: one Eval of a gateway script with prepared arguments (the
-//    aggregation scripts add alerts of a 15-resource storm); BM_Ping is the Eval floor.
+//    aggregation scripts add alerts of a 15-resource storm); BM_Ping is the Eval floor. Backend
+//    memory-lua: the memory backend running each script's Lua text on its embedded engine
+//    (ScriptMode::kLua) instead of the native twin.
 //  * BM_Service/<backend>/<service>: the same through the service (key building, argument
 //    formatting, reply decoding; full-crd also builds its document template per alert).
 //  * BM_StormScaling/<backend>/<layout>/<resources>: one alert into a storm that already lists
@@ -39,7 +41,7 @@
 namespace stormkv {
 namespace {
 
-enum BackendArg { kMemory = 0, kRedis = 1 };
+enum BackendArg { kMemory = 0, kRedis = 1, kMemoryLua = 2 };
 
 std::string RedisUrl() {
   const char* url = std::getenv("STORMKV_REDIS_URL");
@@ -54,9 +56,10 @@ struct BenchBackend {
 // A fresh, empty backend, or nullopt after SkipWithError.
 std::optional<BenchBackend> Open(benchmark::State& state, int64_t which) {
   BenchBackend b;
-  if (which == kMemory) {
+  if (which == kMemory || which == kMemoryLua) {
     MemoryBackendOptions o;
     o.clock = b.clock;
+    if (which == kMemoryLua) o.script_mode = ScriptMode::kLua;
     b.kv = NewMemoryBackend(o).value();
     return b;
   }
@@ -176,6 +179,13 @@ std::vector<PreparedCall> Prepare(ScriptId id, int64_t now) {
         calls.push_back({{ks.Key(family::kDedup, "fp-" + std::to_string(i))},
                          {"0123456789abcdef", "done"}});
         break;
+      case ScriptId::kStormClose:
+        // A replica claiming (then renewing its claim on) the close of one of 64 storms: HMGET,
+        // HSET, PEXPIRE.
+        calls.push_back({{ks.StormKey(family::kStormClose, "payments-" + std::to_string(i % 64),
+                                      "KubePodCrashLooping")},
+                         {n, "claim", "1714564800000", "360000", "replica-1", "30000"}});
+        break;
       default: {
         PreparedCall c{{ks.Key(family::kStormAgg, "payments", {"KubePodCrashLooping"})},
                        {n, "60000", "300000", "1000", res, "pattern"}};
@@ -191,10 +201,13 @@ std::vector<PreparedCall> Prepare(ScriptId id, int64_t now) {
   return calls;
 }
 
-// The label bench_report classifies a case by: "case=<kind> backend=<memory|redis> ...".
+std::string BackendName(int64_t backend) {
+  return backend == kMemory ? "memory" : backend == kMemoryLua ? "memory-lua" : "redis";
+}
+
+// The label bench_report classifies a case by: "case=<kind> backend=<memory|memory-lua|redis> ...".
 std::string Label(std::string_view kind, int64_t backend, std::string_view rest = "") {
-  std::string label = "case=" + std::string(kind) + " backend=" +
-                      (backend == kMemory ? "memory" : "redis");
+  std::string label = "case=" + std::string(kind) + " backend=" + BackendName(backend);
   if (!rest.empty()) label += " " + std::string(rest);
   return label;
 }
@@ -491,6 +504,12 @@ void Register(bool redis) {
           ->Iterations(1)
           ->Unit(benchmark::kMillisecond);
     }
+  }
+  // The scripts as Lua on the embedded engine, beside their twins (the memory cases above).
+  benchmark::RegisterBenchmark("BM_Ping/memory-lua", BM_Ping, int64_t{kMemoryLua});
+  for (ScriptId id : kAllScriptIds) {
+    benchmark::RegisterBenchmark(("BM_Script/memory-lua/" + std::string(ScriptName(id))).c_str(),
+                                 BM_Script, int64_t{kMemoryLua}, id);
   }
 }
 

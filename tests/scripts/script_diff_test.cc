@@ -1,5 +1,6 @@
 // Differential tests of the gateway scripts: seeded random sequences run
-//  * on the memory backend (native twins) and on real Redis (Lua), and
+//  * on the memory backend (native twins) and on the memory backend's embedded Lua engine
+//    (memory-lua: every run, no server needed), on real Redis and on the real cluster (Lua), and
 //  * on real Redis twice: the native twin through plain commands, and the Lua text via EVALSHA;
 // replies must be equal after every step, and a key-by-key dump (type, value, PTTL) equal after
 // every sequence. The seed is gtest's (--gtest_random_seed=N reproduces a run).
@@ -411,8 +412,9 @@ Side EvalSide(const std::string& name, TestBackend& tb, const std::string& prefi
 constexpr int kSequences = 40;
 constexpr int kSteps = 120;
 
-// Memory backend (native twins) against real Redis (Lua). The parameter is the backend the
-// memory backend is compared with, so the case carries the redis label and lock.
+// Memory backend (native twins) against Lua: the embedded engine (memory-lua), real Redis, the real
+// cluster. The parameter is the backend the memory backend is compared with, so a Redis case
+// carries the redis label and lock.
 class MemoryVsLuaTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -424,11 +426,12 @@ class MemoryVsLuaTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(MemoryVsLuaTest, RandomSequencesAgree) {
   Side a = EvalSide("memory (twin)", *memory_, "d:");
-  Side b = EvalSide("redis (lua)", *redis_, "d:");
+  Side b = EvalSide(GetParam() + " (lua)", *redis_, "d:");
   RunSequences(a, b, kSequences, kSteps);
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, MemoryVsLuaTest, ::testing::Values("redis", "redis-cluster"),
+INSTANTIATE_TEST_SUITE_P(Scripts, MemoryVsLuaTest,
+                         ::testing::Values("memory-lua", "redis", "redis-cluster"),
                          BackendParamName);
 
 // The native twin run command by command on Redis against the Lua text on the same Redis: the
