@@ -12,6 +12,7 @@
 #include "simulate.h"
 #include "simulate_nodes.h"
 #include "triage.h"
+#include "triage_cluster.h"
 #include "units.h"
 
 namespace stormkv::cli {
@@ -60,6 +61,24 @@ int RunTriageCommand(TriageArgs& a) {
   int rc = kExitOk;
   std::unique_ptr<KvBackend> kv = Open(a.url, {}, &rc);
   if (!kv) return rc;
+  std::vector<ClusterMember> members = ClusterMembers(*kv);
+  if (!members.empty()) {
+    ClusterTriageOptions co;
+    co.triage = a.options;
+    co.connect = ReplicaConnector(a.url);
+    Result<ClusterTriageReport> report = RunClusterTriage(members, kv->Describe(), co);
+    if (!report.ok()) {
+      PrintError(report.status());
+      return ExitCodeFor(report.status()) == kExitUsage ? kExitFailed
+                                                        : ExitCodeFor(report.status());
+    }
+    if (a.json) {
+      PrintJson(ClusterTriageJson(*report));
+    } else {
+      std::cout << RenderClusterTriageText(*report, a.options);
+    }
+    return HasErrors(report->findings) ? kExitFailed : kExitOk;
+  }
   std::unique_ptr<KvBackend> ro = MakeReadOnlyBackend(kv.get());
   Result<TriageReport> report = RunTriage(*ro, a.options);
   if (!report.ok()) {
@@ -268,8 +287,8 @@ int Main(int argc, char** argv) {
   CLI::App* tri = app.add_subcommand(
       "triage", "Explain where a live Redis's memory goes and what is wrong with it (read-only)");
   tri->footer(
-      "Read-only: sends only INFO, DBSIZE, SCAN, TYPE, PTTL, MEMORY USAGE and OBJECT ENCODING;\n"
-      "never a write, never CONFIG SET.\n\n"
+      "Read-only: sends only INFO, DBSIZE, SCAN, TYPE, PTTL, MEMORY USAGE, OBJECT ENCODING and\n"
+      "CLUSTER INFO/NODES/MYID; never a write, never CONFIG SET.\n\n"
       "Examples:\n"
       "  stormkv triage redis://127.0.0.1:6379/0\n"
       "  stormkv triage redis://:secret@cache:6379/2 --sample 50000 --top 20 --json\n"
@@ -277,7 +296,11 @@ int Main(int argc, char** argv) {
       "Reports memory by key family (stormkv's own families, other keys grouped by their prefix\n"
       "up to the first ':'), keys without a TTL, the biggest keys, the INFO memory breakdown and\n"
       "findings with a severity. Exit 1 when a finding is an error (e.g. maxmemory below\n"
-      "used_memory: every write fails with OOM), 3 when the server cannot be reached.");
+      "used_memory: every write fails with OOM), 3 when the server cannot be reached.\n\n"
+      "On a cluster (redis-cluster://, memory://?cluster=N) every master is triaged by itself\n"
+      "(--sample applies per master) and its replicas' INFO is read: per-master memory,\n"
+      "maxmemory and policy, and cluster findings (maxmemory-differs, hot-shard,\n"
+      "cluster-state, master-without-replica, node-unreachable).");
   tri->add_option("url", triage.url,
                   "The server: redis://[user:password@]host:port/db, unix:///path.sock?db=N, "
                   "redis-cluster://[user:password@]host:port[,host:port...] "

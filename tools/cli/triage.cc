@@ -6,11 +6,13 @@
 #include <functional>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "key_families.h"
 #include "progress.h"
 #include "stormkv/forwarding_backend.h"
+#include "stormkv/key_schema.h"
 #include "table.h"
 #include "units.h"
 
@@ -29,7 +31,9 @@ Status CheckReadOnly(const Command& argv) {
   std::string sub = argv.size() > 1 ? Upper(argv[1]) : "";
   if (cmd == "INFO" || cmd == "DBSIZE" || cmd == "SCAN" || cmd == "TYPE" || cmd == "PTTL" ||
       cmd == "PING" || (cmd == "MEMORY" && sub == "USAGE") ||
-      (cmd == "OBJECT" && sub == "ENCODING")) {
+      (cmd == "OBJECT" && sub == "ENCODING") ||
+      (cmd == "CLUSTER" && (sub == "INFO" || sub == "NODES" || sub == "SLOTS" ||
+                            sub == "SHARDS" || sub == "MYID" || sub == "KEYSLOT"))) {
     return Status::Ok();
   }
   return Status::Internal("triage is read-only: refusing " + cmd + (sub.empty() ? "" : " " + sub));
@@ -123,30 +127,52 @@ struct FamilyAcc {
   int64_t inspected_no_ttl_bytes = 0;
 };
 
-std::string Wrap(const std::string& text, std::size_t width, std::size_t indent) {
-  std::istringstream words(text);
-  std::string word, line, out;
-  while (words >> word) {
-    if (!line.empty() && line.size() + 1 + word.size() > width) {
-      out += line + "\n" + std::string(indent, ' ');
-      line.clear();
-    }
-    if (!line.empty()) line += ' ';
-    line += word;
-  }
-  return out + line;
-}
-
-std::string TtlText(int64_t pttl) {
-  if (pttl == -1) return "none";
-  if (pttl < 0) return "?";
-  int64_t s = pttl / 1000;
-  if (s < 120) return std::to_string(s) + "s";
-  if (s < 7200) return std::to_string(s / 60) + "m";
-  return std::to_string(s / 3600) + "h";
-}
-
 std::string Approx(const TriageReport& r) { return r.sampled ? "~" : ""; }
+
+// The hash tag of `key` ("" when it has none: the whole key is hashed).
+std::string_view TagOf(std::string_view key) {
+  std::string_view tag = HashTag(key);
+  return tag.size() == key.size() ? std::string_view() : tag;
+}
+
+struct TagAcc {
+  int64_t keys = 0;
+  int64_t inspected = 0;
+  int64_t inspected_bytes = 0;
+};
+
+// The `top` biggest tags by keys and by bytes; bytes extrapolated as for families.
+void TopTags(const std::unordered_map<std::string, TagAcc>& tags, double mean_bytes_per_key,
+             int top, TriageReport& r) {
+  std::vector<TagUsage> all;
+  all.reserve(tags.size());
+  for (const auto& [tag, acc] : tags) {
+    TagUsage u;
+    u.tag = tag;
+    u.keys = acc.keys;
+    u.inspected_keys = acc.inspected;
+    u.bytes = acc.inspected > 0 ? static_cast<double>(acc.inspected_bytes) *
+                                      static_cast<double>(acc.keys) /
+                                      static_cast<double>(acc.inspected)
+                                : mean_bytes_per_key * static_cast<double>(acc.keys);
+    all.push_back(std::move(u));
+  }
+  const std::size_t n = std::min<std::size_t>(all.size(), static_cast<std::size_t>(std::max(top, 0)));
+  auto by_keys = [](const TagUsage& a, const TagUsage& b) {
+    if (a.keys != b.keys) return a.keys > b.keys;
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    return a.tag < b.tag;
+  };
+  auto by_bytes = [](const TagUsage& a, const TagUsage& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.keys != b.keys) return a.keys > b.keys;
+    return a.tag < b.tag;
+  };
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), by_keys);
+  r.top_tags_by_keys.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), by_bytes);
+  r.top_tags_by_bytes.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+}
 
 }  // namespace
 
@@ -166,9 +192,17 @@ std::unique_ptr<KvBackend> MakeReadOnlyBackend(KvBackend* target) {
   return std::make_unique<ReadOnlyBackend>(target);
 }
 
-bool HasErrors(const TriageReport& report) {
-  return std::any_of(report.findings.begin(), report.findings.end(),
+bool HasErrors(const std::vector<Finding>& findings) {
+  return std::any_of(findings.begin(), findings.end(),
                      [](const Finding& f) { return f.severity == Severity::kError; });
+}
+
+bool HasErrors(const TriageReport& report) { return HasErrors(report.findings); }
+
+void SortFindings(std::vector<Finding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    return static_cast<int>(a.severity) > static_cast<int>(b.severity);
+  });
 }
 
 Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
@@ -181,6 +215,7 @@ Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
 
   const int64_t sample = std::max<int64_t>(options.sample, 1);
   std::map<std::string, FamilyAcc> families;
+  std::unordered_map<std::string, TagAcc> tags;
   std::unordered_set<uint64_t> seen;
   std::vector<std::string> reservoir;
   std::mt19937_64 rng(options.seed);
@@ -196,6 +231,8 @@ Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
       if (acc.keys == 0) acc.family = fam;
       ++acc.keys;
       ++r.keys_scanned;
+      std::string_view tag = TagOf(key);
+      if (!tag.empty()) ++tags[std::string(tag)].keys;
       if (static_cast<int64_t>(reservoir.size()) < sample) {
         reservoir.push_back(std::move(key));
       } else {
@@ -277,6 +314,14 @@ Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
     int64_t bytes = std::max<int64_t>(k.bytes, 0);
     ++acc.inspected;
     acc.inspected_bytes += bytes;
+    std::string_view tag = TagOf(k.key);
+    if (!tag.empty()) {
+      auto t = tags.find(std::string(tag));
+      if (t != tags.end()) {
+        ++t->second.inspected;
+        t->second.inspected_bytes += bytes;
+      }
+    }
     ++all_inspected;
     all_bytes += bytes;
     if (k.pttl == -1) {
@@ -317,6 +362,10 @@ Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
     if (a.keys != b.keys) return a.keys > b.keys;
     return a.label < b.label;
   });
+  TopTags(tags,
+          all_inspected > 0 ? static_cast<double>(all_bytes) / static_cast<double>(all_inspected)
+                            : 0.0,
+          options.top_tags, r);
 
   std::sort(inspected.begin(), inspected.end(), [](const KeyInfo& a, const KeyInfo& b) {
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
@@ -332,6 +381,14 @@ Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options) {
 }
 
 std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions& options) {
+  std::vector<Finding> out = AnalyzeServerFindings(r, options);
+  std::vector<Finding> keys = AnalyzeKeyFindings(r, options);
+  out.insert(out.end(), keys.begin(), keys.end());
+  SortFindings(out);
+  return out;
+}
+
+std::vector<Finding> AnalyzeServerFindings(const TriageReport& r, const TriageOptions& options) {
   std::vector<Finding> out;
   auto add = [&](Severity s, std::string code, std::string msg) {
     out.push_back({s, std::move(code), std::move(msg)});
@@ -438,6 +495,30 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
         "EVALSHA (as stormkv does), then SCRIPT FLUSH once the client is fixed.";
     add(Severity::kWarning, "script-cache-growth", msg);
   }
+  if (m.fragmentation_ratio > 1.5 && m.used_memory > (64LL << 20) &&
+      m.used_memory_rss - m.used_memory > (100LL << 20)) {
+    add(Severity::kWarning, "fragmentation",
+        "mem_fragmentation_ratio is " + std::to_string(m.fragmentation_ratio).substr(0, 4) +
+            ": the process holds " + FormatBytes(m.used_memory_rss) + " of RAM for " +
+            FormatBytes(m.used_memory) + " of data (consider activedefrag or a restart).");
+  }
+  if (m.clients_normal > (32LL << 20) && m.used_memory > 0 &&
+      m.clients_normal * 4 > m.used_memory) {
+    add(Severity::kWarning, "client-buffers",
+        "client buffers take " + FormatBytes(m.clients_normal) + " (" +
+            FormatPercent(static_cast<double>(m.clients_normal) /
+                          static_cast<double>(m.used_memory)) +
+            " of used_memory): slow readers or huge pipelines.");
+  }
+  SortFindings(out);
+  return out;
+}
+
+std::vector<Finding> AnalyzeKeyFindings(const TriageReport& r, const TriageOptions& options) {
+  std::vector<Finding> out;
+  auto add = [&](Severity s, std::string code, std::string msg) {
+    out.push_back({s, std::move(code), std::move(msg)});
+  };
 
   if (r.stormkv_no_ttl_keys > 0.5) {
     std::string fams;
@@ -473,192 +554,9 @@ std::vector<Finding> AnalyzeFindings(const TriageReport& r, const TriageOptions&
             "deleted.");
   }
 
-  if (m.fragmentation_ratio > 1.5 && m.used_memory > (64LL << 20) &&
-      m.used_memory_rss - m.used_memory > (100LL << 20)) {
-    add(Severity::kWarning, "fragmentation",
-        "mem_fragmentation_ratio is " + std::to_string(m.fragmentation_ratio).substr(0, 4) +
-            ": the process holds " + FormatBytes(m.used_memory_rss) + " of RAM for " +
-            FormatBytes(m.used_memory) + " of data (consider activedefrag or a restart).");
-  }
-  if (m.clients_normal > (32LL << 20) && m.used_memory > 0 &&
-      m.clients_normal * 4 > m.used_memory) {
-    add(Severity::kWarning, "client-buffers",
-        "client buffers take " + FormatBytes(m.clients_normal) + " (" +
-            FormatPercent(static_cast<double>(m.clients_normal) /
-                          static_cast<double>(m.used_memory)) +
-            " of used_memory): slow readers or huge pipelines.");
-  }
   if (r.dbsize == 0) add(Severity::kInfo, "empty", "The database holds no keys.");
-
-  std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
-    return static_cast<int>(a.severity) > static_cast<int>(b.severity);
-  });
+  SortFindings(out);
   return out;
-}
-
-std::string RenderTriageText(const TriageReport& r, const TriageOptions& options) {
-  std::ostringstream os;
-  const MemoryInfo& m = r.memory;
-  os << "stormkv triage " << r.backend;
-  if (!m.redis_version.empty()) os << " (Redis " << m.redis_version << ")";
-  os << "\n\n";
-
-  auto bytes = [](int64_t b) { return b < 0 ? std::string("?") : FormatBytes(b); };
-  os << "Memory (INFO memory)\n";
-  auto row = [&](const char* name, const std::string& value, const std::string& note) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "  %-14s %10s", name, value.c_str());
-    os << buf << (note.empty() ? "" : "   " + note) << "\n";
-  };
-  row("used_memory", bytes(m.used_memory),
-      m.used_memory_peak >= 0 ? "peak " + bytes(m.used_memory_peak) : "");
-  std::string policy = "policy " + (m.policy.empty() ? std::string("?") : m.policy);
-  if (m.maxmemory > 0 && m.used_memory > m.maxmemory) policy += "   <-- BELOW used_memory";
-  row("maxmemory", m.maxmemory == 0 ? "unlimited" : bytes(m.maxmemory), policy);
-  row("dataset", bytes(m.dataset), "keys and values");
-  row("overhead", bytes(m.overhead),
-      m.startup >= 0 ? "of which " + bytes(m.startup) + " at startup" : "");
-  std::string scripts_note =
-      m.cached_scripts >= 0 ? FormatCount(m.cached_scripts) + " cached scripts" : "";
-  if (m.lua_vm >= 0) {
-    scripts_note +=
-        (scripts_note.empty() ? "" : "; ") + ("Lua VM " + bytes(m.lua_vm) + " outside used_memory");
-  }
-  row("scripts", bytes(m.scripts), scripts_note);
-  row("clients", bytes(m.clients_normal),
-      m.clients_replicas > 0 ? "replicas " + bytes(m.clients_replicas) : "");
-  char frag[32] = "?";
-  if (m.fragmentation_ratio >= 0) std::snprintf(frag, sizeof frag, "%.2f", m.fragmentation_ratio);
-  row("fragmentation", frag, m.used_memory_rss >= 0 ? "rss " + bytes(m.used_memory_rss) : "");
-  os << "\n";
-
-  os << "Keys: " << FormatCount(r.keys_scanned) << " scanned";
-  if (r.sampled) {
-    os << ", " << FormatCount(r.keys_inspected) << " sampled (figures marked ~ are extrapolated)";
-  } else {
-    os << ", all inspected";
-  }
-  os << "\n";
-  if (!r.families.empty()) {
-    Table t({"family", "keys", "bytes", "bytes/key", "share", "no TTL"});
-    for (const FamilyUsage& f : r.families) {
-      std::string a = r.sampled && f.inspected_keys < f.keys ? "~" : "";
-      t.AddRow({f.label + (f.is_stormkv ? "" : ""), FormatCount(f.keys),
-                r.memory_usage_supported ? a + FormatBytes(static_cast<int64_t>(f.bytes)) : "?",
-                r.memory_usage_supported && f.keys > 0
-                    ? a + FormatCount(static_cast<int64_t>(f.bytes / f.keys + 0.5))
-                    : "?",
-                r.total_key_bytes > 0 ? FormatPercent(f.bytes / r.total_key_bytes) : "",
-                a + FormatCount(static_cast<int64_t>(f.no_ttl_keys + 0.5))});
-    }
-    t.AddSeparator();
-    t.AddRow({"total", FormatCount(r.keys_scanned),
-              Approx(r) + FormatBytes(static_cast<int64_t>(r.total_key_bytes)), "", "",
-              Approx(r) + FormatCount(static_cast<int64_t>(r.no_ttl_keys + 0.5))});
-    os << t.Render(2);
-  }
-  os << "\nKeys without TTL: " << Approx(r)
-     << FormatCount(static_cast<int64_t>(r.no_ttl_keys + 0.5)) << " (" << Approx(r)
-     << FormatBytes(static_cast<int64_t>(r.no_ttl_bytes)) << "), of them " << Approx(r)
-     << FormatCount(static_cast<int64_t>(r.stormkv_no_ttl_keys + 0.5)) << " stormkv keys ("
-     << Approx(r) << FormatBytes(static_cast<int64_t>(r.stormkv_no_ttl_bytes)) << ")\n";
-
-  if (!r.top_keys.empty()) {
-    os << "\nBiggest keys" << (r.sampled ? " (among the sampled)" : "") << "\n";
-    Table t({"key", "type", "encoding", "bytes", "ttl"}, 3);
-    for (const KeyInfo& k : r.top_keys) {
-      std::string key = k.key.size() > 60 ? k.key.substr(0, 57) + "..." : k.key;
-      t.AddRow(
-          {key, k.type, k.encoding, k.bytes >= 0 ? FormatBytes(k.bytes) : "?", TtlText(k.pttl)});
-    }
-    os << t.Render(2);
-  }
-  for (const std::string& n : r.notes) os << "\nnote: " << n;
-  if (!r.notes.empty()) os << "\n";
-
-  os << "\nFindings\n";
-  if (r.findings.empty()) os << "  none\n";
-  for (const Finding& f : r.findings) {
-    std::string head = Upper(SeverityName(f.severity));
-    head.resize(8, ' ');
-    os << "  " << head << Wrap(f.code + ": " + f.message, 90, 10) << "\n";
-  }
-  int errors = 0, warnings = 0;
-  for (const Finding& f : r.findings) {
-    errors += f.severity == Severity::kError;
-    warnings += f.severity == Severity::kWarning;
-  }
-  os << "\n"
-     << (errors ? "verdict: " + std::to_string(errors) + " error(s), " : "verdict: no errors, ")
-     << warnings << " warning(s)\n";
-  return os.str();
-}
-
-nlohmann::ordered_json TriageJson(const TriageReport& r) {
-  using json = nlohmann::ordered_json;
-  const MemoryInfo& m = r.memory;
-  json j;
-  j["backend"] = r.backend;
-  j["redis_version"] = m.redis_version;
-  j["dbsize"] = r.dbsize;
-  j["keys_scanned"] = r.keys_scanned;
-  j["keys_inspected"] = r.keys_inspected;
-  j["sampled"] = r.sampled;
-  j["memory"] = {{"used_memory", m.used_memory},
-                 {"used_memory_peak", m.used_memory_peak},
-                 {"used_memory_rss", m.used_memory_rss},
-                 {"dataset", m.dataset},
-                 {"overhead", m.overhead},
-                 {"startup", m.startup},
-                 {"scripts", m.scripts},
-                 {"lua_vm", m.lua_vm},
-                 {"cached_scripts", m.cached_scripts},
-                 {"clients_normal", m.clients_normal},
-                 {"clients_replicas", m.clients_replicas},
-                 {"fragmentation_ratio", m.fragmentation_ratio},
-                 {"maxmemory", m.maxmemory},
-                 {"maxmemory_policy", m.policy},
-                 {"evicted_keys", m.evicted_keys},
-                 {"oom_rejections", m.oom_rejections}};
-  json fams = json::array();
-  for (const FamilyUsage& f : r.families) {
-    fams.push_back({{"family", f.label},
-                    {"stormkv", f.is_stormkv},
-                    {"keys", f.keys},
-                    {"inspected_keys", f.inspected_keys},
-                    {"bytes", static_cast<int64_t>(f.bytes + 0.5)},
-                    {"estimated", f.inspected_keys < f.keys},
-                    {"no_ttl_keys", static_cast<int64_t>(f.no_ttl_keys + 0.5)},
-                    {"no_ttl_bytes", static_cast<int64_t>(f.no_ttl_bytes + 0.5)}});
-  }
-  j["families"] = fams;
-  j["total_key_bytes"] = static_cast<int64_t>(r.total_key_bytes + 0.5);
-  j["keys_without_ttl"] = {{"keys", static_cast<int64_t>(r.no_ttl_keys + 0.5)},
-                           {"bytes", static_cast<int64_t>(r.no_ttl_bytes + 0.5)},
-                           {"stormkv_keys", static_cast<int64_t>(r.stormkv_no_ttl_keys + 0.5)},
-                           {"stormkv_bytes", static_cast<int64_t>(r.stormkv_no_ttl_bytes + 0.5)}};
-  auto keys = [](const std::vector<KeyInfo>& v) {
-    json a = json::array();
-    for (const KeyInfo& k : v) {
-      a.push_back({{"key", k.key},
-                   {"type", k.type},
-                   {"encoding", k.encoding},
-                   {"bytes", k.bytes},
-                   {"pttl", k.pttl}});
-    }
-    return a;
-  };
-  j["top_keys"] = keys(r.top_keys);
-  j["big_keys"] = keys(r.big_keys);
-  json findings = json::array();
-  for (const Finding& f : r.findings) {
-    findings.push_back(
-        {{"severity", SeverityName(f.severity)}, {"code", f.code}, {"message", f.message}});
-  }
-  j["findings"] = findings;
-  j["notes"] = r.notes;
-  j["errors"] = HasErrors(r);
-  return j;
 }
 
 }  // namespace stormkv::cli

@@ -1,7 +1,11 @@
 // tools/cli/triage.h — `stormkv triage URL`: where a live Redis's memory goes, and what is wrong.
 //
-// Strictly read-only: every command goes through a guard that refuses anything but INFO, DBSIZE,
-// SCAN, TYPE, PTTL, MEMORY USAGE and OBJECT ENCODING (so no write, no CONFIG, no SCRIPT, ever).
+// Strictly read-only: every command goes through a guard that refuses anything but PING, INFO,
+// DBSIZE, SCAN, TYPE, PTTL, MEMORY USAGE, OBJECT ENCODING and CLUSTER INFO / NODES / SLOTS /
+// SHARDS / MYID / KEYSLOT (so no write, no CONFIG, no SCRIPT, ever).
+//
+// This file is one server's report (a standalone Redis, or one master of a cluster);
+// triage_cluster.h builds the cluster report out of one of these per master.
 #ifndef STORMKV_TOOLS_CLI_TRIAGE_H_
 #define STORMKV_TOOLS_CLI_TRIAGE_H_
 
@@ -28,6 +32,13 @@ struct TriageOptions {
   int64_t big_key_bytes = 1 << 20;
   // More cached scripts than this is reported as script-cache growth.
   int64_t max_cached_scripts = 100;
+  // How many hash tags to keep in TriageReport::top_tags_by_keys / _by_bytes.
+  int top_tags = 10;
+  // Cluster reports: a master holding at least this many times the mean keys or key bytes per
+  // master is a hot shard ...
+  double hot_shard_ratio = 1.5;
+  // ... when the cluster holds at least this many keys (below it the spread is noise).
+  int64_t hot_shard_min_keys = 100;
   // Seed of the sampler (reproducible samples).
   uint64_t seed = 1;
   // Draw a progress bar on stderr (only when it is a terminal).
@@ -42,6 +53,9 @@ struct Finding {
   Severity severity = Severity::kInfo;
   std::string code;     // stable identifier, e.g. "maxmemory-below-used"
   std::string message;  // plain language: what is wrong, what it causes, what to do
+  // Cluster reports: the index of the master the finding is about (in slot order), -1 for a
+  // finding about the whole cluster (and always -1 in a standalone report).
+  int node = -1;
 };
 
 // One inspected key.
@@ -51,6 +65,7 @@ struct KeyInfo {
   std::string encoding;  // OBJECT ENCODING ("" if unknown)
   int64_t bytes = -1;    // MEMORY USAGE (-1 if unknown)
   int64_t pttl = -2;     // PTTL: -1 no expiry
+  int node = -1;         // cluster reports: the master holding it (-1 standalone)
 };
 
 struct FamilyUsage {
@@ -61,6 +76,14 @@ struct FamilyUsage {
   double bytes = 0;            // extrapolated when inspected_keys < keys
   double no_ttl_keys = 0;      // extrapolated likewise
   double no_ttl_bytes = 0;
+};
+
+// The keys sharing one Redis Cluster hash tag ("{...}" in the key: they all live in one slot).
+struct TagUsage {
+  std::string tag;             // the bytes between the braces
+  int64_t keys = 0;            // exact: counted during SCAN
+  int64_t inspected_keys = 0;  // keys whose size was read
+  double bytes = 0;            // extrapolated when inspected_keys < keys
 };
 
 // The INFO figures triage uses; -1 (or "") when the server does not report one.
@@ -92,6 +115,9 @@ struct TriageReport {
   double stormkv_no_ttl_keys = 0, stormkv_no_ttl_bytes = 0;
   std::vector<KeyInfo> top_keys;  // biggest first
   std::vector<KeyInfo> big_keys;  // >= big_key_bytes, biggest first
+  // The hash tags holding the most keys (at most TriageOptions::top_tags), most keys first, and
+  // those holding the most bytes (likewise), biggest first. Keys without a tag are not counted.
+  std::vector<TagUsage> top_tags_by_keys, top_tags_by_bytes;
   MemoryInfo memory;
   std::vector<Finding> findings;   // errors first
   std::vector<std::string> notes;  // caveats about the figures
@@ -107,16 +133,41 @@ std::unique_ptr<KvBackend> MakeReadOnlyBackend(KvBackend* target);
 // add a note.
 Result<TriageReport> RunTriage(KvBackend& kv, const TriageOptions& options);
 
-// The findings for a report's figures (fills nothing else). Exposed for tests.
+// The findings for a report's figures (fills nothing else), errors first. Exposed for tests.
+// AnalyzeFindings = AnalyzeServerFindings (the server's INFO: maxmemory, policy, OOM, evictions,
+// script cache, fragmentation, client buffers) + AnalyzeKeyFindings (the keys: no TTL, big keys,
+// empty). A cluster report runs the first per master and the second over all keys.
 std::vector<Finding> AnalyzeFindings(const TriageReport& report, const TriageOptions& options);
+std::vector<Finding> AnalyzeServerFindings(const TriageReport& report,
+                                           const TriageOptions& options);
+std::vector<Finding> AnalyzeKeyFindings(const TriageReport& report, const TriageOptions& options);
+// Errors first, then warnings, then infos; stable otherwise.
+void SortFindings(std::vector<Finding>& findings);
 
 // Human-readable report (several sections, ends with the findings).
 std::string RenderTriageText(const TriageReport& report, const TriageOptions& options);
 // The report as one JSON object.
 nlohmann::ordered_json TriageJson(const TriageReport& report);
 
+// The pieces of both reports (standalone and cluster), so that they share one format.
+// The key-family table ("Keys: ..." header included) and the keys-without-TTL line.
+std::string RenderKeysSection(const TriageReport& report);
+// "Biggest keys" (empty when there are none), with a node column when the keys carry one.
+std::string RenderTopKeys(const TriageReport& report);
+// The "note: ..." lines (empty without notes).
+std::string RenderNotes(const std::vector<std::string>& notes);
+// "Findings" with one wrapped entry each, then the verdict line.
+std::string RenderFindings(const std::vector<Finding>& findings);
+nlohmann::ordered_json MemoryJson(const MemoryInfo& m);
+nlohmann::ordered_json FamiliesJson(const TriageReport& report);
+nlohmann::ordered_json KeysJson(const std::vector<KeyInfo>& keys);
+nlohmann::ordered_json TagsJson(const std::vector<TagUsage>& tags);
+// Each finding as {severity, code, message[, node]} ("node" only when the finding has one).
+nlohmann::ordered_json FindingsJson(const std::vector<Finding>& findings);
+
 // True when any finding has Severity::kError.
 bool HasErrors(const TriageReport& report);
+bool HasErrors(const std::vector<Finding>& findings);
 
 }  // namespace stormkv::cli
 
