@@ -32,7 +32,9 @@ SUPPORTED = {
     "command": ["count", "info", "docs", "list", "getkeys", "help"],
     "script": ["load", "exists", "flush", "help"],
     "function": ["flush", "help"],
-    "cluster": ["keyslot", "help"],
+    "cluster": ["keyslot", "help", "slots", "shards", "nodes", "info", "myid", "countkeysinslot",
+                "getkeysinslot"],
+    "readonly": None, "readwrite": None,
 }
 
 
@@ -110,6 +112,7 @@ def main():
                                     (b":", b"0"), (b":", b"0"), (b":", b"0"),
                                     (b"~", [(b"+", b"@slow"), (b"+", b"@connection")]),
                                     (b"*", []), (b"*", []), (b"*", [])]))
+            kept.sort(key=lambda x: x[1][0][1])  # the server's order is its dict's: sort it
             fields[9] = (b"*", kept)
         entries.append(encode(info))
     with open(sys.argv[2] if len(sys.argv) > 2 else "src/stormkv/server/command_info.inc", "w") as out:

@@ -420,7 +420,30 @@ Result<std::unique_ptr<KvBackend>> NewMemoryClusterBackend(MemoryBackendOptions 
   if (!ranges.ok()) {
     return Status::InvalidArgument("memory cluster: cluster_nodes: " + ranges.status().message());
   }
+  const std::size_t n = ranges->size();
+  if (!options.cluster_addresses.empty() && options.cluster_addresses.size() != n) {
+    return Status::InvalidArgument("memory cluster: cluster_addresses has " +
+                                   std::to_string(options.cluster_addresses.size()) +
+                                   " entries for " + std::to_string(n) + " nodes");
+  }
   auto topology = std::make_shared<ClusterTopology>();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string host = "127.0.0.1";
+    int64_t port = 30001 + static_cast<int64_t>(i);
+    if (!options.cluster_addresses.empty()) {
+      const std::string& a = options.cluster_addresses[i];
+      const std::size_t colon = a.rfind(':');
+      if (colon == std::string::npos || colon == 0 || !IsInteger(std::string_view(a).substr(colon + 1), &port) ||
+          port < 1 || port > 65535) {
+        return Status::InvalidArgument("memory cluster: cluster_addresses[" + std::to_string(i) +
+                                       "] = '" + a + "': expected host:port (port 1..65535)");
+      }
+      host = a.substr(0, colon);
+    }
+    topology->hosts.push_back(host);
+    topology->ports.push_back(static_cast<int>(port));
+    topology->addresses.push_back(host + ":" + std::to_string(port));
+  }
   topology->ranges = std::move(*ranges);
   topology->owner.assign(kHashSlots, 0);
   topology->strict_scripts = options.cluster_strict_scripts;
@@ -428,9 +451,6 @@ Result<std::unique_ptr<KvBackend>> NewMemoryClusterBackend(MemoryBackendOptions 
     for (int s = topology->ranges[i].first; s <= topology->ranges[i].last; ++s) {
       topology->owner[static_cast<std::size_t>(s)] = static_cast<uint16_t>(i);
     }
-    const int port = 30001 + static_cast<int>(i);
-    topology->ports.push_back(port);
-    topology->addresses.push_back("127.0.0.1:" + std::to_string(port));
     topology->ids.push_back(NodeId(static_cast<int>(i)));
   }
   auto cluster = std::make_unique<MemoryCluster>(std::move(topology));

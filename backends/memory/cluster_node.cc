@@ -91,7 +91,7 @@ std::optional<Reply> ClusterTopologyReply(const ClusterTopology& topology, int s
     std::vector<Reply> out;
     for (std::size_t i = 0; i < n; ++i) {
       std::vector<Reply> node;
-      node.push_back(Reply::Bulk("127.0.0.1"));
+      node.push_back(Reply::Bulk(topology.hosts[i]));
       node.push_back(Reply::Integer(topology.ports[i]));
       node.push_back(Reply::Bulk(topology.ids[i]));
       node.push_back(Reply::Array({}));
@@ -100,6 +100,38 @@ std::optional<Reply> ClusterTopologyReply(const ClusterTopology& topology, int s
       range.push_back(Reply::Integer(topology.ranges[i].last));
       range.push_back(Reply::Array(std::move(node)));
       out.push_back(Reply::Array(std::move(range)));
+    }
+    return Reply::Array(std::move(out));
+  }
+  if (sub == "shards") {
+    // Redis 7.0.15's shape in RESP2 (RESP3 has maps where these are flat name/value arrays).
+    if (argv.size() != 2) return WrongArity("cluster|shards");
+    std::vector<Reply> out;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<Reply> node;
+      node.push_back(Reply::Bulk("id"));
+      node.push_back(Reply::Bulk(topology.ids[i]));
+      node.push_back(Reply::Bulk("port"));
+      node.push_back(Reply::Integer(topology.ports[i]));
+      node.push_back(Reply::Bulk("ip"));
+      node.push_back(Reply::Bulk(topology.hosts[i]));
+      node.push_back(Reply::Bulk("endpoint"));
+      node.push_back(Reply::Bulk(topology.hosts[i]));
+      node.push_back(Reply::Bulk("role"));
+      node.push_back(Reply::Bulk("master"));
+      node.push_back(Reply::Bulk("replication-offset"));
+      node.push_back(Reply::Integer(0));
+      node.push_back(Reply::Bulk("health"));
+      node.push_back(Reply::Bulk("online"));
+      std::vector<Reply> nodes;
+      nodes.push_back(Reply::Array(std::move(node)));
+      std::vector<Reply> shard;
+      shard.push_back(Reply::Bulk("slots"));
+      shard.push_back(Reply::Array({Reply::Integer(topology.ranges[i].first),
+                                    Reply::Integer(topology.ranges[i].last)}));
+      shard.push_back(Reply::Bulk("nodes"));
+      shard.push_back(Reply::Array(std::move(nodes)));
+      out.push_back(Reply::Array(std::move(shard)));
     }
     return Reply::Array(std::move(out));
   }

@@ -23,7 +23,8 @@ struct ClusterTopology {
   std::vector<ClusterSlotRange> ranges;  // node i owns ranges[i]
   std::vector<uint16_t> owner;           // slot -> node index (16384 entries)
   std::vector<std::string> ids;          // 40 hex digits per node
-  std::vector<std::string> addresses;    // "127.0.0.1:<port>" per node
+  std::vector<std::string> addresses;    // "<host>:<port>" per node
+  std::vector<std::string> hosts;
   std::vector<int> ports;
   bool strict_scripts = true;
 };
@@ -68,7 +69,7 @@ class ClusterNode final : public KvBackend {
 // SELECT on a cluster: SELECT 0 is OK, any other index "ERR SELECT is not allowed in cluster
 // mode"; Redis's texts for a wrong arity and an index that is not a 32-bit integer.
 Reply ClusterSelectReply(const Command& argv);
-// CLUSTER KEYSLOT / SLOTS / INFO / MYID / NODES of `topology` as node `self` answers them;
+// CLUSTER KEYSLOT / SLOTS / SHARDS / INFO / MYID / NODES of `topology` as node `self` answers them;
 // nullopt for the subcommands that need a node's keys (COUNTKEYSINSLOT, GETKEYSINSLOT) or that
 // are unknown (the caller answers those).
 std::optional<Reply> ClusterTopologyReply(const ClusterTopology& topology, int self,

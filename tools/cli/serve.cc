@@ -7,11 +7,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "exit_codes.h"
 #include "key_families.h"
 #include "stormkv/clock.h"
 #include "stormkv/memory_backend.h"
+#include "stormkv/memory_cluster.h"
+#include "stormkv/server/cluster_server.h"
 #include "stormkv/server/server.h"
 #include "stormkv/shm_backend.h"
 #include "table.h"
@@ -36,7 +39,13 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs& a) {
       "Examples:\n"
       "  stormkv serve --port 0 --port-file /tmp/port --clock manual\n"
       "  stormkv serve --port 6390 --maxmemory 256mb --maxmemory-policy allkeys-lru\n"
-      "  stormkv serve --shm gateway-test --shm-size 512mb --unixsocket /tmp/stormkv.sock\n");
+      "  stormkv serve --shm gateway-test --shm-size 512mb --unixsocket /tmp/stormkv.sock\n"
+      "  stormkv serve --cluster 3 --port 0 --port-file /tmp/ports --clock manual\n\n"
+      "--cluster N: N masters of one Redis Cluster, each on a TCP port of its own (node i on\n"
+      "--port + i, or N free ports with --port 0), owning the slots `redis-cli --cluster create`\n"
+      "gives it and announcing the address it listens on (CLUSTER SLOTS/SHARDS/NODES, MOVED).\n"
+      "The ports are printed (and written to --port-file) one per line, in slot order. One clock\n"
+      "for all nodes: STORMKV.CLOCK on any node moves the cluster's time.\n");
   s->add_option("--bind", a.bind, "Address to listen on")->capture_default_str();
   s->add_option("--port", a.port, "TCP port (0 = pick a free one and print it; -1 = no TCP)")
       ->capture_default_str();
@@ -59,7 +68,14 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs& a) {
   s->add_option("--shm-size", a.shm_size, "Size of a segment --shm creates")->capture_default_str();
   s->add_option("--clock", a.clock, "system, or manual (starts at a fixed time; STORMKV.CLOCK)")
       ->capture_default_str();
-  s->add_option("--cluster", a.cluster, "Serve N cluster nodes (not available yet)");
+  s->add_option("--cluster", a.cluster, "Serve a Redis Cluster of N masters, one port each")
+      ->check(CLI::Range(1, 16384));
+  s->add_option("--cluster-announce-ip", a.cluster_announce_ip,
+                "With --cluster: the host the nodes announce (default: --bind; 127.0.0.1 for "
+                "0.0.0.0)");
+  s->add_flag("--cluster-lenient-scripts", a.cluster_lenient_scripts,
+              "With --cluster: Redis 7.0's script rules only (a script may reach any key of its "
+              "node); by default a script may touch only the keys it declares");
   s->add_option("--proto-max-bulk-len", a.proto_max_bulk_len, "Largest bulk argument")
       ->capture_default_str();
   s->add_option("--client-query-buffer-limit", a.client_query_buffer_limit,
@@ -108,8 +124,21 @@ Result<std::string> MemoryReport(KvBackend& kv) {
 }
 
 int RunServeCommand(const ServeArgs& a) {
-  if (a.cluster != 0) {
-    PrintError(Status::InvalidArgument("--cluster: cluster mode of stormkv serve is not available yet"));
+  if (a.cluster != 0 && !a.shm.empty()) {
+    PrintError(Status::InvalidArgument(
+        "--shm with --cluster: the shared-memory store has no cluster mode; serve --cluster N "
+        "keeps its N nodes in this process (leave out --shm)"));
+    return kExitUsage;
+  }
+  if (a.cluster != 0 && !a.unixsocket.empty()) {
+    PrintError(Status::InvalidArgument(
+        "--unixsocket with --cluster: cluster nodes are reached over TCP (CLUSTER SLOTS and "
+        "MOVED name host:port)"));
+    return kExitUsage;
+  }
+  if (a.cluster == 0 && (!a.cluster_announce_ip.empty() || a.cluster_lenient_scripts)) {
+    PrintError(Status::InvalidArgument(
+        "--cluster-announce-ip and --cluster-lenient-scripts need --cluster N"));
     return kExitUsage;
   }
   auto size = [](const std::string& text, const char* opt, int64_t* out) {
@@ -143,12 +172,13 @@ int RunServeCommand(const ServeArgs& a) {
     return kExitUsage;
   }
   bool manual = a.clock == "manual";
+  MemoryBackendOptions m;  // the store (each node's, with --cluster)
   if (a.shm.empty()) {
-    MemoryBackendOptions m;
     m.allocator = allocator;
     m.maxmemory = maxmemory;
     m.maxmemory_policy = a.maxmemory_policy;
     m.seed = a.seed;
+    m.cluster_strict_scripts = !a.cluster_lenient_scripts;
     std::shared_ptr<ManualClock> clock;
     if (manual) {
       clock = std::make_shared<ManualClock>();
@@ -159,12 +189,14 @@ int RunServeCommand(const ServeArgs& a) {
     } else {
       o.clock.now_ms = [] { return SystemClock::Shared()->NowMs(); };
     }
-    Result<std::unique_ptr<KvBackend>> kv = NewMemoryBackend(m);
-    if (!kv.ok()) {
-      PrintError(kv.status());
-      return ExitCodeFor(kv.status());
+    if (a.cluster == 0) {
+      Result<std::unique_ptr<KvBackend>> kv = NewMemoryBackend(m);
+      if (!kv.ok()) {
+        PrintError(kv.status());
+        return ExitCodeFor(kv.status());
+      }
+      o.backend = std::shared_ptr<KvBackend>(std::move(*kv));
     }
-    o.backend = std::shared_ptr<KvBackend>(std::move(*kv));
   } else {
     ShmBackendOptions so;
     so.name = a.shm;
@@ -197,7 +229,7 @@ int RunServeCommand(const ServeArgs& a) {
   o.maxclients = a.maxclients;
   o.memory_report = MemoryReport;
 
-  // Block the stop signals before the server thread starts, so only sigwait sees them.
+  // Block the stop signals before the server threads start, so only sigwait sees them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -205,28 +237,59 @@ int RunServeCommand(const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Result<std::unique_ptr<Server>> server = Server::Start(std::move(o));
-  if (!server.ok()) {
-    PrintError(server.status());
-    return ExitCodeFor(server.status());
+  std::unique_ptr<Server> server;
+  std::unique_ptr<ClusterServer> cluster;
+  std::vector<int> ports;
+  if (a.cluster == 0) {
+    Result<std::unique_ptr<Server>> started = Server::Start(std::move(o));
+    if (!started.ok()) {
+      PrintError(started.status());
+      return ExitCodeFor(started.status());
+    }
+    server = std::move(*started);
+    ports.push_back(server->port());
+  } else {
+    ClusterServerOptions co;
+    co.nodes = a.cluster;
+    co.memory = m;
+    co.server = std::move(o);
+    co.announce_host = a.cluster_announce_ip;
+    Result<std::unique_ptr<ClusterServer>> started = ClusterServer::Start(std::move(co));
+    if (!started.ok()) {
+      PrintError(started.status());
+      return ExitCodeFor(started.status());
+    }
+    cluster = std::move(*started);
+    ports = cluster->ports();
   }
-  int port = (*server)->port();
   if (!a.port_file.empty()) {
+    // One port per line (node order with --cluster), renamed into place once complete.
     std::string tmp = a.port_file + ".tmp";
     {
       std::ofstream f(tmp);
-      f << port << "\n";
+      for (int p : ports) f << p << "\n";
     }
     std::rename(tmp.c_str(), a.port_file.c_str());
   }
-  std::cout << "stormkv serve: listening on " << a.bind << ":" << port
-            << (a.unixsocket.empty() ? "" : " and " + a.unixsocket) << " (clock " << a.clock
-            << (a.shm.empty() ? "" : ", shm " + a.shm) << ")\n"
-            << port << std::endl;
+  if (cluster) {
+    std::cout << "stormkv serve: cluster of " << a.cluster << " masters (clock " << a.clock
+              << (a.cluster_lenient_scripts ? ", lenient scripts" : "") << "):\n";
+    for (const MemoryClusterNode& n : cluster->nodes()) {
+      std::cout << "  node " << n.index << " " << n.address << " slots " << n.slots.first << "-"
+                << n.slots.last << " id " << n.id << "\n";
+    }
+  } else {
+    std::cout << "stormkv serve: listening on " << a.bind << ":" << ports[0]
+              << (a.unixsocket.empty() ? "" : " and " + a.unixsocket) << " (clock " << a.clock
+              << (a.shm.empty() ? "" : ", shm " + a.shm) << ")\n";
+  }
+  for (int p : ports) std::cout << p << "\n";
+  std::cout << std::flush;
   int sig = 0;
   sigwait(&set, &sig);
   std::cerr << "stormkv serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", stopping\n";
-  (*server)->Stop();
+  if (server) server->Stop();
+  if (cluster) cluster->Stop();
   return kExitOk;
 }
 

@@ -25,6 +25,8 @@ struct ServeArgs {
   std::string shm_size = "256mb";
   std::string clock = "system";
   int cluster = 0;
+  std::string cluster_announce_ip;
+  bool cluster_lenient_scripts = false;
   std::string proto_max_bulk_len = "512mb";
   std::string client_query_buffer_limit = "1gb";
   std::string client_output_buffer_limit = "1gb";

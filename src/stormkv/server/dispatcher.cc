@@ -79,7 +79,7 @@ Dispatcher::Dispatcher(const ServerOptions& options, const ServerStats* stats)
   for (const char* name : {"ping", "echo", "quit", "reset", "hello", "auth", "select", "client", "command",
                            "info", "config", "multi", "exec", "discard", "watch", "unwatch", "function",
                            "cluster", "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "stormkv.clock",
-                           "stormkv.memory"}) {
+                           "stormkv.memory", "readonly", "readwrite"}) {
     if (const CommandSpec* spec = table_.Find(name)) local_.insert(spec);
   }
 }
@@ -211,6 +211,13 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
       c->multi_dirty = true;
       return Err(w, UnknownCommand(argv));
     } else {
+      if (options_.cluster.enabled) {
+        std::string refused = ClusterQueueError(*spec, argv);
+        if (!refused.empty()) {
+          c->multi_dirty = true;
+          return Err(w, refused);
+        }
+      }
       c->queued.push_back(std::move(argv));
       return w.Status("QUEUED");
     }
@@ -246,6 +253,7 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
   if (sname == "select") {
     int64_t db = 0;
     if (!ParseInt(argv[1], &db)) return Err(w, "ERR value is not an integer or out of range");
+    if (db != 0 && options_.cluster.enabled) return Err(w, "ERR SELECT is not allowed in cluster mode");
     if (db != 0) return Err(w, "ERR DB index is out of range");
     return w.Status("OK");
   }
@@ -270,7 +278,12 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     if (IEq(argv[1], "flush")) return w.Status("OK");
     return w.Status("FUNCTION <subcommand> [<arg> ...]: stormkv serve keeps no functions; FLUSH answers OK.");
   }
-  if (sname == "cluster") return Err(w, "ERR This instance has cluster support disabled");
+  if (sname == "cluster") return ClusterCmd(argv, w);
+  if (sname == "readonly" || sname == "readwrite") {
+    // No replicas to read from: the flag changes nothing.
+    if (!options_.cluster.enabled) return Err(w, "ERR This instance has cluster support disabled");
+    return w.Status("OK");
+  }
   if (sname == "eval" || sname == "evalsha" || sname == "eval_ro" || sname == "evalsha_ro") {
     return Eval(argv, w, *spec);
   }
@@ -385,7 +398,7 @@ void Dispatcher::Hello(ClientState* c, Command& argv, Out& w) {
   hw.Bulk("version"); hw.Bulk(kVersion);
   hw.Bulk("proto"); hw.Integer(proto);
   hw.Bulk("id"); hw.Integer(static_cast<int64_t>(c->id));
-  hw.Bulk("mode"); hw.Bulk("standalone");
+  hw.Bulk("mode"); hw.Bulk(options_.cluster.enabled ? "cluster" : "standalone");
   hw.Bulk("role"); hw.Bulk("master");
   hw.Bulk("modules"); hw.ArrayHeader(0);
 }
@@ -554,8 +567,8 @@ void Dispatcher::Info(const Command& argv, Out& w) {
   std::string text;
   Command store_cmd = {"INFO"};
   if (section == "server" || all) {
-    text += "# Server\r\nredis_version:" + std::string(kVersion) +
-            "\r\nredis_mode:standalone\r\nos:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll"
+    text += "# Server\r\nredis_version:" + std::string(kVersion) + "\r\nredis_mode:" +
+            (options_.cluster.enabled ? "cluster" : "standalone") + "\r\nos:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll"
             "\r\nprocess_id:" + std::to_string(::getpid()) +
             "\r\ntcp_port:" + std::to_string(port_) +
             "\r\nuptime_in_seconds:" + std::to_string((WallMs() - start_ms_) / 1000) +
@@ -566,7 +579,10 @@ void Dispatcher::Info(const Command& argv, Out& w) {
             "\r\nmaxclients:" + std::to_string(options_.maxclients) +
             "\r\nblocked_clients:0\r\ntracking_clients:0\r\n\r\n";
   }
-  if (section != "server" && section != "clients") {
+  const std::string cluster_text =
+      std::string("# Cluster\r\ncluster_enabled:") + (options_.cluster.enabled ? "1" : "0") + "\r\n\r\n";
+  if (section == "cluster") text += cluster_text;
+  if (section != "server" && section != "clients" && section != "cluster") {
     // The backend's sections (memory, stats, keyspace, errorstats, ...); its own "server"
     // section is replaced by ours above.
     if (argv.size() > 1) store_cmd.push_back(argv[1]);
@@ -588,6 +604,15 @@ void Dispatcher::Info(const Command& argv, Out& w) {
       size_t pos = store.find("# Stats\r\n");
       if (pos != std::string::npos) store.insert(pos + 9, add);
     }
+    if (all) {
+      // Redis's order: ... Errorstats, Cluster, Keyspace.
+      size_t pos = store.find("# Keyspace\r\n");
+      if (pos != std::string::npos) {
+        store.insert(pos, cluster_text);
+      } else {
+        store += (store.empty() ? "" : "\r\n") + cluster_text;
+      }
+    }
     text += store;
   }
   while (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0) text.resize(text.size() - 2);
@@ -606,7 +631,7 @@ void Dispatcher::Config(const Command& argv, Out& w) {
       {"requirepass", options_.requirepass},
       {"proto-max-bulk-len", std::to_string(options_.proto_max_bulk_len)},
       {"client-query-buffer-limit", std::to_string(options_.client_query_buffer_limit)},
-      {"cluster-enabled", "no"},
+      {"cluster-enabled", options_.cluster.enabled ? "yes" : "no"},
       {"appendonly", "no"},
       {"save", ""},
   };

@@ -83,6 +83,18 @@ class Dispatcher {
   void Eval(const Command& argv, Out& w, const CommandSpec& spec);
   void ScriptCmd(const Command& argv, Out& w);
   void Clock(const Command& argv, Out& w);
+  // Cluster mode (dispatcher_cluster.cc).
+  void ClusterCmd(const Command& argv, Out& w);
+  void WriteClusterReply(const Reply& reply, Out& w, std::string_view sub);
+  // The error a command queued inside MULTI gets on this node (CROSSSLOT, MOVED), or "".
+  std::string ClusterQueueError(const CommandSpec& spec, const Command& argv) const;
+  // EXEC on a cluster node: the keys the transaction declares to the node's Eval (the queued
+  // commands' keys and the watched keys of their slot) in *keys; the watched keys of other
+  // slots, checked before the transaction, removed from *watched. false after writing EXEC's
+  // reply itself (CROSSSLOT, MOVED, or a nil array for an expired watched key).
+  bool ClusterExecKeys(ClientState* c, const std::vector<Command>& cmds,
+                       std::vector<std::pair<bool, std::string>>* watched,
+                       std::vector<std::string>* keys, Out& w);
   std::string ClientLine(const ClientState& c) const;
   void WriteDocs(const CommandSpec& spec, Out& w) const;
 

@@ -105,11 +105,13 @@ void Dispatcher::Exec(ClientState* c, Out& w) {
   }
   std::vector<std::pair<bool, std::string>> watched;
   for (const auto& [key, existed] : c->watched) watched.emplace_back(existed, key);
+  std::vector<std::string> keys;  // declared to the backend's Eval: a cluster node checks them
+  if (options_.cluster.enabled && !ClusterExecKeys(c, cmds, &watched, &keys, w)) return;
   ExecBatch batch;
   batch.cmds = &cmds;
   batch.watched = &watched;
   current_batch = &batch;
-  Result<Reply> r = options_.backend->Eval(ExecScript(), {}, {});
+  Result<Reply> r = options_.backend->Eval(ExecScript(), keys, {});
   current_batch = nullptr;
   Unwatch(c);
   if (!r.ok() && batch.results.empty()) return w.Error(ErrorText(r.status()));

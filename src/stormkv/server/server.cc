@@ -5,6 +5,7 @@
 #include "stormkv/server/server.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -60,7 +61,25 @@ class ServerImpl final : public Server {
 
   Status Listen() {
     boost::system::error_code ec;
-    if (options_.port >= 0) {
+    if (options_.listen_fd >= 0) {
+      const int fd = options_.listen_fd;
+      options_.listen_fd = -1;  // the acceptor owns it now (or closes it below)
+      sockaddr_storage sa{};
+      socklen_t len = sizeof sa;
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
+          (sa.ss_family != AF_INET && sa.ss_family != AF_INET6)) {
+        ::close(fd);
+        return Status::InvalidArgument("serve: listen_fd is not a TCP socket");
+      }
+      acceptor_.assign(sa.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        return Status::Unavailable("serve: cannot serve the listening socket: " + ec.message());
+      }
+      port_ = acceptor_.local_endpoint(ec).port();
+      dispatcher_.set_port(port_);
+      AcceptTcp();
+    } else if (options_.port >= 0) {
       tcp::endpoint ep(asio::ip::make_address(options_.bind, ec), static_cast<unsigned short>(options_.port));
       if (ec) return Status::InvalidArgument("--bind " + options_.bind + ": not an IP address");
       acceptor_.open(ep.protocol(), ec);
@@ -335,11 +354,19 @@ void Connection<Socket>::OnWrite(const boost::system::error_code& ec) {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
-  if (!options.backend) return Status::InvalidArgument("serve: no backend");
-  if (options.maxclients < 1) return Status::InvalidArgument("serve: maxclients must be >= 1");
-  if (options.port > 65535) return Status::InvalidArgument("serve: port must be 0..65535");
-  if (options.port < 0 && options.unixsocket.empty()) {
-    return Status::InvalidArgument("serve: neither a TCP port nor a unix socket to listen on");
+  // A refused start closes the listening socket it was given (the server owns it).
+  auto refuse = [&options](const char* why) {
+    if (options.listen_fd >= 0) ::close(options.listen_fd);
+    return Status::InvalidArgument(why);
+  };
+  if (!options.backend) return refuse("serve: no backend");
+  if (options.maxclients < 1) return refuse("serve: maxclients must be >= 1");
+  if (options.port > 65535) return refuse("serve: port must be 0..65535");
+  if (options.cluster.enabled && !options.cluster.redirect) {
+    return refuse("serve: cluster mode needs cluster.redirect");
+  }
+  if (options.port < 0 && options.unixsocket.empty() && options.listen_fd < 0) {
+    return refuse("serve: neither a TCP port nor a unix socket to listen on");
   }
   // Like Redis: room for maxclients descriptors (plus some for the server itself).
   struct rlimit rl;

@@ -19,7 +19,8 @@
 // client's write of the key, by FLUSHDB/FLUSHALL and by the key expiring or being evicted);
 // EVAL/EVALSHA/EVAL_RO/EVALSHA_RO/SCRIPT: a script registered in the ScriptRegistry runs through
 // KvBackend::Eval (its native twin on the embedded store), any other goes to the backend's own
-// EVAL (the Lua engine); STORMKV.CLOCK GET | SET <ms> | ADVANCE <ms>, STORMKV.MEMORY.
+// EVAL (the Lua engine); STORMKV.CLOCK GET | SET <ms> | ADVANCE <ms>, STORMKV.MEMORY; READONLY
+// and READWRITE ("ERR This instance has cluster support disabled" unless in cluster mode).
 //
 // WATCH sees only writes made through this server: a shared segment written by another
 // process (--shm) does not break a WATCH here.
@@ -52,12 +53,30 @@ struct ServerClock {
   std::function<void(int64_t delta_ms)> advance;   // move forward; REQUIRES delta_ms >= 0
 };
 
+// Cluster mode: the server is one node of a Redis Cluster (`stormkv serve --cluster N`; see
+// stormkv/server/cluster_server.h, which starts every node). Its backend is that node alone: it
+// answers CLUSTER and MOVED itself. The server then answers as a cluster node does: HELLO's
+// mode and INFO's redis_mode "cluster", INFO cluster_enabled:1, CONFIG GET cluster-enabled
+// "yes", SELECT n>0 "ERR SELECT is not allowed in cluster mode", READONLY/READWRITE OK, CLUSTER
+// NODES/INFO verbatim and SLOTS/SHARDS with maps in RESP3; inside MULTI a command whose keys
+// span slots gets CROSSSLOT and one for another node's slot MOVED (both make EXEC answer
+// EXECABORT), and EXEC refuses queued keys of several slots with CROSSSLOT, as Redis 7.0 does.
+struct ServerCluster {
+  bool enabled = false;
+  // For a slot 0..16383: "" when this node owns it, else "MOVED <slot> <host>:<port>".
+  // Required when enabled.
+  std::function<std::string(int slot)> redirect;
+};
+
 struct ServerOptions {
   // The store to serve. Required. Shared so tests can also use it in-process.
   std::shared_ptr<KvBackend> backend;
   // Loopback by default. A port of 0 picks a free one (see Server::port()). port < 0: no TCP.
   std::string bind = "127.0.0.1";
   int port = 6379;
+  // A TCP socket already bound and listening to serve instead of binding bind:port (the server
+  // owns it from Start on, also when Start fails). -1 = bind bind:port.
+  int listen_fd = -1;
   // A unix socket path to listen on too ("" = none). An existing socket file is replaced.
   std::string unixsocket;
   // requirepass: clients must AUTH (or HELLO … AUTH default <pass>) first. "" = no password.
@@ -70,6 +89,8 @@ struct ServerOptions {
   ServerClock clock;
   // STORMKV.MEMORY's text (the per-family report). Empty: the command answers an error.
   std::function<Result<std::string>(KvBackend&)> memory_report;
+  // Standalone by default.
+  ServerCluster cluster;
 };
 
 struct ServerStats {

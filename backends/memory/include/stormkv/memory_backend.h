@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "stormkv/clock.h"
 #include "stormkv/kv_backend.h"
@@ -79,6 +80,12 @@ struct MemoryBackendOptions {
   // any key its node owns -- a small test cluster then passes what a larger production cluster
   // fails. false = Redis 7.0's rules alone (a key of another node fails).
   bool cluster_strict_scripts = true;
+  // Cluster mode: the address each node announces, "host:port", one per node in slot order
+  // (CLUSTER SLOTS / SHARDS / NODES, and MOVED's target). Empty = "127.0.0.1:<30001 + i>", where
+  // nothing listens; `stormkv serve --cluster N` passes the addresses it listens on. Refused
+  // (InvalidArgument) unless it is empty or has cluster_nodes entries, each a non-empty host and
+  // a port 1..65535.
+  std::vector<std::string> cluster_addresses;
 };
 
 // Creates an empty store. Its used_memory starts at the modelled baseline of an empty server.

@@ -22,9 +22,11 @@
 //    declared in KEYS: '<key>' ..." -- on a real cluster the same script succeeds or fails
 //    depending on which node the key's slot lands on.
 //  * SELECT 0 is OK; SELECT n: "ERR SELECT is not allowed in cluster mode" (also in scripts).
-//  * CLUSTER KEYSLOT / COUNTKEYSINSLOT / GETKEYSINSLOT / SLOTS / SHARDS-less INFO / MYID / NODES
-//    answer as the cluster would (nodes "127.0.0.1:30001"..., deterministic 40-hex ids, no
-//    replicas); other subcommands get Redis's unknown-subcommand text.
+//  * CLUSTER KEYSLOT / COUNTKEYSINSLOT / GETKEYSINSLOT / SLOTS / SHARDS / INFO / MYID / NODES
+//    answer as the cluster would (nodes at options.cluster_addresses, by default
+//    "127.0.0.1:30001"..., deterministic 40-hex ids, no replicas; SHARDS in its RESP2 form, flat
+//    name/value arrays, shards in slot order); other subcommands get Redis's unknown-subcommand
+//    text.
 //  * Keyspace-wide commands run on every node: DBSIZE (sum), FLUSHDB/FLUSHALL, CONFIG SET and
 //    RESETSTAT, SCRIPT, DEBUG (every node; the first node's reply), SCAN (a composite cursor:
 //    node_cursor * 16384 + the node's first slot; the nodes one after the other), INFO (merged:
@@ -66,7 +68,7 @@ Result<std::vector<ClusterSlotRange>> ClusterCreateSlotRanges(int masters);
 struct MemoryClusterNode {
   int index = 0;            // 0-based, in slot order
   std::string id;           // 40 hex digits, as CLUSTER NODES / SLOTS show it
-  std::string address;      // "127.0.0.1:<30001 + index>" (nothing listens there)
+  std::string address;      // options.cluster_addresses[index], or "127.0.0.1:<30001 + index>"
   ClusterSlotRange slots;   // the range it owns
   // That node alone: keyed commands for slots it does not own get "MOVED <slot> <address>",
   // keyspace-wide commands (DBSIZE, SCAN, INFO, FLUSHDB...) see only its keys. Valid while the
@@ -83,8 +85,10 @@ class MemoryClusterBackend : public KvBackend {
 };
 
 // Creates the cluster: options.cluster_nodes nodes (1..16384), each built from `options` (its
-// clock, allocator profile, maxmemory and policy, seeds: node i uses seed + i).
-// InvalidArgument when cluster_nodes is outside 1..16384, or for an option NewMemoryBackend refuses.
+// clock, allocator profile, maxmemory and policy, seeds: node i uses seed + i), announcing
+// options.cluster_addresses. InvalidArgument when cluster_nodes is outside 1..16384, for
+// cluster_addresses of another length or with an entry that is not "host:port", or for an
+// option NewMemoryBackend refuses.
 Result<std::unique_ptr<KvBackend>> NewMemoryClusterBackend(MemoryBackendOptions options);
 
 // `kv` as a MemoryClusterBackend, or nullptr when it is another kind of backend.
