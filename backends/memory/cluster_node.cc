@@ -302,7 +302,8 @@ std::optional<Reply> ClusterNode::CheckScriptCommand(const Command& argv) const 
           std::string(argv[p]).substr(0, 128) +
           "' (stormkv's cluster mode is strict: a real cluster lets a script reach any key of "
           "its node, so whether this works there depends on where the key's slot lands; "
-          "cluster_strict_scripts = false, or memory://?cluster=N&strict=0, allows it)");
+          "cluster_strict_scripts = false, memory://?cluster=N&strict=0 or serve "
+          "--cluster-lenient-scripts allows it)");
     }
   }
   return std::nullopt;

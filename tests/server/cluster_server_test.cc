@@ -178,6 +178,7 @@ TEST_F(ClusterServerTest, TransactionsFollowTheSlotRules) {
   EXPECT_EQ(c.Cmd({"EXEC"}), "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
   EXPECT_EQ(c.Cmd({"GET", a}), Bulk("1"));
   EXPECT_EQ(c.Cmd({"EXISTS", d}), Int(0));
+  EXPECT_EQ(c.Cmd({"WATCH", a, d}), "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
   // WATCH of a key of another slot of this node: an expiry breaks it, as standalone.
   EXPECT_EQ(c.Cmd({"SET", d, "v", "PX", "100"}), "+OK\r\n");
   EXPECT_EQ(c.Cmd({"WATCH", d}), "+OK\r\n");

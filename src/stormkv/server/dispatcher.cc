@@ -673,6 +673,11 @@ void Dispatcher::Config(const Command& argv, Out& w) {
 }
 
 void Dispatcher::Watch(ClientState* c, const Command& argv, Out& w) {
+  if (options_.cluster.enabled) {
+    // A cluster node watches only keys of one of its slots (CROSSSLOT / MOVED otherwise).
+    std::string refused = ClusterQueueError(*table_.Find("watch"), argv);
+    if (!refused.empty()) return Err(w, refused);
+  }
   for (size_t i = 1; i < argv.size(); ++i) {
     if (c->watched.count(argv[i])) continue;
     Result<Reply> r = options_.backend->Run({"EXISTS", argv[i]});

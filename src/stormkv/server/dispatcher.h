@@ -86,7 +86,7 @@ class Dispatcher {
   // Cluster mode (dispatcher_cluster.cc).
   void ClusterCmd(const Command& argv, Out& w);
   void WriteClusterReply(const Reply& reply, Out& w, std::string_view sub);
-  // The error a command queued inside MULTI gets on this node (CROSSSLOT, MOVED), or "".
+  // The error a command queued inside MULTI (or WATCH) gets on this node (CROSSSLOT, MOVED), or "".
   std::string ClusterQueueError(const CommandSpec& spec, const Command& argv) const;
   // EXEC on a cluster node: the keys the transaction declares to the node's Eval (the queued
   // commands' keys and the watched keys of their slot) in *keys; the watched keys of other
