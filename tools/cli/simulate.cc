@@ -183,7 +183,7 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
   r.seed = o.seed;
   r.budget_bytes = o.budget_bytes;
   KeySchemaOptions kso;
-  kso.prefix = on_redis ? UniquePrefix() : "stormkv:";
+  kso.prefix = !o.key_prefix.empty() ? o.key_prefix : on_redis ? UniquePrefix() : "stormkv:";
   r.key_prefix = kso.prefix;
   KeySchema schema(kso);
   const std::string pattern = schema.FamilyPattern();
@@ -281,19 +281,22 @@ Result<SimulationResult> RunOne(const SimulateOptions& o, Layout layout) {
       STORMKV_RETURN_IF_ERROR(checkpoint());
     } else if (!on_redis && !del_noted && p.at_ms - last_sync_virtual >= o.ttl_sync_ms) {
       // Where a run on Redis syncs TTLs: PTTL + PEXPIRE, and TIME once a key's time ran out
-      // (ttl_shift.h; here: once the store expired one). The store has no TIME: a DEL allocates
-      // the same one histogram.
+      // (ttl_shift.h; here: once the store expired one), each allocating its histogram. On a
+      // cluster the sync's PTTL + PEXPIRE reach every master (one probe key per node), TIME
+      // (keyless) the master of slot 0, as it does here.
       last_sync_virtual = p.at_ms;
-      const std::string none = kso.prefix + "ttl-sync-probe";
+      const std::vector<std::string> probes = NodeProbeKeys(kv, kso.prefix + "ttl-sync-probe");
       if (!ttl_sync_noted) {
         ttl_sync_noted = true;
-        STORMKV_RETURN_IF_ERROR(kv.Run({"PTTL", none}).status());
-        STORMKV_RETURN_IF_ERROR(kv.Run({"PEXPIRE", none, "1"}).status());
+        for (const std::string& none : probes) {
+          STORMKV_RETURN_IF_ERROR(kv.Run({"PTTL", none}).status());
+          STORMKV_RETURN_IF_ERROR(kv.Run({"PEXPIRE", none, "1"}).status());
+        }
       }
       Result<std::map<std::string, std::string>> stats = kv.Info("stats");
       if (stats.ok() && (*stats)["expired_keys"] != "0" && !(*stats)["expired_keys"].empty()) {
         del_noted = true;
-        STORMKV_RETURN_IF_ERROR(kv.Run({"DEL", none}).status());
+        STORMKV_RETURN_IF_ERROR(kv.Run({"TIME"}).status());
       }
     }
     clock->SetMs(start_ms + p.at_ms);
@@ -622,6 +625,9 @@ Result<std::vector<SimulationResult>> RunSimulations(const SimulateOptions& opti
   if (options.layouts.empty()) return Status::InvalidArgument("no layout to simulate");
   if (options.budget_bytes <= 0) return Status::InvalidArgument("the budget must be > 0");
   if (options.max_resources < 1) return Status::InvalidArgument("--max-resources must be >= 1");
+  if (options.key_prefix.find_first_of("{}") != std::string::npos) {
+    return Status::InvalidArgument("the key prefix must not contain '{' or '}'");
+  }
   if (options.cluster_nodes != 0) {
     if (options.cluster_nodes < 1 || options.cluster_nodes > kHashSlots) {
       return Status::InvalidArgument("--cluster: a cluster has 1 to 16384 nodes");

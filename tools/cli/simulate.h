@@ -55,6 +55,10 @@ struct SimulateOptions {
   // > 0 (--cluster N): run on the embedded store as an N-master cluster (backend memory only)
   // and report each node (simulate_nodes.h). On a cluster backend the report is per node anyway.
   int cluster_nodes = 0;
+  // The gateway keys' prefix. "": "stormkv:" on the embedded store, a fresh "sim<4 chars>:" on
+  // Redis. Set: that prefix on both (to compare an embedded run with a real one key for key:
+  // keys without a hash tag hash their prefix too). Must not contain '{' or '}'.
+  std::string key_prefix;
 };
 
 struct FamilyBytes {
@@ -72,6 +76,12 @@ struct NodeResult {
   int64_t key_bytes = 0;   // their MEMORY USAGE
   int64_t used_memory_bytes = 0;
   int64_t peak_bytes = 0;
+  int64_t baseline_bytes = 0;  // used_memory before the run (its first sample)
+  // used_memory_bytes - baseline_bytes without what replication and the cluster bus took
+  // meanwhile (mem_replication_backlog, mem_clients_slaves, mem_cluster_links: a real master's
+  // backlog fills as writes stream to its replica; the embedded store has no replica): the
+  // run's own growth, the figure the embedded cluster predicts for a real one.
+  int64_t dataset_growth_bytes = 0;
   bool fits = false;       // peak_bytes <= the budget and no OOM error in the run
   std::vector<FamilyBytes> families;  // biggest first
 };

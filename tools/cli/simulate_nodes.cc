@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "stormkv/memory_cluster.h"
+#include "stormkv/redis_cluster_backend.h"
 #include "table.h"
 #include "units.h"
 
@@ -56,6 +57,7 @@ std::string RangeText(const ClusterSlotRange& r) {
 struct Figures {
   int64_t used = -1;
   int64_t peak = -1;
+  int64_t buffers = 0;  // replication backlog, replica clients, cluster links
 };
 
 Result<Figures> ReadFigures(KvBackend& kv) {
@@ -67,6 +69,10 @@ Result<Figures> ReadFigures(KvBackend& kv) {
   f.used = std::strtoll(it->second.c_str(), nullptr, 10);
   it = info->find("used_memory_peak");
   if (it != info->end()) f.peak = std::strtoll(it->second.c_str(), nullptr, 10);
+  for (const char* name : {"mem_replication_backlog", "mem_clients_slaves", "mem_cluster_links"}) {
+    it = info->find(name);
+    if (it != info->end()) f.buffers += std::strtoll(it->second.c_str(), nullptr, 10);
+  }
   return f;
 }
 
@@ -92,6 +98,27 @@ std::pair<double, double> Busiest(const std::vector<NodeResult>& nodes) {
 
 }  // namespace
 
+std::vector<std::string> NodeProbeKeys(KvBackend& kv, const std::string& stem) {
+  MemoryClusterBackend* mc = AsMemoryClusterBackend(&kv);
+  if (mc == nullptr) return {stem};
+  const std::size_t n = mc->Nodes().size();
+  std::vector<std::string> out(n);
+  std::size_t found = 0;
+  // Coupon collecting over 16384 slots: about 170,000 names for 16384 nodes, a few for 3.
+  for (int64_t i = 0; found < n && i < 50'000'000; ++i) {
+    std::string key = stem + std::to_string(i);
+    std::string& slot = out[static_cast<std::size_t>(mc->NodeOfSlot(HashSlot(key)))];
+    if (slot.empty()) {
+      slot = std::move(key);
+      ++found;
+    }
+  }
+  for (std::string& k : out) {
+    if (k.empty()) k = stem;  // not reached: every node owns a slot
+  }
+  return out;
+}
+
 NodeTracker::NodeTracker(KvBackend& kv, bool live_server, int64_t expected_alerts)
     : live_server_(live_server), step_(std::max<int64_t>(1, expected_alerts / 400)) {
   if (MemoryClusterBackend* mc = AsMemoryClusterBackend(&kv)) {
@@ -101,6 +128,20 @@ NodeTracker::NodeTracker(KvBackend& kv, bool live_server, int64_t expected_alert
       node.result.node = n.index;
       node.result.address = n.address;
       node.result.slots = RangeText(n.slots);
+      node.kv = n.backend;
+      nodes_.push_back(std::move(node));
+    }
+  } else if (RedisClusterBackend* rc = AsRedisClusterBackend(&kv)) {
+    cluster_ = true;
+    int index = 0;
+    for (const RedisClusterNode& n : rc->Nodes()) {
+      Node node;
+      node.result.node = index++;
+      node.result.address = n.address;
+      for (const auto& [first, last] : n.slots) {
+        if (!node.result.slots.empty()) node.result.slots += ",";
+        node.result.slots += RangeText({first, last});
+      }
       node.kv = n.backend;
       nodes_.push_back(std::move(node));
     }
@@ -119,7 +160,14 @@ Status NodeTracker::Sample(int64_t simulated_ms) {
   for (Node& n : nodes_) {
     Result<Figures> f = ReadFigures(*n.kv);
     if (!f.ok()) return f.status().WithContext(n.result.address);
+    if (!n.sampled) {
+      n.sampled = true;
+      n.result.baseline_bytes = f->used;
+      n.baseline_buffers = f->buffers;
+    }
     n.result.used_memory_bytes = f->used;
+    n.result.dataset_growth_bytes =
+        (f->used - f->buffers) - (n.result.baseline_bytes - n.baseline_buffers);
     n.result.peak_bytes = std::max({n.result.peak_bytes, f->used, live_server_ ? 0 : f->peak});
     s.used.push_back(f->used);
   }
@@ -181,12 +229,17 @@ std::string ClusterVerdict(const SimulationResult& r) {
 std::string RenderNodes(const SimulationResult& r) {
   if (r.nodes.empty()) return "";
   std::ostringstream os;
-  os << "per node (" << r.nodes.size() << " masters, slots as redis-cli --cluster create; budget "
-     << FormatBytes(r.budget_bytes) << " per node):\n";
-  Table t({"node", "slots", "keys", "key bytes", "used_memory", "peak", "of budget", "verdict"}, 2);
+  os << "per node (" << r.nodes.size() << " masters, "
+     << (r.shared_server ? "slots from the cluster's map" : "slots as redis-cli --cluster create")
+     << "; budget " << FormatBytes(r.budget_bytes) << " per node; growth: used_memory over its "
+     << "start" << (r.shared_server ? ", replication buffers left out" : "") << "):\n";
+  Table t({"node", "slots", "keys", "key bytes", "used_memory", "growth", "peak", "of budget",
+           "verdict"},
+          2);
   for (const NodeResult& n : r.nodes) {
     t.AddRow({std::to_string(n.node), n.slots, FormatCount(n.keys), FormatBytes(n.key_bytes),
-              FormatBytes(n.used_memory_bytes), FormatBytes(n.peak_bytes),
+              FormatBytes(n.used_memory_bytes), FormatBytes(n.dataset_growth_bytes),
+              FormatBytes(n.peak_bytes),
               FormatPercent(static_cast<double>(n.peak_bytes) / static_cast<double>(r.budget_bytes)),
               n.fits ? "fits" : "does NOT fit"});
   }
@@ -226,6 +279,8 @@ nlohmann::ordered_json NodesJson(const SimulationResult& r) {
                      {"key_bytes", n.key_bytes},
                      {"used_memory_bytes", n.used_memory_bytes},
                      {"peak_bytes", n.peak_bytes},
+                     {"baseline_bytes", n.baseline_bytes},
+                     {"dataset_growth_bytes", n.dataset_growth_bytes},
                      {"fits", n.fits},
                      {"families", fams}});
   }

@@ -1,5 +1,6 @@
 // tools/cli/simulate_nodes.h — `stormkv simulate` per node: a run on a cluster backend (the
-// embedded cluster, memory://?cluster=N or --cluster N) is measured node by node — keys, bytes by
+// embedded cluster, memory://?cluster=N or --cluster N, or a real one, redis-cluster://...) is
+// measured node by node — keys, bytes by
 // key family, used_memory and its peak, and whether each node fits the budget (the budget is per
 // node, as maxmemory is) — and the cluster fits when every node does. Every run also records
 // used_memory over simulated time (per node) for --plot, an SVG written without any dependency.
@@ -24,8 +25,13 @@ namespace stormkv::cli {
 Result<std::vector<FamilyBytes>> MeasureFamilies(KvBackend& kv, const KeySchema& schema,
                                                  SlotTally* tally);
 
-// Follows the nodes of `kv` through a run: each node of an embedded cluster, else `kv` itself as
-// the one node.
+// One key per node of an embedded cluster, in node order (`stem` + a number, each owned by its
+// node; node 0 owns slot 0), else {stem}: to send a node-local command to every node.
+std::vector<std::string> NodeProbeKeys(KvBackend& kv, const std::string& stem);
+
+// Follows the nodes of `kv` through a run: each node of an embedded cluster or each master of a
+// Redis Cluster (RedisClusterBackend::Nodes(), at the start of the run), else `kv` itself as the
+// one node.
 class NodeTracker {
  public:
   // `live_server`: a real server (its used_memory_peak predates the run: only samples count).
@@ -48,6 +54,8 @@ class NodeTracker {
   struct Node {
     NodeResult result;
     KvBackend* kv = nullptr;
+    bool sampled = false;
+    int64_t baseline_buffers = 0;
   };
   bool cluster_ = false;
   bool live_server_ = false;
@@ -63,7 +71,7 @@ std::string RenderNodes(const SimulationResult& r);
 // (busiest: node 1, 2.6 MB = 1.02%)".
 std::string ClusterVerdict(const SimulationResult& r);
 // The "nodes" array of --json: node, address, slots, keys, key_bytes, used_memory_bytes,
-// peak_bytes, fits, families.
+// peak_bytes, baseline_bytes, dataset_growth_bytes (NodeResult), fits, families.
 nlohmann::ordered_json NodesJson(const SimulationResult& r);
 
 // An SVG chart of used_memory over simulated time, one line per node (and per layout when several
