@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "common/test_util.h"
 #include "stormkv/key_schema.h"
 #include "stormkv/kv_backend.h"
+#include "stormkv/redis_backend.h"
 #include "stormkv/redis_cluster_backend.h"
 
 namespace stormkv::testing {
@@ -241,6 +243,58 @@ TEST_F(CliTriageClusterTest, HotShardNamesTheHashTagThatMakesIt) {
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("hot-shard: node " + std::to_string(hot)));
   EXPECT_THAT(text.out, HasSubstr("Replicas (INFO only"));
+}
+
+// Every node of the cluster (masters and replicas) answers only read-only commands to triage.
+TEST_F(CliTriageClusterTest, SendsOnlyReadOnlyCommandsToEveryNode) {
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_OK(kv_->Run({"SET", "stormkv:dedup:{ro-" + std::to_string(i) + "}", "x", "EX", "600"})
+                  .status());
+  }
+  // Every node's address, from CLUSTER NODES.
+  Result<Reply> text = nodes_[0].backend->Run({"CLUSTER", "NODES"});
+  ASSERT_OK(text.status());
+  std::vector<std::unique_ptr<KvBackend>> all;
+  std::size_t pos = 0;
+  const std::string& t = text->str();
+  while (pos < t.size()) {
+    std::size_t end = t.find('\n', pos);
+    if (end == std::string::npos) end = t.size();
+    const std::string line = t.substr(pos, end - pos);
+    pos = end + 1;
+    const std::size_t a = line.find(' ');
+    if (a == std::string::npos) continue;
+    const std::string addr = line.substr(a + 1, line.find('@', a) - a - 1);
+    RedisOptions ro;
+    ro.url = "redis://" + addr + "/0";
+    ro.pool_size = 1;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<KvBackend> node, NewRedisBackend(ro));
+    ASSERT_OK(node->Run({"CONFIG", "RESETSTAT"}).status());
+    all.push_back(std::move(node));
+  }
+  ASSERT_EQ(all.size(), 6u) << t;
+  int rc = -1;
+  json j = Triage(&rc);
+  ASSERT_EQ(j["nodes"].size(), 3u);
+  // What triage may send, and what replication and our own INFO add.
+  const std::set<std::string> allowed = {
+      "cmdstat_info",         "cmdstat_dbsize",         "cmdstat_scan",
+      "cmdstat_type",         "cmdstat_pttl",           "cmdstat_memory|usage",
+      "cmdstat_object|encoding", "cmdstat_ping",        "cmdstat_cluster|info",
+      "cmdstat_cluster|nodes", "cmdstat_cluster|myid",  "cmdstat_cluster|slots",
+      "cmdstat_config|resetstat", "cmdstat_replconf",   "cmdstat_select"};
+  int scanned = 0;
+  for (const auto& node : all) {
+    ASSERT_OK_AND_ASSIGN(auto stats, node->Info("commandstats"));
+    for (const auto& [name, value] : stats) {
+      EXPECT_TRUE(allowed.count(name)) << node->Describe() << ": triage sent " << name << " ("
+                                       << value << ")";
+    }
+    scanned += stats.count("cmdstat_scan") > 0;
+  }
+  EXPECT_EQ(scanned, 3) << "SCAN on each master, none on a replica";
+  ASSERT_OK_AND_ASSIGN(int64_t n, kv_->DbSize());
+  EXPECT_EQ(n, 60);
 }
 
 }  // namespace
