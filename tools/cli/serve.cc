@@ -49,7 +49,9 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs& a) {
   s->add_option("--bind", a.bind, "Address to listen on")->capture_default_str();
   s->add_option("--port", a.port, "TCP port (0 = pick a free one and print it; -1 = no TCP)")
       ->capture_default_str();
-  s->add_option("--port-file", a.port_file, "Write the port served to this file once listening");
+  s->add_option("--port-file", a.port_file,
+                "Write the port served to this file once listening (--cluster: each node's, one "
+                "per line in slot order)");
   s->add_option("--unixsocket", a.unixsocket, "Also listen on this unix socket path");
   s->add_option("--requirepass", a.requirepass, "Clients must AUTH with this password");
   s->add_option("--maxclients", a.maxclients, "Most clients connected at once")
