@@ -74,6 +74,9 @@ class ClusterBackend final : public RedisClusterBackend {
 
   Result<Reply> Run(const Command& argv) override;
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override;
+  // cluster_batch.cc: the scripts loaded on each master concerned, then RunBatch of the EVALSHA
+  // commands (one pipeline per master); NOSCRIPT entries run again through Eval, in order.
+  std::vector<Result<Reply>> EvalBatch(const std::vector<ScriptCall>& calls) override;
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override;
   std::string Describe() const override;

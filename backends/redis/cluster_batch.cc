@@ -1,8 +1,10 @@
 // The cluster backend's RunBatch: one pipeline per master, redirected commands resent per slot
 // in their original order.
 #include <algorithm>
+#include <functional>
 
 #include "cluster_backend_impl.h"
+#include "stormkv/script.h"
 
 namespace stormkv::redis_internal {
 namespace {
@@ -65,6 +67,52 @@ std::vector<Result<Reply>> ClusterBackend::RunBatch(const std::vector<Command>& 
   return out;
 }
 
+std::vector<Result<Reply>> ClusterBackend::EvalBatch(const std::vector<ScriptCall>& calls) {
+  std::vector<Result<Reply>> out(calls.size(), Status::Internal("cluster eval batch: not sent"));
+  if (calls.empty()) return out;
+  BeforeCall();
+  std::vector<Command> cmds;
+  std::vector<size_t> at;  // calls[at[k]] is cmds[k]
+  cmds.reserve(calls.size());
+  at.reserve(calls.size());
+  // (node, script) pairs loaded by this batch: a linear search, batches hold few of each.
+  std::vector<std::pair<RedisNode*, const Script*>> loaded;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const ScriptCall& c = calls[i];
+    if (c.script == nullptr) {
+      out[i] = Status::InvalidArgument("EvalBatch: call without a script");
+      continue;
+    }
+    CommandRoute route;
+    if (Status routed = RouteKeys(c.keys, &route); !routed.ok()) {
+      crossslot_.fetch_add(1, std::memory_order_relaxed);
+      out[i] = routed;
+      continue;
+    }
+    if (RedisNode* node = SlotNode(route.slot); node != nullptr) {
+      auto key = std::make_pair(node, c.script);
+      if (std::find(loaded.begin(), loaded.end(), key) == loaded.end()) {
+        loaded.push_back(key);
+        // A failed load shows as NOSCRIPT (or the transport error) in the batch below.
+        (void)node->EnsureLoaded(*c.script);
+      }
+    }
+    cmds.push_back(EvalShaCommand(*c.script, c.keys, c.args));
+    at.push_back(i);
+  }
+  std::vector<Result<Reply>> replies = RunBatch(cmds);
+  for (size_t k = 0; k < at.size(); ++k) {
+    const size_t i = at[k];
+    if (!replies[k].ok() && IsNoScript(replies[k].status())) {
+      // Not run (a master without the script: a flush, a failover): run it now, in order.
+      out[i] = Eval(*calls[i].script, calls[i].keys, calls[i].args);
+      continue;
+    }
+    out[i] = std::move(replies[k]);
+  }
+  return out;
+}
+
 void ClusterBackend::RunSegment(const std::vector<Command>& cmds, const std::vector<size_t>& idx,
                                 const std::vector<int>& slots, std::vector<Result<Reply>>* out) {
   if (idx.empty()) return;
@@ -95,6 +143,13 @@ void ClusterBackend::RunSegment(const std::vector<Command>& cmds, const std::vec
       g->items.push_back(PipelineItem{&cmds[todo[t].index], todo[t].asking});
       g->todo.push_back(t);
     }
+    // Every batch checks out its nodes' connections in one global order (and holds them until
+    // it has read them): batches of concurrent callers that share nodes can then never wait on
+    // each other's connections in a cycle (each pool is bounded: that would stall until
+    // pool_wait_timeout).
+    std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+      return std::less<RedisNode*>()(a.node, b.node);
+    });
     // Write every node's pipeline, then read each: one round trip for the whole round.
     pending.clear();
     for (Group& g : groups) pending.push_back(g.node->SendPipeline(g.items));

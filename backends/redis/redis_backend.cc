@@ -174,6 +174,71 @@ Result<Reply> RedisNode::CallScript(const Script& script, const Command& evalsha
   return Execute(*lease, evalsha, asking);
 }
 
+std::vector<Result<Reply>> RedisNode::EvalBatch(const std::vector<ScriptCall>& calls) {
+  // Every entry is replaced by its call's reply or error below.
+  std::vector<Result<Reply>> out(calls.size(), Status::Internal("eval batch: call not sent"));
+  if (calls.empty()) return out;
+  std::vector<Command> cmds(calls.size());
+  std::vector<PipelineItem> items;
+  std::vector<size_t> at;  // calls[at[k]] is items[k]
+  items.reserve(calls.size());
+  at.reserve(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].script == nullptr) {
+      out[i] = Status::InvalidArgument("EvalBatch: call without a script");
+      continue;
+    }
+    cmds[i] = EvalShaCommand(*calls[i].script, calls[i].keys, calls[i].args);
+    items.push_back(PipelineItem{&cmds[i], false});
+    at.push_back(i);
+  }
+  if (items.empty()) return out;
+  Result<ConnectionPool::Lease> lease = pool_.Checkout();
+  if (!lease.ok()) {
+    for (size_t i : at) out[i] = lease.status();
+    return out;
+  }
+  // Load each script of the batch once (a batch usually holds one script).
+  for (size_t i : at) {
+    const Script& script = *calls[i].script;
+    if (IsLoaded(script.sha1())) continue;
+    if (Status loaded = Load(*lease, script); !loaded.ok()) {
+      for (size_t j : at) out[j] = loaded;
+      return out;
+    }
+  }
+  PendingPipeline p;
+  p.lease.emplace(std::move(lease).value());
+  std::string& wire = WireBuffer();
+  for (const PipelineItem& item : items) EncodeCommand(*item.cmd, &wire);
+  p.sent = SendAll(pool_.server(), p.lease->ctx(), wire);
+  std::vector<Result<Reply>> replies(items.size(), Status::Internal("eval batch: no reply read"));
+  bool sent = true;
+  ReadPipeline(p, items, replies.data(), &sent);
+  bool forgot = false;
+  for (size_t k = 0; k < items.size(); ++k) {
+    const size_t i = at[k];
+    if (!replies[k].ok() && IsNoScript(replies[k].status())) {
+      // The script was flushed while the batch ran: this call did not run. Run it now.
+      noscript_retries_.fetch_add(1, std::memory_order_relaxed);
+      if (!forgot) Forget(calls[i].script->sha1());
+      forgot = true;
+      bool again = true;
+      out[i] = ForCaller(CallScript(*calls[i].script, cmds[i], false, &again));
+      continue;
+    }
+    out[i] = role_ == Role::kStandalone ? ForCaller(std::move(replies[k])) : std::move(replies[k]);
+  }
+  return out;
+}
+
+Status RedisNode::EnsureLoaded(const Script& script) {
+  if (IsLoaded(script.sha1())) return Status::Ok();
+  Result<ConnectionPool::Lease> lease = pool_.Checkout();
+  if (!lease.ok()) return lease.status();
+  return Load(*lease, script);
+}
+
 RedisBackendStats RedisNode::Stats() const {
   RedisBackendStats s;
   pool_.FillStats(&s);

@@ -49,6 +49,9 @@ class RedisNode final : public RedisBackend {
   std::vector<Result<Reply>> RunBatch(const std::vector<Command>& cmds) override;
   Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args) override;
+  // One pipeline on one connection: SCRIPT LOAD of each script not loaded yet, then every
+  // EVALSHA; entries answering NOSCRIPT (a flush meanwhile) run again after it, in order.
+  std::vector<Result<Reply>> EvalBatch(const std::vector<ScriptCall>& calls) override;
   std::string Describe() const override { return pool_.server(); }
   void CloseIdleConnections() override { pool_.CloseIdle(); }
   RedisBackendStats Stats() const override;
@@ -62,6 +65,9 @@ class RedisNode final : public RedisBackend {
   // this node has not loaded it, and on NOSCRIPT load and retry once; ASKING precedes each
   // EVALSHA when `asking`. *sent as for Call.
   Result<Reply> CallScript(const Script& script, const Command& evalsha, bool asking, bool* sent);
+  // SCRIPT LOAD of `script` unless this node loaded it already (the cluster's EvalBatch runs it
+  // on each master before pipelining EVALSHA to it). Errors: the load's.
+  Status EnsureLoaded(const Script& script);
   // Checks out a connection and writes every item. Read the replies with ReadPipeline.
   PendingPipeline SendPipeline(const std::vector<PipelineItem>& items);
   // Reads the replies of `p` into out[0..items.size()), in order. Nothing was sent when the

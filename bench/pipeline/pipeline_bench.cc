@@ -16,8 +16,11 @@
 //    payload parsing included; us_per_alert the same as time per alert. Any failed, rejected or
 //    rate-limited decision ends the case with an error: the bench measures only real work.
 //    Redis cases use wall-clock time (the server is another process).
+//    Pipeline::Ingest runs batched (pipeline.h "Batching": a few pipelined round trips per
+//    webhook); BM_IngestSequential/<redis>/<alerts> runs the same alert by alert (batch =
+//    false, label backend=redis-sequential), so one run shows what batching buys on Redis.
 //  * BM_Parse/<alerts>: ParseAlertmanagerWebhook alone on the same webhooks.
-// Labels: backend=<memory|shm|redis> alerts=<n> (bench_report reads them).
+// Labels: backend=<memory|shm|redis|redis-sequential> alerts=<n> (bench_report reads them).
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -164,7 +167,7 @@ Backend Open(int64_t which) {
   return b;
 }
 
-void BM_Ingest(benchmark::State& state) {
+void Ingest(benchmark::State& state, bool batch) {
   const int64_t which = state.range(0), alerts = state.range(1);
   const std::vector<std::string> webhooks = Webhooks(alerts);
   Backend b = Open(which);
@@ -179,6 +182,7 @@ void BM_Ingest(benchmark::State& state) {
   };
   if (!reset()) return;
   PipelineOptions po;
+  po.batch = batch;
   auto pipeline = std::make_unique<Pipeline>(*b.kv, b.clock, po);
   size_t next = 0;
   int64_t processed = 0;
@@ -211,9 +215,15 @@ void BM_Ingest(benchmark::State& state) {
   state.SetItemsProcessed(processed);
   state.counters["us_per_alert"] = benchmark::Counter(
       static_cast<double>(processed) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.SetLabel(std::string("backend=") + BackendName(which) + " alerts=" + std::to_string(alerts));
+  state.SetLabel(std::string("backend=") + BackendName(which) + (batch ? "" : "-sequential") +
+                 " alerts=" + std::to_string(alerts));
   b.kv->FlushDb();
 }
+
+void BM_Ingest(benchmark::State& state) { Ingest(state, /*batch=*/true); }
+// The same alert by alert (PipelineOptions::batch = false: 4-5 round trips per new alert), as
+// the gateway ran before per-payload batching.
+void BM_IngestSequential(benchmark::State& state) { Ingest(state, /*batch=*/false); }
 
 void BM_Parse(benchmark::State& state) {
   const int64_t alerts = state.range(0);
@@ -248,6 +258,7 @@ void RedisArgs(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Ingest)->Apply(IngestArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Ingest)->Name("BM_Ingest")->Apply(RedisArgs)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IngestSequential)->Apply(RedisArgs)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Parse)->ArgName("alerts")->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

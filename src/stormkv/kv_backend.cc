@@ -48,6 +48,19 @@ bool ParseDouble(const std::string& s, double* out) {
 
 }  // namespace
 
+std::vector<Result<Reply>> KvBackend::EvalBatch(const std::vector<ScriptCall>& calls) {
+  std::vector<Result<Reply>> out;
+  out.reserve(calls.size());
+  for (const ScriptCall& c : calls) {
+    if (c.script == nullptr) {
+      out.emplace_back(Status::InvalidArgument("EvalBatch: call without a script"));
+      continue;
+    }
+    out.push_back(Eval(*c.script, c.keys, c.args));
+  }
+  return out;
+}
+
 Result<std::optional<std::string>> KvBackend::Get(std::string_view key) {
   return AsOptString("GET", Run({"GET", Str(key)}));
 }

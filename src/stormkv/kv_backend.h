@@ -47,6 +47,14 @@ struct SetOptions {
   bool keep_ttl = false;   // KEEPTTL: keep the existing expiry
 };
 
+// One script call of an EvalBatch: what Eval takes. `script` must outlive the batch (registered
+// scripts live for the process lifetime).
+struct ScriptCall {
+  const Script* script = nullptr;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
 struct ScanPage {
   std::string cursor;              // "0" when the iteration is complete
   std::vector<std::string> keys;   // may contain duplicates across pages (Redis guarantee)
@@ -82,6 +90,23 @@ class KvBackend {
   // kScriptError for a failure of the script itself.
   virtual Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) = 0;
+
+  // Runs `calls` in order, each exactly as Eval(*call.script, call.keys, call.args) would run it,
+  // as one pipeline where the backend has one: Redis sends every EVALSHA of the batch in one
+  // round trip (SCRIPT LOAD first for a script this connection pool has not loaded); the cluster
+  // backend one pipeline per master, written to all masters before any is read. Each call is
+  // atomic; the batch is NOT: other clients' commands may run between two of its calls.
+  // Returns one entry per call, in order, each what Eval would return; an error (a script
+  // error, OOM, WRONGTYPE...) fails that entry only and does not stop later calls. Calls whose
+  // keys live on one node run on it in the given order. On a transport failure, every call not
+  // yet answered gets the transport Status: whether it ran is unknown, as for Eval; a call
+  // never runs twice. Limit (Redis): a SCRIPT FLUSH on the server while a batch is in flight
+  // makes its later calls answer NOSCRIPT without running; they are run again, in order, after
+  // the others (a reordering only a concurrent flush can cause).
+  // Default (the embedded stores, wrappers): Eval on this object for each call, in order, so a
+  // wrapper that intercepts Eval sees every call of a batch. A null script fails its entry with
+  // InvalidArgument.
+  virtual std::vector<Result<Reply>> EvalBatch(const std::vector<ScriptCall>& calls);
 
   // Where this backend's data lives, for messages and reports: "memory", "shm://name",
   // "redis://host:port/db". Never contains a password.

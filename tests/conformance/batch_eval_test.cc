@@ -56,6 +56,49 @@ TEST_P(ConformanceTest, RunBatchAnswersEachCommandInOrder) {
   EXPECT_TRUE(kv().RunBatch({}).empty());
 }
 
+// EvalBatch: each call as Eval would run it, in order (each sees the ones before it); an error
+// fails its entry only; one pipeline on Redis and the cluster, a loop on the embedded stores.
+TEST_P(ConformanceTest, EvalBatchRunsEachCallInOrderAsEval) {
+  const std::string k = K("{b}k"), h = K("{b}h"), other = K("{c}k");
+  EXPECT_REPLY(Int(1), "HSET", h, "f", "v");
+  std::vector<ScriptCall> calls = {{&IncrScript(), {k}, {}},
+                                   {&IncrScript(), {h}, {}},  // WRONGTYPE inside the script
+                                   {&IncrScript(), {k}, {}},
+                                   {nullptr, {k}, {}},
+                                   {&PingScript(), {}, {"hello"}},
+                                   {&IncrScript(), {other}, {}},
+                                   {&IncrScript(), {k}, {}}};
+  std::vector<Result<Reply>> out = kv().EvalBatch(calls);
+  ASSERT_EQ(out.size(), calls.size());
+  ASSERT_OK(out[0]);
+  EXPECT_EQ(*out[0], Int(1));
+  ASSERT_FALSE(out[1].ok());
+  EXPECT_TRUE(out[1].status().IsWrongType()) << out[1].status();
+  Result<Reply> single = kv().Eval(IncrScript(), {h}, {});
+  ASSERT_FALSE(single.ok());
+  EXPECT_EQ(out[1].status().code(), single.status().code());
+  ASSERT_OK(out[2]);
+  EXPECT_EQ(*out[2], Int(2));
+  ASSERT_FALSE(out[3].ok());
+  EXPECT_TRUE(out[3].status().IsInvalidArgument()) << out[3].status();
+  ASSERT_OK(out[4]);
+  EXPECT_EQ(*out[4], Bulk("hello"));
+  ASSERT_OK(out[5]);
+  EXPECT_EQ(*out[5], Int(1));
+  ASSERT_OK(out[6]);
+  EXPECT_EQ(*out[6], Int(3));
+  EXPECT_REPLY(Bulk("3"), "GET", k);
+  EXPECT_TRUE(kv().EvalBatch({}).empty());
+  // A long batch: every reply in order.
+  std::vector<ScriptCall> many(500, ScriptCall{&IncrScript(), {other}, {}});
+  out = kv().EvalBatch(many);
+  ASSERT_EQ(out.size(), many.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    ASSERT_OK(out[i]);
+    ASSERT_EQ(*out[i], Int(static_cast<int64_t>(i) + 2));
+  }
+}
+
 TEST_P(ConformanceTest, EvalRunsAScript) {
   ASSERT_OK_AND_ASSIGN(Reply r, kv().Eval(PingScript(), {}, {"hello"}));
   EXPECT_EQ(r, Bulk("hello"));

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -122,6 +123,13 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     if (tb_ && tb_->cleanup) tb_->cleanup();
   }
   KvBackend& kv() { return *tb_->kv; }
+  // Options(...) with the fixture's processing mode (batch_: pipeline.h "Batching").
+  PipelineOptions Opts(Layout layout, const std::string& prefix,
+                       std::chrono::milliseconds lease = DedupOptions{}.unfinished_lease) const {
+    PipelineOptions o = Options(layout, prefix, lease);
+    o.batch = batch_;
+    return o;
+  }
   std::string NextPrefix(const std::string& tag) { return tag + std::to_string(++runs_) + ":"; }
 
   std::map<std::string, KeyState> Keys(const std::string& prefix) {
@@ -134,7 +142,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
   int64_t CountOps(Layout layout) {
     FaultInjectionBackend faults(&kv());
     TriggerBackend trig(&faults);
-    Pipeline p(trig, tb_->clock, Options(layout, NextPrefix("count")));
+    Pipeline p(trig, tb_->clock, Opts(layout, NextPrefix("count")));
     EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
     const int64_t before = trig.ops();
     EXPECT_OK(p.Ingest(Webhook(Main())).status);
@@ -152,7 +160,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     ReplyLostBackend lost(&trig);
     const auto lease =
         mode == Mode::kOutage ? std::chrono::milliseconds(0) : DedupOptions{}.unfinished_lease;
-    Pipeline p(lost, tb_->clock, Options(layout, prefix, lease));
+    Pipeline p(lost, tb_->clock, Opts(layout, prefix, lease));
     EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
     if (mode == Mode::kReplyLost) {
       lost.ArmAt(lost.ops() + k, status);
@@ -175,7 +183,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
   Attempt Reference(Layout layout, std::size_t delivered) {
     Attempt a;
     const std::string prefix = NextPrefix("ref");
-    Pipeline p(kv(), tb_->clock, Options(layout, prefix));
+    Pipeline p(kv(), tb_->clock, Opts(layout, prefix));
     EXPECT_OK(p.Ingest(Webhook(Earlier())).status);
     if (delivered > 0) EXPECT_OK(p.Ingest(Prefix(Main(), delivered)).status);
     a.retry = p.Ingest(Webhook(Main()));
@@ -286,11 +294,11 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     CloseAttempt want, got;
     const std::string ref_prefix = NextPrefix("closeref");
     const std::string prefix = NextPrefix("close");
-    Pipeline ref(kv(), tb_->clock, Options(layout, ref_prefix));
+    Pipeline ref(kv(), tb_->clock, Opts(layout, ref_prefix));
     FaultInjectionBackend faults(&kv());
     TriggerBackend trig(&faults);
     ReplyLostBackend lost(&trig);
-    Pipeline p(lost, tb_->clock, Options(layout, prefix));
+    Pipeline p(lost, tb_->clock, Opts(layout, prefix));
     for (Pipeline* pl : {&ref, &p}) {
       EXPECT_OK(pl->Ingest(Webhook(Earlier())).status);
       EXPECT_OK(pl->Ingest(Webhook(Main())).status);
@@ -326,6 +334,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
 
   std::optional<TestBackend> tb_;
   int runs_ = 0;
+  bool batch_ = false;  // the sequential sweeps below are the contract of batch = false
 };
 
 TEST_P(PipelineFaultTest, OneFailedOperationAnywhereThenRetryGivesTheRightCounts) {
@@ -483,6 +492,227 @@ TEST_P(PipelineFaultTest, ClosingAStormUnderFaultsEmitsItsFinalRequestAtLeastOnc
     }
   }
 }
+
+// ---- The batched pipeline (pipeline.h "Batching") under the same cut points ---------------------
+//
+// Each stage of a batched payload is one EvalBatch; every script call of it is one operation, so
+// the sweep cuts every stage at every call: once (that call fails, the rest of the stage runs),
+// for good (the connection dies there), or after the server ran it (its reply is lost). The
+// failed attempt must show the injected error on exactly the alerts it hit (and their
+// dependents), emit exactly the requests of the alerts it processed; its retry must succeed and
+// end with nothing lost or half-written: every dedup record finished with its exact count (a
+// failed alert counts once, when its retry completes it; only a duplicate whose reply was lost or
+// a "done" mark written before its reply was lost count their delivery), every alert's request or
+// storm emitted at least once and the storm registered for closing, the same keys as a fault-free
+// delivery, each with a TTL, and a storm that counts every one of its alerts (more only within the
+// limits pipeline.h names).
+class BatchedPipelineFaultTest : public PipelineFaultTest {
+ protected:
+  void SetUp() override {
+    PipelineFaultTest::SetUp();
+    batch_ = true;
+  }
+
+  struct Dedup {
+    int64_t count = 0;
+    std::string rest;  // every other field, unfinished markers included
+  };
+  static std::map<std::string, Dedup> DedupRecords(const std::map<std::string, KeyState>& keys) {
+    std::map<std::string, Dedup> out;
+    for (const auto& [k, v] : keys) {
+      if (k.rfind("dedup:", 0) != 0) continue;
+      Dedup d;
+      std::istringstream is(v.value);
+      for (std::string line; std::getline(is, line);) {
+        if (line.rfind("count=", 0) == 0) {
+          d.count = std::stoll(line.substr(6));
+        } else {
+          d.rest += line + "\n";
+        }
+      }
+      out[k] = d;
+    }
+    return out;
+  }
+  static int64_t StormCount(const std::map<std::string, KeyState>& keys) {
+    for (const auto& [k, v] : keys) {
+      if (k.rfind("storm-agg:", 0) != 0) continue;
+      std::istringstream is(v.value);
+      for (std::string line; std::getline(is, line);) {
+        if (line.rfind("#n=", 0) == 0) return std::stoll(line.substr(3));
+      }
+      // json layouts
+      const std::size_t at = v.value.find("alert_count\":");
+      if (at != std::string::npos) return std::stoll(v.value.substr(at + 13));
+      const std::size_t crd = v.value.find("stormAlertCount\":");
+      if (crd != std::string::npos) return std::stoll(v.value.substr(crd + 17));
+    }
+    return -1;
+  }
+
+  // The checks above; "" when all hold.
+  std::string CheckBatched(Layout layout, const Attempt& got, const Status& injected, Mode mode) {
+    std::ostringstream os;
+    const IngestResult& f = got.failed;
+    if (f.status.code() != injected.code()) os << "failed attempt status " << f.status << "\n";
+    if (f.http_status != 503) os << "failed attempt http " << f.http_status << "\n";
+    std::size_t with_error = 0, emits = 0;
+    std::map<std::string, int64_t> not_counted;  // fingerprint -> failed occurrences
+    for (const AlertDecision& d : f.decisions) {
+      emits += Emits(d);
+      if (d.status.ok()) {
+        if (d.outcome == Outcome::kFailed) os << "failed without an error: " << Describe(d) << "\n";
+        continue;
+      }
+      ++with_error;
+      ++not_counted["dedup:{" + d.fingerprint + "}"];
+      if (d.status.code() != injected.code() ||
+          d.reason.find(injected.message()) == std::string::npos) {
+        os << "decision " << d.index << " hides the injected error: " << d.reason << "\n";
+      }
+      if (d.outcome != Outcome::kFailed &&
+          d.reason.find("marking it done failed") == std::string::npos) {
+        os << "decision " << d.index << " has an error but outcome " << OutcomeName(d.outcome)
+           << "\n";
+      }
+    }
+    if (with_error == 0) os << "no decision carries the fault\n";
+    if (f.requests.size() != emits) {
+      os << f.requests.size() << " requests emitted for " << emits << " emitting decisions\n";
+    }
+    if (!got.retry.status.ok()) os << "retry failed: " << got.retry.status << "\n";
+    if (got.retry.Count(Outcome::kFailed) != 0) os << "retry has failed decisions\n";
+
+    // A fault-free delivery of Main() after Earlier(), on its own prefix.
+    const std::string prefix = NextPrefix("bref");
+    Pipeline ref(kv(), tb_->clock, Opts(layout, prefix));
+    EXPECT_OK(ref.Ingest(Webhook(Earlier())).status);
+    const IngestResult want = ref.Ingest(Webhook(Main()));
+    const std::map<std::string, KeyState> want_keys = Keys(prefix);
+    for (const auto& [k, v] : want_keys) {
+      if (k.rfind("ratelimit:", 0) != 0 && !got.keys.count(k)) os << "missing key " << k << "\n";
+    }
+    for (const auto& [k, v] : got.keys) {
+      if (k.rfind("ratelimit:", 0) != 0 && !want_keys.count(k)) os << "unexpected key " << k << "\n";
+      if (v.pttl == -1) os << k << " has no TTL\n";
+    }
+    // Counts: the fault-free delivery plus the failed attempt's counted occurrences.
+    std::map<std::string, int64_t> occurrences;
+    for (const AlertDecision& d : want.decisions) {
+      if (d.outcome != Outcome::kIgnored) ++occurrences["dedup:{" + d.fingerprint + "}"];
+    }
+    const bool one_more = mode == Mode::kReplyLost &&
+                          (got.failed_op == "dedup" || got.failed_op == "dedup_finish");
+    const std::map<std::string, Dedup> w = DedupRecords(want_keys), g = DedupRecords(got.keys);
+    int extra = 0;
+    for (const auto& [k, wd] : w) {
+      auto it = g.find(k);
+      if (it == g.end()) continue;
+      const int64_t expect = wd.count + occurrences[k] - not_counted[k];
+      if (it->second.rest != wd.rest) {
+        os << k << " fields\n  got  " << it->second.rest << "  want " << wd.rest;
+      }
+      if (it->second.count == expect + 1 && one_more && extra++ == 0) continue;
+      if (it->second.count != expect) {
+        os << k << " count " << it->second.count << ", want " << expect << "\n";
+      }
+    }
+    // Never lossy: an alert the fault-free run creates is created (its request emitted) or
+    // aggregated into a storm; every storm's request is emitted and the storm is registered.
+    std::set<std::string> names;
+    for (const IngestResult* r : {&got.failed, &got.retry}) {
+      for (const RemediationRequest& rr : r->requests) names.insert(rr.name);
+    }
+    for (std::size_t i = 0; i < want.decisions.size(); ++i) {
+      const AlertDecision& wd = want.decisions[i];
+      if (wd.outcome != Outcome::kCreated && wd.outcome != Outcome::kStormAggregated) continue;
+      bool ok = false;
+      for (const IngestResult* r : {&got.failed, &got.retry}) {
+        const AlertDecision& gd = r->decisions[i];
+        ok = ok || (gd.outcome == Outcome::kCreated && names.count(gd.remediation_request)) ||
+             (gd.outcome == Outcome::kStormAggregated && names.count(gd.remediation_request));
+      }
+      if (!ok) os << "alert " << i << " (" << Describe(wd) << ") is lost\n";
+    }
+    const int64_t ws = StormCount(want_keys), gs = StormCount(got.keys);
+    if (gs < ws || gs > ws + 2 * static_cast<int64_t>(with_error)) {
+      os << "storm counts " << gs << " alerts, want " << ws << " (+ up to "
+         << 2 * with_error << " within the limits)\n";
+    }
+    if (!os.str().empty()) {
+      os << "failed attempt:\n";
+      for (const AlertDecision& d : got.failed.decisions) os << "  " << Describe(d) << " " << d.reason << "\n";
+      os << "retry:\n";
+      for (const AlertDecision& d : got.retry.decisions) os << "  " << Describe(d) << "\n";
+    }
+    return os.str();
+  }
+};
+
+TEST_P(BatchedPipelineFaultTest, EveryCutPointOfEveryStageLosesNothing) {
+  struct Case {
+    Mode mode;
+    Status status;
+  };
+  const std::vector<Case> cases = {
+      {Mode::kOnce, Status::Unavailable("injected: connection reset by peer")},
+      {Mode::kOnce, Status::OutOfMemory("OOM command not allowed when used memory > 'maxmemory'.")},
+      {Mode::kOutage, Status::Unavailable("injected: connection reset by peer")},
+      {Mode::kReplyLost, Status::Timeout("injected: reply lost after the command ran")}};
+  for (Layout layout : kAllLayouts) {
+    const int64_t ops = CountOps(layout);
+    ASSERT_GE(ops, 15);
+    for (const Case& c : cases) {
+      if (layout != Layout::kCompact && c.status.IsOutOfMemory()) continue;
+      std::map<std::string, int> stages;  // cut points per stage (script name)
+      for (int64_t k = 1; k <= ops; ++k) {
+        SCOPED_TRACE(std::string(LayoutName(layout)) + " " + c.status.ToString() + " mode " +
+                     std::to_string(static_cast<int>(c.mode)) + " at operation " +
+                     std::to_string(k));
+        Attempt got = RunWithFault(layout, k, c.status, c.mode);
+        ++stages[got.failed_op.empty() ? "(command)" : got.failed_op];
+        EXPECT_EQ(CheckBatched(layout, got, c.status, c.mode), "")
+            << "failed operation: " << got.failed_op;
+      }
+      std::ostringstream os;
+      for (const auto& [stage, n] : stages) os << " " << stage << "=" << n;
+      std::cout << "[ fault    ] batched sweep (" << LayoutName(layout) << ", mode "
+                << static_cast<int>(c.mode) << ", " << StatusCodeName(c.status.code())
+                << "): " << ops << " cut points:" << os.str() << "\n";
+    }
+  }
+}
+
+// The fault-free batched payload costs a bounded number of batches, not calls per alert.
+TEST_P(BatchedPipelineFaultTest, APayloadIsAFewBatches) {
+  const std::string prefix = NextPrefix("batches");
+  struct Counting : ForwardingBackend {
+    using ForwardingBackend::ForwardingBackend;
+    std::vector<Result<Reply>> EvalBatch(const std::vector<ScriptCall>& calls) override {
+      ++batches;
+      return ForwardingBackend::EvalBatch(calls);
+    }
+    Result<Reply> Eval(const Script& s, const std::vector<std::string>& k,
+                       const std::vector<std::string>& a) override {
+      ++evals;
+      return ForwardingBackend::Eval(s, k, a);
+    }
+    int batches = 0, evals = 0;
+  } counting(&kv());
+  Pipeline p(counting, tb_->clock, Opts(Layout::kCompact, prefix));
+  std::vector<TestAlert> storm;
+  for (int i = 0; i < 200; ++i) storm.push_back(Pod("Crash", "pod-" + std::to_string(i)));
+  ASSERT_OK(p.Ingest(Webhook(storm)).status);
+  // Batches: dedup, detection, the storm's first add, its other adds, done marks. Script calls
+  // (the default EvalBatch runs each batched call through Eval, so they count here too): 200
+  // Begins, 200 detections, 198 adds (2 alerts come before the storm), 200 done marks, plus the
+  // rate limit and the storm's registration outside any batch.
+  EXPECT_EQ(counting.batches, 5);
+  EXPECT_EQ(counting.evals, 200 + 200 + 198 + 200 + 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, BatchedPipelineFaultTest, ::testing::ValuesIn(AllBackendNames()),
+                         BackendParamName);
 
 INSTANTIATE_TEST_SUITE_P(All, PipelineFaultTest, ::testing::ValuesIn(AllBackendNames()),
                          BackendParamName);

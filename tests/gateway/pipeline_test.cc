@@ -261,6 +261,7 @@ TEST_F(PipelineTest, LaterAlertsNotAttemptedAfterAFailure) {
   FailNthBackend faulty(kv_.get());
   PipelineOptions o;
   o.rate_limit_enabled = false;
+  o.batch = false;  // alert by alert (batched: pipeline.h "Batching", tests/integration)
   Pipeline p(faulty, clock_, o);
   TestAlert a, b, c;
   b.resource = "api-1";

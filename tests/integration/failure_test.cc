@@ -132,7 +132,9 @@ TEST_P(FailureIT, TimeoutIsAClearError) {
 
 TEST_P(FailureIT, FailureMidPayloadLosesNoAlert) {
   FailNth faulty(&kv());
-  Pipeline p(faulty, clock(), DefaultOptions());
+  PipelineOptions o = DefaultOptions();
+  o.batch = false;  // alert by alert: the error fails alert 2 and every later one
+  Pipeline p(faulty, clock(), o);
   const std::string payload = Webhook(PodAlerts("A", "ns", 0, 4));
   faulty.Arm(7, Status::Unavailable("injected: connection reset"));  // alert 2's dedup
   IngestResult r = p.Ingest(payload);
@@ -144,6 +146,31 @@ TEST_P(FailureIT, FailureMidPayloadLosesNoAlert) {
   EXPECT_EQ(retry.decisions[1].outcome, Outcome::kDuplicate);
   EXPECT_EQ(retry.decisions[2].outcome, Outcome::kCreated);
   EXPECT_EQ(retry.decisions[3].outcome, Outcome::kCreated);
+}
+
+// Batched (pipeline.h "Batching"): the error fails the alert it hit; the others of its stage were
+// sent in the same pipeline and are processed to their end. The retry completes the failed one.
+TEST_P(FailureIT, BatchedFailureMidPayloadFailsOnlyTheAlertItHit) {
+  FailNth faulty(&kv());
+  PipelineOptions o = DefaultOptions();
+  o.batch = true;
+  Pipeline p(faulty, clock(), o);
+  const std::string payload = Webhook(PodAlerts("A", "ns", 0, 4));
+  faulty.Arm(3, Status::Unavailable("injected: connection reset"));  // alert 2's dedup
+  IngestResult r = p.Ingest(payload);
+  EXPECT_TRUE(r.status.IsUnavailable()) << r.status;
+  EXPECT_NE(r.status.message().find("alert 2"), std::string::npos) << r.status;
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_EQ(r.Count(Outcome::kCreated), 3u);
+  EXPECT_EQ(r.decisions[2].outcome, Outcome::kFailed);
+  EXPECT_EQ(r.requests.size(), 3u);
+  IngestResult retry = p.Ingest(payload);
+  ASSERT_OK(retry.status);
+  EXPECT_EQ(retry.decisions[0].outcome, Outcome::kDuplicate);
+  EXPECT_EQ(retry.decisions[1].outcome, Outcome::kDuplicate);
+  EXPECT_EQ(retry.decisions[2].outcome, Outcome::kCreated);
+  EXPECT_EQ(retry.decisions[2].occurrence_count, 1) << "resumed, not counted twice";
+  EXPECT_EQ(retry.decisions[3].outcome, Outcome::kDuplicate);
 }
 
 TEST_P(FailureIT, WrongTypeAtAGatewayKeyIsAClearError) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "stormkv/gateway/scripts.h"
+#include "stormkv/script.h"
 
 namespace stormkv {
 
@@ -18,11 +19,9 @@ std::string Deduplicator::KeyFor(std::string_view fingerprint) const {
 
 namespace {
 
-// Runs lua/dedup.lua with `args` and decodes its reply {state, count, first, last, ref}
-// (Record() only ever sees states 0 and 1).
-Result<DedupResult> RunDedupScript(KvBackend& kv, const std::string& key,
-                                   std::vector<std::string> args) {
-  auto reply = kv.Eval(GatewayScript(ScriptId::kDedup), {key}, args);
+// Decodes lua/dedup.lua's reply {state, count, first, last, ref} (Record() only ever sees states
+// 0 and 1).
+Result<DedupResult> DecodeDedup(const Result<Reply>& reply) {
   if (!reply.ok()) return ScriptFailure(reply.status(), "dedup");
   STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 5, 4, "dedup"));
   const auto& e = reply->elements();
@@ -49,6 +48,30 @@ Result<DedupResult> RunDedupScript(KvBackend& kv, const std::string& key,
   out.first_seen_ms = e[2].integer();
   out.last_seen_ms = e[3].integer();
   out.rr_name = e[4].str();
+  return out;
+}
+
+// Runs lua/dedup.lua with `args` and decodes its reply.
+Result<DedupResult> RunDedupScript(KvBackend& kv, const std::string& key,
+                                   std::vector<std::string> args) {
+  return DecodeDedup(kv.Eval(GatewayScript(ScriptId::kDedup), {key}, args));
+}
+
+Result<bool> DecodeFinish(const Result<Reply>& reply) {
+  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup finish");
+  if (!reply->is_integer()) {
+    return Status::Internal("dedup finish: unexpected reply " + reply->ToString());
+  }
+  return reply->integer() == 1;
+}
+
+// Runs `calls` as one EvalBatch; entries already failed in `out` (argument errors) are skipped.
+template <typename T, typename Decode>
+std::vector<Result<T>> RunBatch(KvBackend& kv, std::vector<ScriptCall> calls,
+                                std::vector<Result<T>> out, const std::vector<std::size_t>& at,
+                                Decode decode) {
+  std::vector<Result<Reply>> replies = kv.EvalBatch(calls);
+  for (std::size_t k = 0; k < at.size(); ++k) out[at[k]] = decode(replies[k]);
   return out;
 }
 
@@ -80,13 +103,72 @@ Result<bool> Deduplicator::Finish(std::string_view fingerprint, std::string_view
                                   DedupFinish how) {
   if (fingerprint.empty()) return Status::InvalidArgument("dedup: empty fingerprint");
   if (attempt.empty()) return Status::InvalidArgument("dedup: empty attempt id");
-  auto reply = kv_.Eval(GatewayScript(ScriptId::kDedupFinish), {KeyFor(fingerprint)},
-                        {std::string(attempt), how == DedupFinish::kDone ? "done" : "abandon"});
-  if (!reply.ok()) return ScriptFailure(reply.status(), "dedup finish");
-  if (!reply->is_integer()) {
-    return Status::Internal("dedup finish: unexpected reply " + reply->ToString());
+  return DecodeFinish(
+      kv_.Eval(GatewayScript(ScriptId::kDedupFinish), {KeyFor(fingerprint)},
+               {std::string(attempt), how == DedupFinish::kDone ? "done" : "abandon"}));
+}
+
+std::vector<Result<DedupResult>> Deduplicator::BeginBatch(
+    const std::vector<std::pair<std::string_view, std::string_view>>& items,
+    std::string_view attempt) {
+  std::vector<Result<DedupResult>> out(items.size(), Status::Internal("dedup: not run"));
+  Status invalid;
+  if (attempt.empty()) invalid = Status::InvalidArgument("dedup: empty attempt id");
+  if (options_.ttl.count() <= 0) invalid = Status::InvalidArgument("dedup: ttl must be > 0");
+  if (options_.unfinished_lease.count() < 0) {
+    invalid = Status::InvalidArgument("dedup: unfinished_lease must be >= 0");
   }
-  return reply->integer() == 1;
+  const std::string now = std::to_string(clock_->NowMs());
+  const std::string ttl = std::to_string(options_.ttl.count());
+  const std::string lease = std::to_string(options_.unfinished_lease.count());
+  std::vector<ScriptCall> calls;
+  std::vector<std::size_t> at;
+  calls.reserve(items.size());
+  at.reserve(items.size());
+  const Script* script = &GatewayScript(ScriptId::kDedup);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].first.empty()) {
+      out[i] = Status::InvalidArgument("dedup: empty fingerprint");
+      continue;
+    }
+    if (!invalid.ok()) {
+      out[i] = invalid;
+      continue;
+    }
+    calls.push_back(ScriptCall{script,
+                               {KeyFor(items[i].first)},
+                               {now, ttl, std::string(items[i].second), std::string(attempt),
+                                lease}});
+    at.push_back(i);
+  }
+  return RunBatch<DedupResult>(kv_, std::move(calls), std::move(out), at, DecodeDedup);
+}
+
+std::vector<Result<bool>> Deduplicator::FinishBatch(
+    const std::vector<std::string_view>& fingerprints, std::string_view attempt,
+    DedupFinish how) {
+  std::vector<Result<bool>> out(fingerprints.size(), Status::Internal("dedup finish: not run"));
+  std::vector<ScriptCall> calls;
+  std::vector<std::size_t> at;
+  calls.reserve(fingerprints.size());
+  at.reserve(fingerprints.size());
+  const Script* script = &GatewayScript(ScriptId::kDedupFinish);
+  for (std::size_t i = 0; i < fingerprints.size(); ++i) {
+    if (fingerprints[i].empty()) {
+      out[i] = Status::InvalidArgument("dedup: empty fingerprint");
+      continue;
+    }
+    if (attempt.empty()) {
+      out[i] = Status::InvalidArgument("dedup: empty attempt id");
+      continue;
+    }
+    calls.push_back(ScriptCall{script,
+                               {KeyFor(fingerprints[i])},
+                               {std::string(attempt),
+                                how == DedupFinish::kDone ? "done" : "abandon"}});
+    at.push_back(i);
+  }
+  return RunBatch<bool>(kv_, std::move(calls), std::move(out), at, DecodeFinish);
 }
 
 Result<std::optional<DedupResult>> Deduplicator::Lookup(std::string_view fingerprint) {

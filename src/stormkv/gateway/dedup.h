@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stormkv/clock.h"
 #include "stormkv/key_schema.h"
@@ -93,6 +94,21 @@ class Deduplicator {
   // stored (a lost reply): call Finish(kAbandon) all the same.
   Result<DedupResult> Begin(std::string_view fingerprint, std::string_view rr_name,
                             std::string_view attempt);
+
+  // One Begin() per entry of `items` (fingerprint, rr_name), all for `attempt`, in order, as ONE
+  // KvBackend::EvalBatch (one pipelined round trip on Redis) with one `now` for all of them.
+  // Entry i is what Begin(items[i].first, items[i].second, attempt) would return had the calls
+  // run one after the other; argument errors fail their entry only (nothing sent for it). The
+  // same fingerprint twice in one batch: the second finds the first's unfinished record of the
+  // same attempt and answers kResumed, not kDuplicate — so callers put a payload's repeats of a
+  // fingerprint in later batches, after the first occurrence's Finish.
+  std::vector<Result<DedupResult>> BeginBatch(
+      const std::vector<std::pair<std::string_view, std::string_view>>& items,
+      std::string_view attempt);
+
+  // One Finish(fingerprints[i], attempt, how) per entry, in order, as one EvalBatch.
+  std::vector<Result<bool>> FinishBatch(const std::vector<std::string_view>& fingerprints,
+                                        std::string_view attempt, DedupFinish how);
 
   // Ends the unfinished occurrence `attempt` started. Returns true when the record was changed,
   // false when it was not unfinished by `attempt` (already done, taken over after the lease,

@@ -18,12 +18,6 @@
 
 namespace stormkv {
 
-// One item of a validated payload: a signal, or why it produces none.
-struct Pipeline::Item {
-  std::optional<NormalizedSignal> signal;
-  std::string ignored_reason;
-};
-
 namespace {
 
 int HexValue(char c) {
@@ -228,6 +222,61 @@ RemediationRequest Pipeline::MakeStormRequest(const NormalizedSignal& opening, S
   return rr;
 }
 
+Status Pipeline::Aggregated(const NormalizedSignal& signal, const StormAlert& alert,
+                            const AggregateResult& agg, AlertDecision* d,
+                            std::vector<RemediationRequest>* out) {
+  d->outcome = Outcome::kStormAggregated;
+  d->storm_type = alert.storm_type;
+  d->storm_opened = agg.is_new;
+  d->storm_alert_count = agg.alert_count;
+  d->storm_resource_count = agg.resource_count;
+  d->storm_overflow = agg.overflow;
+  d->remediation_request = RemediationRequestName(
+      ComputeStormFingerprint(signal.name, signal.namespace_name, agg.first_seen_ms));
+  if (!agg.is_new) return Status::Ok();
+  if (options_.close.enabled) {
+    // Registered before its provisional request goes out: a failure here fails the alert, and
+    // the retry (a replay of the add, is_new again) registers it again.
+    const int64_t deadline = StormDeadline(agg.first_seen_ms, agg.first_seen_ms);
+    STORMKV_RETURN_IF_ERROR(closer_.Open(alert.ns, signal.name, agg.first_seen_ms, deadline,
+                                         StormDescriptor(signal), CloseTtl(deadline)));
+  }
+  RemediationRequest rr = MakeStormRequest(signal, alert.storm_type, agg.alert_count,
+                                           agg.first_seen_ms, agg.last_seen_ms);
+  rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
+  out->push_back(std::move(rr));
+  return Status::Ok();
+}
+
+Status Pipeline::Reregister(const NormalizedSignal& signal, const StormAlert& alert,
+                           const AggregateResult& agg, std::vector<RemediationRequest>* out) {
+  if (options_.close.enabled) {
+    // storm_close's open writes nothing when the record names this storm already.
+    const int64_t deadline = StormDeadline(agg.first_seen_ms, agg.last_seen_ms);
+    STORMKV_RETURN_IF_ERROR(closer_.Open(alert.ns, signal.name, agg.first_seen_ms, deadline,
+                                         StormDescriptor(signal), CloseTtl(deadline)));
+  }
+  RemediationRequest rr = MakeStormRequest(signal, alert.storm_type, agg.alert_count,
+                                           agg.first_seen_ms, agg.last_seen_ms);
+  rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
+  out->push_back(std::move(rr));
+  return Status::Ok();
+}
+
+Result<AggregateResult> Pipeline::AddClosingOver(const StormAlert& alert,
+                                                 std::vector<RemediationRequest>* out) {
+  // Added again first: an earlier alert of the same payload may have closed the storm already.
+  Result<AggregateResult> agg = aggregator_.Add(alert);
+  if (!agg.ok() || !agg->needs_close) return agg;
+  STORMKV_RETURN_IF_ERROR(CloseBeforeReopen(alert.ns, alert.alertname, agg->first_seen_ms, out));
+  agg = aggregator_.Add(alert);
+  if (agg.ok() && agg->needs_close) {
+    return Status::Unavailable("storm " + alert.ns + "/" + alert.alertname +
+                               " is over and still being closed; retry");
+  }
+  return agg;
+}
+
 bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view attempt,
                              AlertDecision* d, std::vector<RemediationRequest>* requests) {
   const std::string rr_name = RemediationRequestName(signal.fingerprint);
@@ -318,30 +367,7 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
       }
     }
     if (!agg.ok()) return fail(agg.status(), true);
-    d->outcome = Outcome::kStormAggregated;
-    d->storm_type = type;
-    d->storm_opened = agg->is_new;
-    d->storm_alert_count = agg->alert_count;
-    d->storm_resource_count = agg->resource_count;
-    d->storm_overflow = agg->overflow;
-    d->remediation_request = RemediationRequestName(
-        ComputeStormFingerprint(signal.name, signal.namespace_name, agg->first_seen_ms));
-    if (agg->is_new) {
-      if (options_.close.enabled) {
-        // Registered before its provisional request goes out: a failure here fails the alert,
-        // and the retry (a replay of the add, is_new again) registers it again.
-        const int64_t deadline = StormDeadline(agg->first_seen_ms, agg->first_seen_ms);
-        if (Status open = closer_.Open(ns, signal.name, agg->first_seen_ms, deadline,
-                                       StormDescriptor(signal), CloseTtl(deadline));
-            !open.ok()) {
-          return fail(open, true);
-        }
-      }
-      RemediationRequest rr =
-          MakeStormRequest(signal, *type, agg->alert_count, agg->first_seen_ms, agg->last_seen_ms);
-      rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
-      emitted.push_back(std::move(rr));
-    }
+    if (Status st = Aggregated(signal, alert, *agg, d, &emitted); !st.ok()) return fail(st, true);
   } else {
     DeduplicationInfo info;
     info.first_seen_ms = rec->first_seen_ms;
@@ -476,6 +502,10 @@ IngestResult Pipeline::Process(std::vector<Item> items, SignalSource source,
     }
 
     const std::string attempt = NewAttemptId();
+    if (options_.batch) {
+      ProcessBatched(items, attempt, &result);
+      return result;
+    }
     for (std::size_t i = 0; i < items.size(); ++i) {
       AlertDecision& d = result.decisions[i];
       if (d.outcome == Outcome::kIgnored) continue;

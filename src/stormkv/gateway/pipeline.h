@@ -47,6 +47,49 @@
 //       a duplicate whose reply was lost is counted twice (no request depends on it); a replay
 //       is only recognised while no other alert was added to the storm in between.
 //
+// Batching (PipelineOptions::batch, the default). Step 3 runs stage by stage for the whole payload
+// instead of alert by alert: all Begins of the payload in one KvBackend::EvalBatch (one
+// pipelined round trip on Redis, one per master on a cluster, a loop on the embedded stores),
+// then the storm detection of every new alert, then the storm adds — the first alert of each
+// storm in one batch, the storms it opened registered (2 round trips per storm that opens), the
+// other alerts of those storms in a second batch — then every Finish(kDone) in one batch, and the
+// abandons of failed alerts in one more. A payload thus costs a bounded number of round trips
+// (about 7 plus 2 per storm opening in it), not 4-5 per alert. A repeat of a fingerprint inside
+// the payload goes to a later "wave" (the same stages again for the repeats) after the first
+// occurrence's Finish; so does an alert answered busy, after a short wait (up to busy_wait);
+// inline closes of storms that are over run alert by alert (rare).
+// Every stage runs its calls in payload order and each call sees the calls before it, so
+// without faults the decisions, emitted requests (in payload order) and stored keys are those
+// of sequential processing (batch = false), whose `now` is read per call instead of per stage
+// (tests/integration/batch_differential_test.cc checks it, concurrent deliveries included).
+// A backend error under batching fails THE ALERTS IT HIT, not the rest of the payload: every
+// other alert of the stage was already sent in the same pipeline and is processed to its end.
+// An alert that fails is abandoned as above (the retry resumes it), and so are the alerts
+// that depend on it: a later occurrence of the same fingerprint in the payload (not attempted),
+// and the later alerts of a storm whose first alert in the payload failed at its add or its
+// registration (not added: so that alert's add stays the storm's last, and its retry is the
+// replay that opens and registers the storm again). The result's status and HTTP 503 are as
+// above (the first failed alert's error), so the payload is retried and the retry completes
+// it: alerts processed before are duplicates, failed ones are resumed. The at-least-once
+// guarantees above hold; what batching widens (tests/fault/batch_fault_test.cc sweeps every
+// cut point of every stage):
+//  * the storm detection of a whole stage runs before any alert of it is aggregated or marked
+//    done: an alert that fails after its detection ran is counted by the storm-rate counter
+//    again on its retry (as above), and its retry's detection also sees the resources of the
+//    alerts detected after it in the failed attempt, so it may find the storm one alert earlier
+//    than a fault-free run would (an alert whose own request was emitted before its done mark
+//    failed may then be aggregated into that storm by its retry);
+//  * an alert whose add reached the storm but that failed later (its done mark, or a lost
+//    reply) is followed by the adds of the storm's later alerts of the same stage: its retry is
+//    not recognised as a replay ("while no other alert was added in between") and counts it in
+//    the storm again. Never fewer alerts, never a lost storm or request;
+//  * so the retry of an alert that was resumed may be the first add of its storm without
+//    opening it (its opening alert's registration failed, and the storm's earlier alerts' retries
+//    were not replays): once per storm and payload, when a resumed alert is added to a storm no
+//    alert of the payload opened, the storm is registered again (storm_close's open writes
+//    nothing for a registered storm; the due entry gets the current deadline) and its
+//    provisional request is emitted again (same name).
+//
 // Closing storms (PipelineOptions::close; storm_closer.h). A storm's FINAL request — same name,
 // stormClosed true, stormAlertCount, every affected resource up to max_resources, overflow,
 // first and last seen — is emitted once its window has closed (deadline = min(last_seen +
@@ -132,6 +175,10 @@ struct PipelineOptions {
   // reopen, before it gives up with a retryable error. Measured and slept on the injected clock
   // (Clock::SleepFor: real time for SystemClock, virtual time for ManualClock).
   std::chrono::milliseconds busy_wait = std::chrono::seconds(1);
+  // Stage-by-stage processing of a payload with pipelined backend calls (see "Batching" in the
+  // file comment). false: alert by alert, every call its own round trip (the reference the
+  // batched path is tested against).
+  bool batch = true;
   // Client id used when Ingest() gets an empty client_id.
   std::string default_client = "anonymous";
 };
@@ -280,13 +327,35 @@ class Pipeline {
   RemediationRequest FinalStormRequest(std::string_view ns, std::string_view alertname,
                                        const StormRecord& record,
                                        std::string_view descriptor) const;
-  struct Item;
+  // One item of a validated payload: a signal, or why it produces none.
+  struct Item {
+    std::optional<NormalizedSignal> signal;
+    std::string ignored_reason;
+  };
   static Result<std::vector<Item>> Adapt(std::string_view payload, SignalSource source,
                                          int64_t now_ms, const AdapterLimits& limits);
   IngestResult Process(std::vector<Item> items, SignalSource source, std::string_view client_id);
   // Processes one signal; returns false after a backend failure.
   bool ProcessSignal(const NormalizedSignal& signal, std::string_view attempt,
                      AlertDecision* decision, std::vector<RemediationRequest>* requests);
+  // The batched path (pipeline_batch.cc).
+  class BatchRun;
+  void ProcessBatched(const std::vector<Item>& items, const std::string& attempt,
+                      IngestResult* result);
+  // A storm add succeeded: fills the decision; a storm it opened is registered (when closing is
+  // enabled) and its provisional request appended to `out`. Errors: the registration's.
+  Status Aggregated(const NormalizedSignal& signal, const StormAlert& alert,
+                    const AggregateResult& agg, AlertDecision* d,
+                    std::vector<RemediationRequest>* out);
+  // A resumed alert was added to a storm it did not open (batched path): registers the storm
+  // again (idempotent) and emits its provisional request again, in case the failed attempt's
+  // opening alert never got that far.
+  Status Reregister(const NormalizedSignal& signal, const StormAlert& alert,
+                    const AggregateResult& agg, std::vector<RemediationRequest>* out);
+  // An add was answered needs_close: add again, closing the over storm first if it still is
+  // (its final request to `out`).
+  Result<AggregateResult> AddClosingOver(const StormAlert& alert,
+                                         std::vector<RemediationRequest>* out);
   RemediationRequest MakeStormRequest(const NormalizedSignal& opening, StormType type,
                                       int64_t alert_count, int64_t first_seen_ms,
                                       int64_t last_seen_ms) const;

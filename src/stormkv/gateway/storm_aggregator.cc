@@ -138,7 +138,7 @@ std::string StormAggregator::KeyFor(std::string_view ns, std::string_view alertn
   return schema_.StormKey(family::kStormAgg, ns, alertname);
 }
 
-Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
+Status StormAggregator::Check(const StormAlert& alert) const {
   const AggregationOptions& o = options_;
   if (alert.ns.empty() || alert.alertname.empty() || alert.resource.empty()) {
     return Status::InvalidArgument("storm aggregation: empty namespace, alert name or resource");
@@ -147,7 +147,11 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
     return Status::InvalidArgument(
         "storm aggregation: windows must be > 0 and max_resources >= 1");
   }
-  const int64_t now = clock_->NowMs();
+  return Status::Ok();
+}
+
+ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now) const {
+  const AggregationOptions& o = options_;
   std::string resource = schema_.EscapePart(alert.resource);
   std::vector<std::string> args = {std::to_string(now),
                                    std::to_string(o.inactivity_window.count()),
@@ -164,7 +168,13 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
   } else if (!alert.request_id.empty()) {
     args.push_back(alert.request_id);
   }
-  auto reply = kv_.Eval(GatewayScript(AggregationScript(o.layout)), keys, args);
+  return ScriptCall{&GatewayScript(AggregationScript(o.layout)), std::move(keys),
+                    std::move(args)};
+}
+
+namespace {
+
+Result<AggregateResult> DecodeAggregate(const Result<Reply>& reply) {
   if (!reply.ok()) return ScriptFailure(reply.status(), "storm aggregation");
   STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 6, 6, "storm aggregation"));
   const auto& e = reply->elements();
@@ -176,6 +186,36 @@ Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
   out.overflow = e[3].integer();
   out.first_seen_ms = e[4].integer();
   out.last_seen_ms = e[5].integer();
+  return out;
+}
+
+}  // namespace
+
+Result<AggregateResult> StormAggregator::Add(const StormAlert& alert) {
+  STORMKV_RETURN_IF_ERROR(Check(alert));
+  ScriptCall c = Call(alert, clock_->NowMs());
+  return DecodeAggregate(kv_.Eval(*c.script, c.keys, c.args));
+}
+
+std::vector<Result<AggregateResult>> StormAggregator::AddBatch(
+    const std::vector<const StormAlert*>& alerts) {
+  std::vector<Result<AggregateResult>> out(alerts.size(),
+                                           Status::Internal("storm aggregation: not run"));
+  const int64_t now = clock_->NowMs();
+  std::vector<ScriptCall> calls;
+  std::vector<std::size_t> at;
+  calls.reserve(alerts.size());
+  at.reserve(alerts.size());
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    if (Status ok = Check(*alerts[i]); !ok.ok()) {
+      out[i] = ok;
+      continue;
+    }
+    calls.push_back(Call(*alerts[i], now));
+    at.push_back(i);
+  }
+  std::vector<Result<Reply>> replies = kv_.EvalBatch(calls);
+  for (std::size_t k = 0; k < at.size(); ++k) out[at[k]] = DecodeAggregate(replies[k]);
   return out;
 }
 

@@ -117,6 +117,12 @@ class StormAggregator {
   // unexpected script reply.
   Result<AggregateResult> Add(const StormAlert& alert);
 
+  // One Add() per entry, in order, as ONE KvBackend::EvalBatch (one pipelined round trip on
+  // Redis, one per master on a cluster) with one `now`: entry i is what Add(*alerts[i]) would
+  // return had the calls run one after the other (each add sees the adds before it, replay
+  // detection included). Argument errors fail their entry only.
+  std::vector<Result<AggregateResult>> AddBatch(const std::vector<const StormAlert*>& alerts);
+
   // The stored record of the storm (ns, alertname) in this aggregator's layout, or nullopt when
   // there is none (expired or never opened). Does not modify it. Corruption when it does not
   // decode (also when nested deeper than cjson decodes, as Add() refuses it); WrongType when the
@@ -128,6 +134,9 @@ class StormAggregator {
   const AggregationOptions& options() const { return options_; }
 
  private:
+  Status Check(const StormAlert& alert) const;
+  ScriptCall Call(const StormAlert& alert, int64_t now) const;
+
   KvBackend& kv_;
   std::shared_ptr<const Clock> clock_;
   KeySchema schema_;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "stormkv/gateway/scripts.h"
+#include "stormkv/script.h"
 
 namespace stormkv {
 
@@ -35,8 +36,23 @@ std::string StormDetector::PatternKey(std::string_view ns, std::string_view aler
   return schema_.StormKey(family::kStormPattern, ns, alertname);
 }
 
-Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view alertname,
-                                          std::string_view resource) {
+namespace {
+
+Result<StormCheck> DecodeCheck(const Result<Reply>& reply) {
+  if (!reply.ok()) return ScriptFailure(reply.status(), "storm detection");
+  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 4, 4, "storm detection"));
+  const auto& e = reply->elements();
+  StormCheck out;
+  out.rate_count = e[0].integer();
+  out.distinct_resources = e[1].integer();
+  out.rate_storm = e[2].integer() != 0;
+  out.pattern_storm = e[3].integer() != 0;
+  return out;
+}
+
+}  // namespace
+
+Status StormDetector::Check(std::string_view ns, std::string_view alertname) const {
   if (ns.empty() || alertname.empty()) {
     return Status::InvalidArgument("storm detection: empty namespace or alert name");
   }
@@ -46,20 +62,45 @@ Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view 
     return Status::InvalidArgument(
         "storm detection: windows must be > 0 and max_tracked_resources >= 1");
   }
-  auto reply = kv_.Eval(
-      GatewayScript(ScriptId::kStormDetect), {RateKey(ns, alertname), PatternKey(ns, alertname)},
-      {std::to_string(clock_->NowMs()), std::to_string(o.rate_window.count()),
-       std::to_string(o.pattern_window.count()), schema_.EscapePart(resource),
-       std::to_string(o.max_tracked_resources), std::to_string(o.rate_threshold),
-       std::to_string(o.pattern_threshold)});
-  if (!reply.ok()) return ScriptFailure(reply.status(), "storm detection");
-  STORMKV_RETURN_IF_ERROR(CheckReplyShape(*reply, 4, 4, "storm detection"));
-  const auto& e = reply->elements();
-  StormCheck out;
-  out.rate_count = e[0].integer();
-  out.distinct_resources = e[1].integer();
-  out.rate_storm = e[2].integer() != 0;
-  out.pattern_storm = e[3].integer() != 0;
+  return Status::Ok();
+}
+
+ScriptCall StormDetector::Call(std::string_view ns, std::string_view alertname,
+                               std::string_view resource, const std::string& now) const {
+  const StormDetectionOptions& o = options_;
+  return ScriptCall{&GatewayScript(ScriptId::kStormDetect),
+                    {RateKey(ns, alertname), PatternKey(ns, alertname)},
+                    {now, std::to_string(o.rate_window.count()),
+                     std::to_string(o.pattern_window.count()), schema_.EscapePart(resource),
+                     std::to_string(o.max_tracked_resources), std::to_string(o.rate_threshold),
+                     std::to_string(o.pattern_threshold)}};
+}
+
+Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view alertname,
+                                          std::string_view resource) {
+  STORMKV_RETURN_IF_ERROR(Check(ns, alertname));
+  ScriptCall c = Call(ns, alertname, resource, std::to_string(clock_->NowMs()));
+  return DecodeCheck(kv_.Eval(*c.script, c.keys, c.args));
+}
+
+std::vector<Result<StormCheck>> StormDetector::ObserveBatch(
+    const std::vector<Observation>& items) {
+  std::vector<Result<StormCheck>> out(items.size(), Status::Internal("storm detection: not run"));
+  const std::string now = std::to_string(clock_->NowMs());
+  std::vector<ScriptCall> calls;
+  std::vector<std::size_t> at;
+  calls.reserve(items.size());
+  at.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (Status ok = Check(items[i].ns, items[i].alertname); !ok.ok()) {
+      out[i] = ok;
+      continue;
+    }
+    calls.push_back(Call(items[i].ns, items[i].alertname, items[i].resource, now));
+    at.push_back(i);
+  }
+  std::vector<Result<Reply>> replies = kv_.EvalBatch(calls);
+  for (std::size_t k = 0; k < at.size(); ++k) out[at[k]] = DecodeCheck(replies[k]);
   return out;
 }
 

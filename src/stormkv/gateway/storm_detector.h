@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stormkv/clock.h"
 #include "stormkv/key_schema.h"
@@ -74,12 +75,28 @@ class StormDetector {
   Result<StormCheck> Observe(std::string_view ns, std::string_view alertname,
                              std::string_view resource);
 
+  // One alert of an ObserveBatch.
+  struct Observation {
+    std::string_view ns;
+    std::string_view alertname;
+    std::string_view resource;
+  };
+  // One Observe() per entry, in order, as ONE KvBackend::EvalBatch (one pipelined round trip on
+  // Redis, one per master on a cluster) with one `now`: entry i is what Observe(items[i]...)
+  // would return had the calls run one after the other (each sees the counts of the entries
+  // before it). Argument errors fail their entry only.
+  std::vector<Result<StormCheck>> ObserveBatch(const std::vector<Observation>& items);
+
   std::string RateKey(std::string_view ns, std::string_view alertname) const;
   std::string PatternKey(std::string_view ns, std::string_view alertname) const;
 
   const StormDetectionOptions& options() const { return options_; }
 
  private:
+  Status Check(std::string_view ns, std::string_view alertname) const;
+  ScriptCall Call(std::string_view ns, std::string_view alertname, std::string_view resource,
+                  const std::string& now) const;
+
   KvBackend& kv_;
   std::shared_ptr<const Clock> clock_;
   KeySchema schema_;
