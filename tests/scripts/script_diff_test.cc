@@ -4,6 +4,10 @@
 //  * on real Redis twice: the native twin through plain commands, and the Lua text via EVALSHA;
 // replies must be equal after every step, and a key-by-key dump (type, value, PTTL) equal after
 // every sequence. The seed is gtest's (--gtest_random_seed=N reproduces a run).
+// The command trace too (ScriptTrace*): the commands a twin sends through its ScriptContext must
+// be the commands its Lua sends with redis.call, in order and argument for argument -- on the
+// embedded engine (a recording ScriptContext, every run) and on real Redis (MONITOR's
+// "[db lua]" lines).
 //
 // Time is chosen so that real time passing on the Redis server cannot matter: every duration
 // given to a script is an odd multiple of 5 s, and the clock (and any skew) moves in whole
@@ -19,11 +23,20 @@
 #include <string>
 #include <vector>
 
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <regex>
+
 #include "common/backend_factories.h"
 #include "common/test_util.h"
 #include "scripts/script_test_util.h"
 #include "stormkv/gateway/scripts.h"
 #include "stormkv/key_schema.h"
+#include "stormkv/lua_engine.h"
+#include "stormkv/redis_backend.h"
 
 namespace stormkv {
 namespace {
@@ -298,7 +311,19 @@ struct Side {
   std::function<Result<Reply>(const Step&)> run;
   std::function<Status(std::chrono::milliseconds)> advance;
   std::function<Result<std::map<std::string, testing_scripts::DumpedKey>>()> dump;
+  // When set: the commands the last script step sent (command names upper-cased).
+  std::function<Result<std::vector<Command>>()> last_trace;
 };
+
+std::string TraceText(const std::vector<Command>& trace) {
+  std::string out;
+  for (const Command& c : trace) {
+    out += "   ";
+    for (const std::string& a : c) out += " '" + (a.size() > 60 ? a.substr(0, 60) + "..." : a) + "'";
+    out += "\n";
+  }
+  return out;
+}
 
 std::string Trace(const std::vector<std::string>& log) {
   std::string trace;
@@ -373,6 +398,16 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
           << a.name << " vs " << b.name << ", seed " << seed << " sequence " << seq << " step "
           << i << ": " << step.ToString() << "\nsteps so far:\n"
           << Trace(log);
+      if (step.is_script && a.last_trace && b.last_trace) {
+        ASSERT_OK_AND_ASSIGN(std::vector<Command> ta, a.last_trace());
+        ASSERT_OK_AND_ASSIGN(std::vector<Command> tb, b.last_trace());
+        ++coverage["traced"];
+        coverage["traced commands"] += static_cast<int>(ta.size());
+        ASSERT_EQ(ta, tb) << "commands sent differ: " << a.name << " vs " << b.name << ", seed "
+                          << seed << " sequence " << seq << " step " << i << ": "
+                          << step.ToString() << "\n" << a.name << ":\n" << TraceText(ta)
+                          << b.name << ":\n" << TraceText(tb) << "steps so far:\n" << Trace(log);
+      }
     }
     ASSERT_OK_AND_ASSIGN(auto da, a.dump());
     ASSERT_OK_AND_ASSIGN(auto db, b.dump());
@@ -390,6 +425,8 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
                            "rate limited", "rate allowed", "malformed, ran", "malformed, failed"}) {
     EXPECT_GT(coverage[what], 0) << "no step reached: " << what;
   }
+  // A trace comparison that never saw a command would prove nothing (most scripts send several).
+  if (coverage["traced"] > 0) EXPECT_GT(coverage["traced commands"], coverage["traced"]);
 }
 
 Side EvalSide(const std::string& name, TestBackend& tb, const std::string& prefix) {
@@ -460,6 +497,240 @@ TEST_P(TwinVsLuaOnRedisTest, RandomSequencesAgree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Scripts, TwinVsLuaOnRedisTest, ::testing::Values("redis", "redis-cluster"),
+                         BackendParamName);
+
+// ---- the command trace ---------------------------------------------------------------------
+
+Command Normalized(Command c) {
+  if (!c.empty()) {
+    std::transform(c[0].begin(), c[0].end(), c[0].begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  }
+  return c;
+}
+
+// Runs each call as KvBackend::Run and records it.
+class RecordingContext final : public ScriptContext {
+ public:
+  RecordingContext(KvBackend& kv, std::vector<Command>* trace) : kv_(kv), trace_(trace) {}
+  Result<Reply> Call(const Command& argv) override {
+    trace_->push_back(Normalized(argv));
+    return kv_.Run(argv);
+  }
+
+ private:
+  KvBackend& kv_;
+  std::vector<Command>* trace_;
+};
+
+Result<Reply> ScriptOutcome(Reply r) {
+  if (r.is_error()) return StatusFromErrorReply(r.str());
+  return r;
+}
+
+// Raw commands and time as EvalSide; scripts run by `script_run` through a RecordingContext
+// on `tb`'s backend (single-threaded: the script is not atomic here, and need not be).
+using ScriptRunner = std::function<Result<Reply>(const Script&, const std::vector<std::string>&,
+                                                 const std::vector<std::string>&, ScriptContext&)>;
+Side RecordingSide(const std::string& name, TestBackend& tb, const std::string& prefix,
+                   ScriptRunner script_run) {
+  Side s = EvalSide(name, tb, prefix);
+  auto trace = std::make_shared<std::vector<Command>>();
+  KvBackend* kv = tb.kv.get();
+  s.run = [kv, prefix, trace, script_run](const Step& step) -> Result<Reply> {
+    if (!step.is_script) {
+      Command c = step.command;
+      c[1] = prefix + c[1];
+      return kv->Run(c);
+    }
+    trace->clear();
+    RecordingContext ctx(*kv, trace.get());
+    return script_run(GatewayScript(step.script), Prefixed(prefix, step.keys), step.args, ctx);
+  };
+  s.last_trace = [trace]() -> Result<std::vector<Command>> { return *trace; };
+  return s;
+}
+
+Side TwinTraceSide(TestBackend& tb, const std::string& prefix) {
+  return RecordingSide("twin", tb, prefix,
+                       [](const Script& script, const std::vector<std::string>& keys,
+                          const std::vector<std::string>& args, ScriptContext& ctx) {
+                         return script.native_twin()(ctx, keys, args);
+                       });
+}
+
+Side EngineTraceSide(TestBackend& tb, const std::string& prefix) {
+  auto engine = std::make_shared<LuaEngine>();
+  return RecordingSide("lua (embedded engine)", tb, prefix,
+                       [engine](const Script& script, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args,
+                                ScriptContext& ctx) -> Result<Reply> {
+                         if (!engine->Exists(script.sha1())) {
+                           STORMKV_RETURN_IF_ERROR(engine->Load(script.lua()).status());
+                         }
+                         return ScriptOutcome(engine->RunCached(script.sha1(), keys, args, ctx));
+                       });
+}
+
+// One token of a MONITOR line: a quoted argument as Redis writes it (\\ \" \n \r \t \a \b
+// \xHH escapes).
+bool UnquoteMonitorArg(const std::string& line, size_t* pos, std::string* out) {
+  if (*pos >= line.size() || line[*pos] != '"') return false;
+  ++*pos;
+  out->clear();
+  while (*pos < line.size()) {
+    char c = line[(*pos)++];
+    if (c == '"') return true;
+    if (c != '\\') {
+      out->push_back(c);
+      continue;
+    }
+    if (*pos >= line.size()) return false;
+    char e = line[(*pos)++];
+    switch (e) {
+      case 'n': out->push_back('\n'); break;
+      case 'r': out->push_back('\r'); break;
+      case 't': out->push_back('\t'); break;
+      case 'a': out->push_back('\a'); break;
+      case 'b': out->push_back('\b'); break;
+      case 'x': {
+        if (*pos + 2 > line.size()) return false;
+        out->push_back(static_cast<char>(std::stoi(line.substr(*pos, 2), nullptr, 16)));
+        *pos += 2;
+        break;
+      }
+      default: out->push_back(e); break;  // \\ and \"
+    }
+  }
+  return false;
+}
+
+// A MONITOR connection to the test server: the commands scripts ran ("[db lua]" lines) between
+// two markers.
+class Monitor {
+ public:
+  static Result<std::unique_ptr<Monitor>> Open(const std::string& url) {
+    Result<RedisEndpoint> parsed = ParseRedisUrl(url);
+    if (!parsed.ok()) return parsed.status();
+    const RedisEndpoint& ep = *parsed;
+    if (ep.kind != RedisEndpoint::Kind::kTcp) return Status::InvalidArgument("MONITOR: TCP only");
+    auto m = std::unique_ptr<Monitor>(new Monitor());
+    timeval tv{10, 0};
+    m->c_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
+    if (m->c_ == nullptr || m->c_->err) {
+      return Status::Unavailable("MONITOR connection to " + ep.Describe() + " failed");
+    }
+    redisSetTimeout(m->c_, tv);  // a missing line fails the read instead of hanging the test
+    if (!ep.password.empty()) {
+      STORMKV_RETURN_IF_ERROR(m->Command1(ep.user.empty()
+                                              ? std::vector<std::string>{"AUTH", ep.password}
+                                              : std::vector<std::string>{"AUTH", ep.user, ep.password}));
+    }
+    STORMKV_RETURN_IF_ERROR(m->Command1({"MONITOR"}));
+    return m;
+  }
+  ~Monitor() {
+    if (c_ != nullptr) redisFree(c_);
+  }
+
+  // Reads MONITOR lines until one shows `marker` (an ECHO sent after the script); returns the
+  // script commands seen before it.
+  Result<std::vector<Command>> Until(const std::string& marker) {
+    std::vector<Command> out;
+    static const std::regex lua_line(R"(^[0-9.]+ \[[0-9]+ lua\] )");
+    for (;;) {
+      void* raw = nullptr;
+      if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr) {
+        return Status::Unavailable("MONITOR: no line (" + std::string(c_->errstr) + ")");
+      }
+      std::unique_ptr<redisReply, void (*)(void*)> r(static_cast<redisReply*>(raw),
+                                                      freeReplyObject);
+      if (r->type != REDIS_REPLY_STATUS) continue;
+      const std::string line(r->str, r->len);
+      if (line.find(marker) != std::string::npos) return out;
+      std::smatch m;
+      if (!std::regex_search(line, m, lua_line)) continue;
+      size_t pos = static_cast<size_t>(m.length(0));
+      Command c;
+      std::string arg;
+      while (UnquoteMonitorArg(line, &pos, &arg)) {
+        c.push_back(arg);
+        if (pos < line.size() && line[pos] == ' ') ++pos;
+      }
+      out.push_back(Normalized(std::move(c)));
+    }
+  }
+
+ private:
+  Monitor() = default;
+  Status Command1(const std::vector<std::string>& argv) {
+    std::vector<const char*> v;
+    std::vector<size_t> l;
+    for (const auto& a : argv) {
+      v.push_back(a.data());
+      l.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c_, static_cast<int>(v.size()), v.data(), l.data()));
+    if (r == nullptr) return Status::Unavailable("MONITOR connection: " + std::string(c_->errstr));
+    const bool err = r->type == REDIS_REPLY_ERROR;
+    const std::string text = r->str != nullptr ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    if (err) return Status::ServerError(text);
+    return Status::Ok();
+  }
+  redisContext* c_ = nullptr;
+};
+
+// The Lua on real Redis (EVALSHA through the backend), its commands read from MONITOR.
+Side MonitorSide(TestBackend& tb, const std::string& prefix, std::shared_ptr<Monitor> monitor) {
+  Side s = EvalSide("lua (Redis, MONITOR)", tb, prefix);
+  auto trace = std::make_shared<std::vector<Command>>();
+  auto counter = std::make_shared<int>(0);
+  KvBackend* kv = tb.kv.get();
+  auto eval = s.run;
+  s.run = [kv, eval, trace, counter, monitor](const Step& step) -> Result<Reply> {
+    Result<Reply> r = eval(step);
+    if (!step.is_script) return r;
+    const std::string marker = "stormkv-trace-marker-" + std::to_string(++*counter);
+    STORMKV_RETURN_IF_ERROR(kv->Run({"ECHO", marker}).status());
+    Result<std::vector<Command>> seen = monitor->Until(marker);
+    if (!seen.ok()) return seen.status();
+    *trace = std::move(seen).value();
+    return r;
+  };
+  s.last_trace = [trace]() -> Result<std::vector<Command>> { return *trace; };
+  return s;
+}
+
+// The twin's commands against its Lua's on the embedded engine: every run, no server.
+TEST(ScriptTrace, TwinSendsTheCommandsOfItsLuaOnTheEmbeddedEngine) {
+  std::optional<TestBackend> twin_backend, lua_backend;
+  STORMKV_SETUP_BACKEND("memory", twin_backend);
+  STORMKV_SETUP_BACKEND("memory", lua_backend);
+  Side a = TwinTraceSide(*twin_backend, "t:");
+  Side b = EngineTraceSide(*lua_backend, "t:");
+  RunSequences(a, b, kSequences, kSteps);
+}
+
+// The twin's commands against what MONITOR shows the script run on real Redis.
+class ScriptTraceOnRedisTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    STORMKV_SETUP_BACKEND("memory", twin_);
+    STORMKV_SETUP_BACKEND(GetParam(), redis_);
+  }
+  std::optional<TestBackend> twin_, redis_;
+};
+
+TEST_P(ScriptTraceOnRedisTest, TwinSendsWhatMonitorShowsTheScriptSend) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Monitor> m, Monitor::Open(TestRedisUrl()));
+  Side a = TwinTraceSide(*twin_, "t:");
+  Side b = MonitorSide(*redis_, "t:", std::shared_ptr<Monitor>(std::move(m)));
+  RunSequences(a, b, kSequences, kSteps);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scripts, ScriptTraceOnRedisTest, ::testing::Values("redis"),
                          BackendParamName);
 
 // Every gateway script is registered once, under its file name, with both halves.
