@@ -72,6 +72,28 @@ class StoreScriptContext final : public ScriptContext {
   CallFn call_;
 };
 
+// The ScriptContext of a native twin on an embedded store: its commands go to `inner` (the
+// StoreScriptContext above), except the scripting commands (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO,
+// SCRIPT), which `nested` runs as a script of their own on the store's Lua engine, the twin's
+// script suspended meanwhile (Store::SuspendScript) -- stormkv serve's EXEC, a twin, runs a
+// transaction's EVAL of any script so, as Redis runs EVAL inside MULTI. Lua's redis.call has no
+// such path: Redis refuses EVAL from a script, and so does StoreScriptContext.
+// `NestedFn`: Result<Reply>(const Command&), with the store's lock held.
+template <class NestedFn>
+class TwinScriptContext final : public ScriptContext {
+ public:
+  TwinScriptContext(ScriptContext& inner, NestedFn nested)
+      : inner_(inner), nested_(std::move(nested)) {}
+  Result<Reply> Call(const Command& argv) override {
+    if (!argv.empty() && LuaEngine::IsScriptingCommand(argv[0])) return nested_(argv);
+    return inner_.Call(argv);
+  }
+
+ private:
+  ScriptContext& inner_;
+  NestedFn nested_;
+};
+
 // The flags a registered script's twin runs with: its Lua text's shebang, as the engine reads
 // it, plus Script::read_only. A script without a shebang is a legacy one.
 inline Result<ScriptStart> TwinScriptStart(const Script& script) {

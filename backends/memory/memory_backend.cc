@@ -81,7 +81,13 @@ class MemoryBackend final : public KvBackend {
     if (!store_.BeginScript(clock_->NowUs(), *start)) {
       return StatusFromErrorReply(std::string(memstore::kErrOom));
     }
-    InProcessScriptContext ctx(InProcessCall{&store_});
+    InProcessScriptContext inner(InProcessCall{&store_});
+    memstore::TwinScriptContext ctx(inner, [this](const Command& argv) {
+      auto outer = store_.SuspendScript();
+      Result<Reply> nested = RunLocked(argv);
+      store_.ResumeScript(outer);
+      return nested;
+    });
     Result<Reply> r = [&]() -> Result<Reply> {
       try {
         memstore::RunningTwin running(id_, script.name());

@@ -117,7 +117,13 @@ class ShmBackendImpl final : public ShmBackend {
     Result<Reply> r = [&]() -> Result<Reply> {
       try {
         memstore::RunningTwin running(url_, script.name());
-        return script.native_twin()(frame.Context(), keys, args);
+        memstore::TwinScriptContext ctx(frame.Context(), [this](const Command& argv) {
+          auto outer = seg_->store().SuspendScript();
+          Result<Reply> nested = RunScriptingLocked(argv);
+          seg_->store().ResumeScript(outer);
+          return nested;
+        });
+        return script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
         return Status::ScriptError("script " + script.name() + " threw: " + e.what());
       }

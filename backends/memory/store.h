@@ -130,6 +130,24 @@ class Store {
   }
   Reply Call(const Command& argv);
   void EndScript(const Status& result);
+  // The running script's state, while a native twin runs a scripting command (EVAL, EVALSHA...,
+  // SCRIPT) through its ScriptContext as a script of its own (lua_host.h, TwinScriptContext):
+  // SuspendScript() takes it and leaves no script running, ResumeScript() puts it back.
+  struct ScriptState {
+    bool in_script = false, oom = false, read_only = false, error_counted = false, dirty = false;
+  };
+  ScriptState SuspendScript() {
+    ScriptState s{in_script_, script_oom_, script_read_only_, script_error_counted_, script_dirty_};
+    in_script_ = script_oom_ = script_read_only_ = script_error_counted_ = script_dirty_ = false;
+    return s;
+  }
+  void ResumeScript(const ScriptState& s) {
+    in_script_ = s.in_script;
+    script_oom_ = s.oom;
+    script_read_only_ = s.read_only;
+    script_error_counted_ = s.error_counted;
+    script_dirty_ = s.dirty;
+  }
   // Installs the script-call hook (nullptr = none). Call before the store is shared.
   void SetScriptCallHook(ScriptCallHook hook, void* ctx) {
     script_hook_ = hook;

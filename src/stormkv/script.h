@@ -25,6 +25,9 @@ namespace stormkv {
 
 // What a native twin may do under the store's lock (redis.call), and all it may do: a twin that
 // calls the backend running it (kv.Run/Get/Eval, any handle of that store) is refused (kInternal).
+// On the embedded stores a twin may also run a scripting command (EVAL, EVALSHA..., SCRIPT)
+// through Call: it runs as a script of its own on the store's Lua engine, inside the twin's atomic
+// run (stormkv serve's EXEC does so for a transaction's EVAL); Lua's redis.call cannot, as on Redis.
 class ScriptContext {
  public:
   virtual ~ScriptContext() = default;

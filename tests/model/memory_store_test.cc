@@ -340,6 +340,40 @@ TEST(MemoryStoreScripts, TwinCallingItsOwnBackendFailsInsteadOfDeadlocking) {
   EXPECT_EQ(r->str(), "from-a");
 }
 
+// A twin that runs a script of its own through its context (what stormkv serve's EXEC does).
+const Script& TwinRunningAScript() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "memory_store_test_twin_runs_eval",
+      "return redis.error_reply('a twin only')",
+      [](ScriptContext& ctx, const std::vector<std::string>& keys,
+         const std::vector<std::string>&) -> Result<Reply> {
+        Result<Reply> set = ctx.Call({"SET", keys[0], "1"});
+        if (!set.ok()) return set;
+        Result<Reply> nested =
+            ctx.Call({"EVAL", "return redis.call('INCR', KEYS[1])", "1", keys[0]});
+        if (!nested.ok()) return nested;
+        Result<Reply> failing = ctx.Call({"EVAL", "return redis.call('EVAL', 'return 1', 0)", "0"});
+        if (failing.ok()) return Status::Internal("EVAL from a Lua script was not refused");
+        Result<Reply> after = ctx.Call({"INCR", keys[0]});  // the twin's script goes on
+        if (!after.ok()) return after;
+        return Reply::Array({*nested, Reply::Bulk(failing.status().message()), *after});
+      }));
+  return s;
+}
+
+TEST(MemoryStoreScripts, TwinMayRunAnyScriptNestedButLuaMayNot) {
+  Store s;
+  Result<Reply> r = s.kv->Eval(TwinRunningAScript(), {"k"}, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->elements().size(), 3u) << *r;
+  EXPECT_EQ(r->elements()[0].integer(), 2);
+  EXPECT_NE(r->elements()[1].str().find("This Redis command is not allowed from script"),
+            std::string::npos)
+      << r->elements()[1].str();
+  EXPECT_EQ(r->elements()[2].integer(), 3);
+  EXPECT_EQ(s.Run({"GET", "k"}).str(), "3");
+}
+
 const Script& DelThenSet() {
   static const Script& s = ScriptRegistry::Global().Register(Script(
       "memory_store_test_del_then_set",

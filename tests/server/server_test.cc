@@ -254,6 +254,26 @@ TEST_F(ServerTest, ArbitraryLuaRunsOnTheBackendsEngine) {
   EXPECT_CMD(c, "$1\r\nw\r\n", "GET", "lua:k");
 }
 
+// Redis runs EVAL inside MULTI; so does serve, for scripts without a twin too (EXEC is a twin
+// that runs them nested on the backend's engine). A script's error is that command's reply only.
+TEST_F(ServerTest, EvalOfAnyScriptInsideMulti) {
+  RawClient c(port());
+  const std::string incr = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+  EXPECT_CMD(c, "$40\r\n" + Sha1Hex(incr) + "\r\n", "SCRIPT", "LOAD", incr);
+  EXPECT_CMD(c, "+OK\r\n", "MULTI");
+  EXPECT_CMD(c, "+QUEUED\r\n", "EVAL", incr, "1", "tx:n", "2");
+  EXPECT_CMD(c, "+QUEUED\r\n", "EVALSHA", Sha1Hex(incr), "1", "tx:n", "3");
+  EXPECT_CMD(c, "+QUEUED\r\n", "EVAL", "return redis.call('GET', KEYS[1])", "1", "tx:n");
+  EXPECT_CMD(c, "+QUEUED\r\n", "EVAL", "return redis.call('HSET', KEYS[1], 'f', 'v')", "1", "tx:n");
+  EXPECT_CMD(c, "+QUEUED\r\n", "INCR", "tx:n");
+  const std::string wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value";
+  EXPECT_CMD(c, "*5\r\n:2\r\n:5\r\n$1\r\n5\r\n-" + wrongtype + " script: " +
+                    Sha1Hex("return redis.call('HSET', KEYS[1], 'f', 'v')") +
+                    ", on @user_script:1.\r\n:6\r\n",
+             "EXEC");
+  EXPECT_CMD(c, "$1\r\n6\r\n", "GET", "tx:n");
+}
+
 TEST(ServerLimits, RequirePass) {
   auto kv = std::shared_ptr<KvBackend>(NewMemoryBackend().value());
   ServerOptions o;

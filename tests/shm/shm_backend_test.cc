@@ -1005,6 +1005,36 @@ const Script& TwinCallingTheBackend() {
   return s;
 }
 
+// A twin may run a script of its own through its context (stormkv serve's EXEC over a segment).
+const Script& ShmTwinRunningAScript() {
+  static const Script& s = ScriptRegistry::Global().Register(
+      Script("shm_test_twin_runs_eval", "return redis.error_reply('a twin only')",
+             [](ScriptContext& ctx, const std::vector<std::string>& keys,
+                const std::vector<std::string>&) -> Result<Reply> {
+               Result<Reply> nested =
+                   ctx.Call({"EVAL", "return redis.call('INCRBY', KEYS[1], 5)", "1", keys[0]});
+               if (!nested.ok()) return nested;
+               Result<Reply> after = ctx.Call({"INCR", keys[0]});
+               if (!after.ok()) return after;
+               return Reply::Array({*nested, *after});
+             }));
+  return s;
+}
+
+TEST(ShmScripts, TwinMayRunAnyScriptNested) {
+  std::string name = UniqueName("nested");
+  SegmentGuard guard{name};
+  auto a = MustOpen(CreateOptions(name));
+  ASSERT_TRUE(a);
+  Result<Reply> r = a->Eval(ShmTwinRunningAScript(), {"n"}, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->elements().size(), 2u) << *r;
+  EXPECT_EQ(r->elements()[0].integer(), 5);
+  EXPECT_EQ(r->elements()[1].integer(), 6);
+  EXPECT_EQ(ExpectGet(*a, "n", "6"), 0);
+  EXPECT_EQ(InfoField(*a, "stormkv_shm_health"), "consistent");
+}
+
 // Any handle of the segment shares the one lock: a twin calling the handle that runs it, or
 // another handle of the same segment, is refused at once (not after lock_timeout, not never).
 TEST(ShmScripts, TwinCallingTheSegmentsBackendFailsInsteadOfDeadlocking) {
