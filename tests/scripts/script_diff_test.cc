@@ -216,8 +216,16 @@ class StepGenerator {
         std::snprintf(buf, sizeof buf, "0x%llx", std::stoull(v));
         hex = buf;
       }
-      s.args[i] = Pick<std::string>({"abc", "", "inf", "-0", "nan", "1e400", hex, " " + v + " ",
-                                     v + std::string(1, '\0') + "x", v + ".0"});
+      // A duration must stay off the 10 s grid even when malformed: "-0" would make it 0 and
+      // a deadline land exactly on a `now` (where real Redis and the harness's TTL shifting
+      // may disagree by a millisecond: seeds 75 and 126 once failed so); its negative keeps the
+      // odd multiple of 5 s.
+      const bool duration = !v.empty() && v.size() < 18 &&
+                            v.find_first_not_of("0123456789") == std::string::npos &&
+                            std::stoll(v) % kUnitMs == kUnitMs / 2;
+      const std::string negative_zero = duration ? "-" + v : "-0";
+      s.args[i] = Pick<std::string>({"abc", "", "inf", negative_zero, "nan", "1e400", hex,
+                                     " " + v + " ", v + std::string(1, '\0') + "x", v + ".0"});
     } else if (!s.keys.empty()) {
       s.keys.pop_back();  // KEYS[n] nil
     }
