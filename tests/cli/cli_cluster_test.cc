@@ -62,22 +62,6 @@ class CliClusterTest : public ::testing::Test {
   std::unique_ptr<KvBackend> kv_;
 };
 
-std::vector<json> JsonLines(const std::string& text) {
-  std::vector<json> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
-    out.push_back(j);
-  }
-  return out;
-}
-
 std::string AlertJson(const std::string& alertname, const std::string& ns, const std::string& pod) {
   return R"({"status":"firing","labels":{"alertname":")" + alertname + R"(","namespace":")" + ns +
          R"(","pod":")" + pod +

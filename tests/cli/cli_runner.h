@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/test_env.h"  // ClosedLoopbackPort
 
 namespace stormkv::testing {
@@ -21,6 +23,10 @@ CliRun RunCli(const std::vector<std::string>& args, const std::string& stdin_tex
 
 // "stormkv a b c" for failure messages.
 std::string CommandLine(const std::vector<std::string>& args);
+
+// One JSON value per non-empty line of `text` (what ingest prints); a line that is not JSON
+// fails the case (EXPECT) and is kept as a discarded value.
+std::vector<nlohmann::json> JsonLines(const std::string& text);
 
 }  // namespace stormkv::testing
 

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "cluster/cluster_nodes.h"
+#include "common/test_env.h"
 #include "common/test_util.h"
 #include "fidelity/calibration_shapes.h"
 #include "redis/private_redis.h"
@@ -232,14 +233,8 @@ TEST(ClusterNodeCalibration, EmptyNodeAndPerKeyCostOfAOneNodeCluster) {
 class ClusterShapeFidelity : public ::testing::TestWithParam<Shape> {
  protected:
   void SetUp() override {
-    const char* url = std::getenv("STORMKV_REDIS_CLUSTER_URL");
-    if (url == nullptr || *url == '\0') {
-      const char* require = std::getenv("STORMKV_REQUIRE_REDIS");
-      ASSERT_FALSE(require != nullptr && std::string(require) == "1")
-          << "STORMKV_REQUIRE_REDIS=1 but STORMKV_REDIS_CLUSTER_URL is not set";
-      GTEST_SKIP() << "STORMKV_REDIS_CLUSTER_URL is not set (tools/test.sh starts a cluster)";
-    }
-    auto seeds = stormkv::testing::ParseClusterSeeds(url);
+    STORMKV_NEED_SERVER("STORMKV_REDIS_CLUSTER_URL");
+    auto seeds = stormkv::testing::ParseClusterSeeds(EnvOr("STORMKV_REDIS_CLUSTER_URL"));
     ASSERT_OK(seeds.status());
     auto nodes = stormkv::testing::ClusterNodes((*seeds)[0]);
     ASSERT_OK(nodes.status());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/cluster_nodes.h"
+#include "common/test_env.h"
 #include "common/test_util.h"
 #include "stormkv/clock.h"
 #include "stormkv/key_schema.h"
@@ -25,16 +26,8 @@ namespace {
 class ClusterVsRedisTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* url = std::getenv("STORMKV_REDIS_CLUSTER_URL");
-    if (url == nullptr || *url == '\0') {
-      const char* require = std::getenv("STORMKV_REQUIRE_REDIS");
-      if (require != nullptr && std::string(require) == "1") {
-        FAIL() << "STORMKV_REQUIRE_REDIS=1 but STORMKV_REDIS_CLUSTER_URL is not set: the test "
-                  "cluster was promised and is not there";
-      }
-      GTEST_SKIP() << "STORMKV_REDIS_CLUSTER_URL is not set (tools/test.sh starts a cluster)";
-    }
-    auto seeds = ParseClusterSeeds(url);
+    STORMKV_NEED_SERVER("STORMKV_REDIS_CLUSTER_URL");
+    auto seeds = ParseClusterSeeds(EnvOr("STORMKV_REDIS_CLUSTER_URL"));
     ASSERT_OK(seeds.status());
     auto nodes = ClusterNodes((*seeds)[0]);
     ASSERT_OK(nodes.status());

@@ -86,7 +86,9 @@ TEST_P(ConcurrencyTest, EightThreadsIntoOneStormKeepExactCounts) {
     for (int i = 0; i < kResources; ++i) expected.insert("Pod/api-" + std::to_string(i));
     EXPECT_EQ(names, expected);
     EXPECT_EQ(rec->resources.size(), expected.size()) << "no resource listed twice";
-    if (layout == Layout::kCompact) EXPECT_EQ(per_resource_total, kThreads * kAlertsPerThread);
+    if (layout == Layout::kCompact) {
+      EXPECT_EQ(per_resource_total, kThreads * kAlertsPerThread);
+    }
   }
 }
 

@@ -434,7 +434,9 @@ void RunSequences(Side& a, Side& b, int sequences, int steps) {
     EXPECT_GT(coverage[what], 0) << "no step reached: " << what;
   }
   // A trace comparison that never saw a command would prove nothing (most scripts send several).
-  if (coverage["traced"] > 0) EXPECT_GT(coverage["traced commands"], coverage["traced"]);
+  if (coverage["traced"] > 0) {
+    EXPECT_GT(coverage["traced commands"], coverage["traced"]);
+  }
 }
 
 Side EvalSide(const std::string& name, TestBackend& tb, const std::string& prefix) {

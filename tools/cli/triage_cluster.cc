@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "stormkv/key_schema.h"
+#include "stormkv/kv_backend.h"
 #include "stormkv/memory_cluster.h"
 #include "stormkv/redis_backend.h"
 #include "stormkv/redis_cluster_backend.h"
@@ -49,17 +50,6 @@ std::vector<std::string> Split(const std::string& s, char sep) {
   return out;
 }
 
-// "field:value" lines (CLUSTER INFO, INFO) into a map.
-std::map<std::string, std::string> Fields(const std::string& text) {
-  std::map<std::string, std::string> out;
-  for (const std::string& line : Split(text, '\n')) {
-    std::size_t colon = line.find(':');
-    if (colon == std::string::npos || line[0] == '#') continue;
-    out[line.substr(0, colon)] = line.substr(colon + 1);
-  }
-  return out;
-}
-
 int64_t FieldNum(const std::map<std::string, std::string>& f, const std::string& name) {
   auto it = f.find(name);
   if (it == f.end() || it->second.empty()) return -1;
@@ -86,7 +76,7 @@ std::string Ratio(double x) {
 void ReadClusterInfo(KvBackend& kv, NodeTriage& n) {
   Result<Reply> info = kv.Run({"CLUSTER", "INFO"});
   if (!info.ok() || !info->is_bulk()) return;
-  std::map<std::string, std::string> f = Fields(info->str());
+  std::map<std::string, std::string> f = ParseInfo(info->str());
   n.cluster_state = FieldStr(f, "cluster_state");
   n.slots_assigned = FieldNum(f, "cluster_slots_assigned");
   n.slots_ok = FieldNum(f, "cluster_slots_ok");

@@ -234,25 +234,22 @@ Status Pipeline::Aggregated(const NormalizedSignal& signal, const StormAlert& al
   d->remediation_request = RemediationRequestName(
       ComputeStormFingerprint(signal.name, signal.namespace_name, agg.first_seen_ms));
   if (!agg.is_new) return Status::Ok();
-  if (options_.close.enabled) {
-    // Registered before its provisional request goes out: a failure here fails the alert, and
-    // the retry (a replay of the add, is_new again) registers it again.
-    const int64_t deadline = StormDeadline(agg.first_seen_ms, agg.first_seen_ms);
-    STORMKV_RETURN_IF_ERROR(closer_.Open(alert.ns, signal.name, agg.first_seen_ms, deadline,
-                                         StormDescriptor(signal), CloseTtl(deadline)));
-  }
-  RemediationRequest rr = MakeStormRequest(signal, alert.storm_type, agg.alert_count,
-                                           agg.first_seen_ms, agg.last_seen_ms);
-  rr.affected_resources.push_back(AffectedResourceId(signal.namespace_name, signal.resource));
-  out->push_back(std::move(rr));
-  return Status::Ok();
+  // Registered before its provisional request goes out: a failure here fails the alert, and
+  // the retry (a replay of the add, is_new again) registers it again.
+  return RegisterStorm(signal, alert, agg, agg.first_seen_ms, out);
 }
 
 Status Pipeline::Reregister(const NormalizedSignal& signal, const StormAlert& alert,
                            const AggregateResult& agg, std::vector<RemediationRequest>* out) {
+  // storm_close's open writes nothing when the record names this storm already.
+  return RegisterStorm(signal, alert, agg, agg.last_seen_ms, out);
+}
+
+Status Pipeline::RegisterStorm(const NormalizedSignal& signal, const StormAlert& alert,
+                               const AggregateResult& agg, int64_t last_seen_ms,
+                               std::vector<RemediationRequest>* out) {
   if (options_.close.enabled) {
-    // storm_close's open writes nothing when the record names this storm already.
-    const int64_t deadline = StormDeadline(agg.first_seen_ms, agg.last_seen_ms);
+    const int64_t deadline = StormDeadline(agg.first_seen_ms, last_seen_ms);
     STORMKV_RETURN_IF_ERROR(closer_.Open(alert.ns, signal.name, agg.first_seen_ms, deadline,
                                          StormDescriptor(signal), CloseTtl(deadline)));
   }

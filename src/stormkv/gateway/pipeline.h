@@ -352,6 +352,11 @@ class Pipeline {
   // opening alert never got that far.
   Status Reregister(const NormalizedSignal& signal, const StormAlert& alert,
                     const AggregateResult& agg, std::vector<RemediationRequest>* out);
+  // Both: the storm's close registration (when closing is on; its deadline from the storm's
+  // first seen and `last_seen_ms`), then its provisional request to `out`.
+  Status RegisterStorm(const NormalizedSignal& signal, const StormAlert& alert,
+                       const AggregateResult& agg, int64_t last_seen_ms,
+                       std::vector<RemediationRequest>* out);
   // An add was answered needs_close: add again, closing the over storm first if it still is
   // (its final request to `out`).
   Result<AggregateResult> AddClosingOver(const StormAlert& alert,
