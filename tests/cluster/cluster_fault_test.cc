@@ -413,7 +413,7 @@ TEST_F(SharedClusterFaultTest, LiveSlotMigrationFollowsAskAndTryAgain) {
   ASSERT_NE(from, nullptr);
   const ClusterNodeLine* to = nullptr;
   for (const ClusterNodeLine& l : lines) {
-    if (l.master && l.id != from->id) to = &l;
+    if (l.master && !l.slots.empty() && l.id != from->id) to = &l;
   }
   ASSERT_NE(to, nullptr);
   const ClusterNodeLine src = *from, dst = *to;

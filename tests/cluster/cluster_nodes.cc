@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -145,6 +146,7 @@ Status WaitClusterHealthy(const std::vector<NodeAddr>& nodes, int masters,
   std::string missing;
   while (true) {
     missing.clear();
+    std::map<int, bool> roles;  // port -> the node says it is a master
     for (const NodeAddr& n : nodes) {
       auto info = NodeInfo(n, "cluster");
       if (!info.ok()) {
@@ -166,6 +168,25 @@ Status WaitClusterHealthy(const std::vector<NodeAddr>& nodes, int masters,
       if ((*repl)["role"] == "slave" && (*repl)["master_link_status"] != "up") {
         missing = n.ToString() + ": replica link " + (*repl)["master_link_status"];
         break;
+      }
+      roles[n.port] = (*repl)["role"] == "master";
+    }
+    // Every node's CLUSTER NODES view agrees with each node's own role: right after a failover
+    // one node may still list the demoted master as a master (it then refuses SETSLOT).
+    for (size_t i = 0; missing.empty() && i < nodes.size(); ++i) {
+      auto lines = ClusterNodes(nodes[i]);
+      if (!lines.ok()) {
+        missing = lines.status().message();
+        break;
+      }
+      for (const ClusterNodeLine& l : *lines) {
+        auto own = roles.find(l.addr.port);
+        if (own != roles.end() && own->second != l.master) {
+          missing = nodes[i].ToString() + " sees " + l.addr.ToString() + " as " +
+                    (l.master ? "master" : "replica") + ", it says it is " +
+                    (own->second ? "master" : "replica");
+          break;
+        }
       }
     }
     if (missing.empty()) return Status::Ok();

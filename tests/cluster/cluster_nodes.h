@@ -45,8 +45,9 @@ struct ClusterNodeLine {
 Result<std::vector<ClusterNodeLine>> ClusterNodes(const NodeAddr& node);
 
 // Waits (polling the real state every 20 ms) until every node of `nodes` reports
-// cluster_state:ok, agrees on `masters` masters that own all 16384 slots, and every replica's link
-// is up; Timeout naming what was still missing after `deadline`.
+// cluster_state:ok, agrees on `masters` masters that own all 16384 slots, every replica's link
+// is up, and every node's CLUSTER NODES flags each node master or replica as that node says it
+// is; Timeout naming what was still missing after `deadline`.
 Status WaitClusterHealthy(const std::vector<NodeAddr>& nodes, int masters,
                           std::chrono::milliseconds deadline);
 
