@@ -52,7 +52,7 @@ check PONG ping
 
 /usr/bin/python3 - "$port" <<'PY'
 import sys, redis
-r = redis.Redis(port=int(sys.argv[1]), decode_responses=True)
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
 assert r.ping()
 assert r.set("py", "1") and r.incr("py") == 2
 assert r.hset("ph", mapping={"a": "1", "b": "2"}) == 2
@@ -71,7 +71,7 @@ assert r.transaction(incr_twice, "py") == [True]
 assert r.get("py") == "4"
 with r.pipeline() as pipe:
     pipe.watch("py")
-    other = redis.Redis(port=int(sys.argv[1]))
+    other = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
     other.set("py", "100")
     pipe.multi()
     pipe.set("py", "lost")

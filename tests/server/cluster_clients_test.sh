@@ -76,7 +76,7 @@ p = rc.pipeline()
 for k in keys:
     p.get(k)
 assert p.execute() == [k[::-1] for k in keys]
-sizes = [redis.Redis(port=port).dbsize() for port in ports]
+sizes = [redis.Redis(host="127.0.0.1", port=port).dbsize() for port in ports]
 assert sizes == [5461, 5462, 5461], sizes  # each node holds exactly its slots' keys
 node_of = {n.port: n for n in rc.get_primaries()}
 assert rc.cluster_countkeysinslot(0) == 1
@@ -87,7 +87,7 @@ assert rc.eval("return redis.call('get', KEYS[1])", 1, keys[16383]) == keys[1638
 incr = rc.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
 assert [incr(keys=["{c}1"], args=[2]), incr(keys=["{c}1"], args=[3])] == [2, 5]
 try:
-    redis.Redis(port=ports[0], decode_responses=True).eval("return 1", 1, "foo")
+    redis.Redis(host="127.0.0.1", port=ports[0], decode_responses=True).eval("return 1", 1, "foo")
     raise SystemExit("EVAL of a key of node 2 on node 0 was not redirected")
 except redis.ResponseError as e:
     assert str(e) == "MOVED 12182 127.0.0.1:%d" % ports[2], e
@@ -98,7 +98,7 @@ slot = rc.keyslot("foo")
 wrong = node_of[ports[0]]
 rc.nodes_manager.slots_cache[slot] = [wrong]
 assert rc.set("foo", "after-moved") is True
-assert redis.Redis(port=ports[2], decode_responses=True).get("foo") == "after-moved"
+assert redis.Redis(host="127.0.0.1", port=ports[2], decode_responses=True).get("foo") == "after-moved"
 assert rc.get("foo") == "after-moved"
 assert rc.nodes_manager.slots_cache[slot][0].port == ports[2]
 
@@ -109,11 +109,11 @@ node0 = node_of[ports[0]]
 t0 = rc.execute_command("STORMKV.CLOCK", "GET", target_nodes=node0)
 assert rc.execute_command("STORMKV.CLOCK", "ADVANCE", 1001, target_nodes=node0) == t0 + 1001
 for port in ports:
-    assert redis.Redis(port=port).execute_command("STORMKV.CLOCK", "GET") == t0 + 1001
+    assert redis.Redis(host="127.0.0.1", port=port).execute_command("STORMKV.CLOCK", "GET") == t0 + 1001
 assert all(rc.exists(k) == 0 for k in keys[::1000])
 assert rc.exists(keys[1]) == 1
 # Per node memory report and INFO.
-report = redis.Redis(port=ports[2], decode_responses=True).execute_command("STORMKV.MEMORY")
+report = redis.Redis(host="127.0.0.1", port=ports[2], decode_responses=True).execute_command("STORMKV.MEMORY")
 assert "used_memory" in report, report
 assert rc.info("server", target_nodes=node0)["redis_mode"] == "cluster"
 print("python3-redis", redis.__version__, "RedisCluster ok: 16384 slots, scripts, MOVED, clock")
