@@ -199,6 +199,49 @@ TEST_F(ClusterServerTest, TransactionsFollowTheSlotRules) {
   EXPECT_EQ(c.Cmd({"EXEC"}), "*1\r\n+OK\r\n");
 }
 
+// EVAL inside MULTI on a cluster node: the replies of a real Redis 7.0.15 cluster (tools/lib.sh
+// start_redis_cluster, the same commands by redis-cli): scripts of one slot queue and run; a
+// script whose key another node owns is MOVED while queuing and so is a script declaring keys of
+// two slots (CROSSSLOT), each aborting the transaction. A script that writes a key it did not
+// declare: Redis 7.0 runs it (a script without a shebang may reach any key of its node); serve
+// refuses it by default and its error is that command's reply only (--cluster-lenient-scripts
+// gives Redis's rule).
+TEST_F(ClusterServerTest, EvalInsideMultiFollowsTheSlotRules) {
+  RawClient c(ports_[0]);
+  const std::string a = KeyOn(0), tagged = "{" + a + "}x", other = KeyOn(1);
+  const std::string d = KeyOn(0, "d");
+  ASSERT_NE(HashSlot(d), HashSlot(a));
+  const std::string incr = "return redis.call('INCR', KEYS[1])";
+  const std::string get = "return redis.call('GET', KEYS[1])";
+  EXPECT_EQ(c.Cmd({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", incr, "1", a}), "+QUEUED\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", get, "1", tagged}), "+QUEUED\r\n");
+  EXPECT_EQ(c.Cmd({"EXEC"}), "*2\r\n:1\r\n$-1\r\n");
+
+  EXPECT_EQ(c.Cmd({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", "return 1", "1", other}),
+            "-MOVED " + std::to_string(HashSlot(other)) + " 127.0.0.1:" + std::to_string(ports_[1]) +
+                "\r\n");
+  EXPECT_EQ(c.Cmd({"EXEC"}), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+
+  EXPECT_EQ(c.Cmd({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", "return 1", "2", a, d}),
+            "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+  EXPECT_EQ(c.Cmd({"EXEC"}), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+
+  EXPECT_EQ(c.Cmd({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", get, "1", a}), "+QUEUED\r\n");
+  EXPECT_EQ(c.Cmd({"EVAL", "return redis.call('SET', '" + d + "', 'v')", "1", a}), "+QUEUED\r\n");
+  EXPECT_EQ(c.Cmd({"INCR", a}), "+QUEUED\r\n");
+  const std::string exec = c.Cmd({"EXEC"});
+  EXPECT_EQ(exec.rfind("*3\r\n$1\r\n1\r\n-", 0), 0u) << exec;
+  EXPECT_NE(exec.find("-ERR Script attempted to access a key not declared in KEYS: '" + d + "'"),
+            std::string::npos) << exec;
+  EXPECT_NE(exec.find("\r\n:2\r\n"), std::string::npos) << exec;
+  EXPECT_EQ(c.Cmd({"EXISTS", d}), Int(0));
+  EXPECT_EQ(c.Cmd({"GET", a}), Bulk("2"));
+}
+
 TEST_F(ClusterServerTest, AnswersAsAClusterNode) {
   RawClient c(ports_[2]);
   EXPECT_EQ(c.Cmd({"SELECT", "1"}), "-ERR SELECT is not allowed in cluster mode\r\n");
