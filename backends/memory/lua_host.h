@@ -82,22 +82,39 @@ class StoreScriptContext final : public ScriptContext {
 // script suspended meanwhile (Store::SuspendScript) -- stormkv serve's EXEC, a twin, runs a
 // transaction's EVAL of any script so, as Redis runs EVAL inside MULTI. Lua's redis.call has no
 // such path: Redis refuses EVAL from a script, and so does StoreScriptContext.
-// `NestedFn`: Result<Reply>(const Command&), with the store's lock held.
+// `NestedFn`: Result<Reply>(const Command&), with the store's lock held. `read_only`: the twin's
+// script is read-only (ScriptStart::read_only), so a script it runs is too: EVAL and EVALSHA go
+// as EVAL_RO and EVALSHA_RO, and a nested write gets Redis's read-only script error.
 template <class NestedFn>
 class TwinScriptContext final : public ScriptContext {
  public:
-  TwinScriptContext(ScriptContext& inner, NestedFn nested)
-      : inner_(inner), nested_(std::move(nested)) {}
+  TwinScriptContext(ScriptContext& inner, NestedFn nested, bool read_only)
+      : inner_(inner), nested_(std::move(nested)), read_only_(read_only) {}
   Result<Reply> Call(const Command& argv) override {
     // EVAL... and SCRIPT start with e or s: most commands need no comparison at all.
     const char c0 = argv.empty() || argv[0].empty() ? '\0' : static_cast<char>(argv[0][0] | 0x20);
-    if ((c0 == 'e' || c0 == 's') && LuaEngine::IsScriptingCommand(argv[0])) return nested_(argv);
+    if ((c0 == 'e' || c0 == 's') && LuaEngine::IsScriptingCommand(argv[0])) {
+      if (read_only_ && (EqualsNoCase(argv[0], "eval") || EqualsNoCase(argv[0], "evalsha"))) {
+        Command ro = argv;
+        ro[0] += "_RO";
+        return nested_(ro);
+      }
+      return nested_(argv);
+    }
     return inner_.Call(argv);
   }
 
  private:
+  static bool EqualsNoCase(const std::string& a, const char* b) {
+    size_t i = 0;
+    for (; i < a.size() && b[i] != '\0'; ++i) {
+      if ((a[i] | 0x20) != b[i]) return false;
+    }
+    return i == a.size() && b[i] == '\0';
+  }
   ScriptContext& inner_;
   NestedFn nested_;
+  bool read_only_;
 };
 
 // The flags a registered script's twin runs with: its Lua text's shebang, as the engine reads

@@ -87,7 +87,7 @@ class MemoryBackend final : public KvBackend {
       Result<Reply> nested = RunLocked(argv);
       store_.ResumeScript(outer);
       return nested;
-    });
+    }, start->read_only);
     Result<Reply> r = [&]() -> Result<Reply> {
       try {
         memstore::RunningTwin running(id_, script.name());

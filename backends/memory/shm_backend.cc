@@ -122,7 +122,7 @@ class ShmBackendImpl final : public ShmBackend {
           Result<Reply> nested = RunScriptingLocked(argv);
           seg_->store().ResumeScript(outer);
           return nested;
-        });
+        }, start->read_only);
         return script.native_twin()(ctx, keys, args);
       } catch (const std::exception& e) {
         return Status::ScriptError("script " + script.name() + " threw: " + e.what());

@@ -374,6 +374,37 @@ TEST(MemoryStoreScripts, TwinMayRunAnyScriptNestedButLuaMayNot) {
   EXPECT_EQ(s.Run({"GET", "k"}).str(), "3");
 }
 
+// A read-only script's twin runs a script of its own: that one is read-only too (EVAL as
+// EVAL_RO), so it may read but its write is refused, as Redis refuses it in EVAL_RO.
+const Script& ReadOnlyTwinRunningAScript() {
+  static const Script& s = ScriptRegistry::Global().Register(Script(
+      "memory_store_test_read_only_twin_runs_eval", "return redis.error_reply('a twin only')",
+      [](ScriptContext& ctx, const std::vector<std::string>& keys,
+         const std::vector<std::string>&) -> Result<Reply> {
+        Result<Reply> read = ctx.Call({"eval", "return redis.call('GET', KEYS[1])", "1", keys[0]});
+        if (!read.ok()) return read;
+        Result<Reply> write =
+            ctx.Call({"EVAL", "return redis.call('INCR', KEYS[1])", "1", keys[0]});
+        if (write.ok()) return Status::Internal("a nested write of a read-only twin ran");
+        return Reply::Array({*read, Reply::Bulk(write.status().message())});
+      },
+      /*read_only=*/true));
+  return s;
+}
+
+TEST(MemoryStoreScripts, ANestedScriptOfAReadOnlyTwinIsReadOnly) {
+  Store s;
+  s.Run({"SET", "k", "7"});
+  Result<Reply> r = s.kv->Eval(ReadOnlyTwinRunningAScript(), {"k"}, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->elements().size(), 2u) << *r;
+  EXPECT_EQ(r->elements()[0].str(), "7");
+  EXPECT_NE(r->elements()[1].str().find("Write commands are not allowed from read-only scripts"),
+            std::string::npos)
+      << r->elements()[1].str();
+  EXPECT_EQ(s.Run({"GET", "k"}).str(), "7");
+}
+
 const Script& DelThenSet() {
   static const Script& s = ScriptRegistry::Global().Register(Script(
       "memory_store_test_del_then_set",
