@@ -10,6 +10,10 @@
 -- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[8] the close grace (ms)
 --          added to the TTL. An over storm is then replaced only once that record says
 --          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
+-- KEYS[3]  optional, with KEYS[2] and ARGV[7]: the storm's replay list, a hash of the request ids
+--          of adds whose alerts are still in flight ('0'|'1' is_new each; the Pipeline deletes an
+--          id once its alert is marked done). An id found there is a replay, even after other
+--          adds: nothing is written and is_new is returned again. Replacing a storm deletes it.
 -- O(1) per alert. A storm over its inactivity window or hard cap is replaced by a new one.
 -- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 local key = KEYS[1]
@@ -34,9 +38,17 @@ elseif now >= last + inactivity or now >= first + cap then
 elseif request ~= '' and m[6] and string.sub(m[6], 2) == request then
   return {tonumber(string.sub(m[6], 1, 1)) or 0, count, redis.call('HLEN', key) - reserved,
           overflow, first, last}
+elseif request ~= '' and KEYS[3] then
+  local prior = redis.call('HGET', KEYS[3], request)
+  if prior then
+    return {tonumber(prior) or 0, count, redis.call('HLEN', key) - reserved, overflow, first, last}
+  end
 end
 if is_new == 1 then
-  if m[1] or m[2] or m[3] or m[4] or m[5] or m[6] then redis.call('DEL', key) end
+  if m[1] or m[2] or m[3] or m[4] or m[5] or m[6] then
+    redis.call('DEL', key)
+    if KEYS[3] then redis.call('DEL', KEYS[3]) end
+  end
   redis.call('HSET', key, '#n', '0', '#f', ARGV[1], '#l', ARGV[1], '#p', ARGV[6], '#o', '0')
   count, first, last, overflow, reserved = 0, now, now, 0, 5
 end
@@ -54,6 +66,11 @@ if now > last then
   redis.call('HSET', key, '#l', ARGV[1])
 end
 if request ~= '' then redis.call('HSET', key, '#r', is_new .. request) end
-redis.call('PEXPIRE', key, string.format('%d', math.min(last + inactivity, first + cap) - now +
-                                              (tonumber(ARGV[8]) or 0)))
+local ttl = string.format('%d', math.min(last + inactivity, first + cap) - now +
+                                (tonumber(ARGV[8]) or 0))
+redis.call('PEXPIRE', key, ttl)
+if request ~= '' and KEYS[3] then
+  redis.call('HSET', KEYS[3], request, is_new)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
 return {is_new, count, resources, overflow, first, last}

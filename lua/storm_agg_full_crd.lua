@@ -14,6 +14,7 @@
 -- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[9] the close grace (ms)
 --          added to the TTL. An over storm is then replaced only once that record says
 --          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
+-- KEYS[3]  optional, with KEYS[2] and ARGV[8]: the storm's replay list, as in storm_agg_compact.lua.
 -- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 -- Canonical JSON (stormkv/gateway/layouts.h) by the shared encoder lua/prelude/canonical_json.lua
 -- (encode, is_list), spliced in below when the scripts are embedded.
@@ -48,6 +49,13 @@ if doc and request ~= '' and type(spec.stormRequest) == 'string' and
   return {tonumber(string.sub(spec.stormRequest, 1, 1)) or 0, spec.stormAlertCount,
           #spec.affectedResources, spec.stormOverflowCount, dedup.firstSeen, dedup.lastSeen}
 end
+if doc and request ~= '' and KEYS[3] then
+  local prior = redis.call('HGET', KEYS[3], request)
+  if prior then
+    return {tonumber(prior) or 0, spec.stormAlertCount, #spec.affectedResources,
+            spec.stormOverflowCount, dedup.firstSeen, dedup.lastSeen}
+  end
+end
 local is_new = 0
 if not doc then
   is_new = 1
@@ -56,6 +64,7 @@ if not doc then
     return redis.error_reply('ERR full-crd template is not a JSON object with a spec')
   end
   doc, spec = v, v.spec
+  if raw and KEYS[3] then redis.call('DEL', KEYS[3]) end
   dedup = {firstSeen = now, lastSeen = now, occurrenceCount = 0}
   spec.deduplication = dedup
   spec.isStorm = true
@@ -86,5 +95,9 @@ if request ~= '' then spec.stormRequest = is_new .. request end
 local ttl = math.min(dedup.lastSeen + inactivity, dedup.firstSeen + cap) - now +
     (tonumber(ARGV[9]) or 0)
 redis.call('SET', key, encode(doc), 'PX', string.format('%d', ttl))
+if request ~= '' and KEYS[3] then
+  redis.call('HSET', KEYS[3], request, is_new)
+  redis.call('PEXPIRE', KEYS[3], string.format('%d', ttl))
+end
 return {is_new, spec.stormAlertCount, #list, spec.stormOverflowCount, dedup.firstSeen,
         dedup.lastSeen}

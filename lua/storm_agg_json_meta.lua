@@ -13,6 +13,7 @@
 -- KEYS[2]  optional: the storm's close record (storm_closer.h), with ARGV[8] the close grace (ms)
 --          added to the TTL. An over storm is then replaced only once that record says
 --          'done:<first_seen>'; otherwise nothing is written and is_new is -1 (close it first).
+-- KEYS[3]  optional, with KEYS[2] and ARGV[7]: the storm's replay list, as in storm_agg_compact.lua.
 -- Returns {is_new (0|1|-1), alert_count, resource_count, overflow, first_seen, last_seen}.
 -- Canonical JSON (stormkv/gateway/layouts.h) by the shared encoder lua/prelude/canonical_json.lua
 -- (encode, is_list), spliced in below when the scripts are embedded.
@@ -44,9 +45,17 @@ if rec and request ~= '' and type(rec.request) == 'string' and
   return {tonumber(string.sub(rec.request, 1, 1)) or 0, rec.alert_count, #rec.resources,
           rec.overflow, rec.first_seen, rec.last_seen}
 end
+if rec and request ~= '' and KEYS[3] then
+  local prior = redis.call('HGET', KEYS[3], request)
+  if prior then
+    return {tonumber(prior) or 0, rec.alert_count, #rec.resources, rec.overflow, rec.first_seen,
+            rec.last_seen}
+  end
+end
 local is_new = 0
 if not rec then
   is_new = 1
+  if raw and KEYS[3] then redis.call('DEL', KEYS[3]) end
   rec = {alert_count = 0, first_seen = now, last_seen = now, overflow = 0, pattern = ARGV[6],
          resources = {}}
 end
@@ -71,4 +80,8 @@ if request ~= '' then rec.request = is_new .. request end
 local ttl = math.min(rec.last_seen + inactivity, rec.first_seen + cap) - now +
     (tonumber(ARGV[8]) or 0)
 redis.call('SET', key, encode(rec), 'PX', string.format('%d', ttl))
+if request ~= '' and KEYS[3] then
+  redis.call('HSET', KEYS[3], request, is_new)
+  redis.call('PEXPIRE', KEYS[3], string.format('%d', ttl))
+end
 return {is_new, rec.alert_count, #list, rec.overflow, rec.first_seen, rec.last_seen}

@@ -88,6 +88,9 @@ inline constexpr std::string_view kRateLimit = "ratelimit";
 // A storm's close state (storm_closer.h) and the storms due to close, bucketed.
 inline constexpr std::string_view kStormClose = "storm-close";
 inline constexpr std::string_view kStormDue = "storm-due";
+// A storm's replay list: the request ids of its adds whose alerts are still in flight
+// (storm_aggregator.h, AggregationOptions::replay_list); empty, and so absent, between payloads.
+inline constexpr std::string_view kStormReplay = "storm-replay";
 }  // namespace family
 
 }  // namespace stormkv

@@ -121,13 +121,13 @@ void TriggerBackend::Count(const std::string& name) {
 }
 
 Result<Reply> TriggerBackend::Run(const Command& argv) {
-  Count("");
+  Count(argv.empty() ? "" : argv[0]);
   return ForwardingBackend::Run(argv);
 }
 
 std::vector<Result<Reply>> TriggerBackend::RunBatch(const std::vector<Command>& cmds) {
   // Each command is one operation of the fault backend: arm before the batch reaches it.
-  for (std::size_t i = 0; i < cmds.size(); ++i) Count("");
+  for (const Command& c : cmds) Count(c.empty() ? "" : c[0]);
   return ForwardingBackend::RunBatch(cmds);
 }
 

@@ -45,7 +45,8 @@ class TriggerBackend : public ForwardingBackend {
   void ArmAt(int64_t at, Status status, bool persistent);
   void Disarm();
   int64_t ops() const { return ops_.load(); }
-  // Names of the scripts run so far, by operation number (1-based; "" for plain commands).
+  // Names of the operations run so far, by operation number (1-based): a script's name
+  // (lower case, e.g. "dedup") or a plain command's (upper case as sent, e.g. "ZADD").
   std::vector<std::string> op_names() const;
 
   Result<Reply> Run(const Command& argv) override;

@@ -8,6 +8,7 @@
 // still (ManualClock) so every run sees the same `now`. Allowed differences (pipeline.h): the
 // storm-rate counter may count the failed alert twice once it got past storm detection, and a
 // duplicate whose dedup reply was lost after the write is counted twice.
+#include <cctype>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -112,9 +113,14 @@ enum class Mode {
 struct Attempt {
   IngestResult failed;
   IngestResult retry;
-  std::string failed_op;  // script name of operation k ("" for a plain command)
+  std::string failed_op;  // operation k: a script's name, or a plain command's (PlainCommand)
   std::map<std::string, KeyState> keys;
 };
+
+// An operation name of TriggerBackend::op_names that is a plain command ("ZADD"), not a script.
+bool PlainCommand(const std::string& op) {
+  return op.empty() || std::isupper(static_cast<unsigned char>(op[0]));
+}
 
 class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -235,7 +241,7 @@ class PipelineFaultTest : public ::testing::TestWithParam<std::string> {
     // storm_close and the due-list batch (plain commands) register an opened storm, after its
     // aggregation (pipeline.h).
     return a.failed_op.rfind("storm_agg", 0) == 0 || a.failed_op == "dedup_finish" ||
-           a.failed_op == "storm_close" || a.failed_op.empty() ||
+           a.failed_op == "storm_close" || PlainCommand(a.failed_op) ||
            (mode == Mode::kReplyLost && a.failed_op == "storm_detect");
   }
 
@@ -554,6 +560,18 @@ class BatchedPipelineFaultTest : public PipelineFaultTest {
   std::string CheckBatched(Layout layout, const Attempt& got, const Status& injected, Mode mode) {
     std::ostringstream os;
     const IngestResult& f = got.failed;
+    // The replay-list removal (the only HDEL, after every alert is settled) is best effort: a
+    // failure there leaves ids behind (checked below) but the payload succeeds as a whole.
+    const bool forget_only = got.failed_op == "HDEL" && mode != Mode::kOutage;
+    if (forget_only) {
+      if (!f.status.ok() || f.Count(Outcome::kFailed) != 0) {
+        os << "a failed replay-list removal failed the payload: " << f.status << "\n";
+      }
+      if (got.retry.Count(Outcome::kCreated) + got.retry.Count(Outcome::kStormAggregated) != 0) {
+        os << "the retry after a successful payload processed alerts again\n";
+      }
+      return os.str();
+    }
     if (f.status.code() != injected.code()) os << "failed attempt status " << f.status << "\n";
     if (f.http_status != 503) os << "failed attempt http " << f.http_status << "\n";
     std::size_t with_error = 0, emits = 0;
@@ -592,8 +610,18 @@ class BatchedPipelineFaultTest : public PipelineFaultTest {
     for (const auto& [k, v] : want_keys) {
       if (k.rfind("ratelimit:", 0) != 0 && !got.keys.count(k)) os << "missing key " << k << "\n";
     }
+    // A storm's replay list is empty (absent) after a fault-free payload. Ids stay behind (as
+    // long as the storm record) when the removal stage (the HDELs) failed, and when a done mark
+    // was written but its reply lost: the alert is settled, but the attempt could not know, and
+    // its retry is a duplicate that never adds it again.
+    const bool replays_may_remain =
+        mode == Mode::kOutage || got.failed_op == "HDEL" ||
+        (mode == Mode::kReplyLost && got.failed_op == "dedup_finish");
     for (const auto& [k, v] : got.keys) {
-      if (k.rfind("ratelimit:", 0) != 0 && !want_keys.count(k)) os << "unexpected key " << k << "\n";
+      if (k.rfind("ratelimit:", 0) != 0 && !want_keys.count(k) &&
+          !(replays_may_remain && k.rfind("storm-replay:", 0) == 0)) {
+        os << "unexpected key " << k << "\n";
+      }
       if (v.pttl == -1) os << k << " has no TTL\n";
     }
     // Counts: the fault-free delivery plus the failed attempt's counted occurrences.
@@ -634,10 +662,22 @@ class BatchedPipelineFaultTest : public PipelineFaultTest {
       }
       if (!ok) os << "alert " << i << " (" << Describe(wd) << ") is lost\n";
     }
+    // Every alert counted once: the storm's replay list recognises each retried add. Which
+    // alerts are in the storm may differ from the fault-free run (pipeline.h "Batching": a
+    // retry's detection saw the failed attempt's later alerts), so the storm must count the
+    // fault-free run's storm minus its aggregated alerts of Main(), plus each alert of Main()
+    // that the failed attempt or its retry reports aggregated, once.
+    int64_t want_main = 0, got_main = 0;
+    for (std::size_t i = 0; i < want.decisions.size(); ++i) {
+      want_main += want.decisions[i].outcome == Outcome::kStormAggregated;
+      got_main += f.decisions[i].outcome == Outcome::kStormAggregated ||
+                  got.retry.decisions[i].outcome == Outcome::kStormAggregated;
+    }
     const int64_t ws = StormCount(want_keys), gs = StormCount(got.keys);
-    if (gs < ws || gs > ws + 2 * static_cast<int64_t>(with_error)) {
-      os << "storm counts " << gs << " alerts, want " << ws << " (+ up to "
-         << 2 * with_error << " within the limits)\n";
+    if (gs != ws - want_main + got_main) {
+      os << "storm counts " << gs << " alerts, want " << ws - want_main + got_main << " (fault-free "
+         << ws << ", of which " << want_main << " from this payload; here " << got_main
+         << " alerts of it aggregated)\n";
     }
     if (!os.str().empty()) {
       os << "failed attempt:\n";
@@ -670,7 +710,7 @@ TEST_P(BatchedPipelineFaultTest, EveryCutPointOfEveryStageLosesNothing) {
                      std::to_string(static_cast<int>(c.mode)) + " at operation " +
                      std::to_string(k));
         Attempt got = RunWithFault(layout, k, c.status, c.mode);
-        ++stages[got.failed_op.empty() ? "(command)" : got.failed_op];
+        ++stages[PlainCommand(got.failed_op) ? "(" + got.failed_op + ")" : got.failed_op];
         EXPECT_EQ(CheckBatched(layout, got, c.status, c.mode), "")
             << "failed operation: " << got.failed_op;
       }

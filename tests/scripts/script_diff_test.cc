@@ -159,6 +159,8 @@ class StepGenerator {
         if (Uniform(0, 2) == 0) {
           if (!request) s.args.push_back("");
           s.keys.push_back(Key("storm-close", ns, alert));
+          // With a request id, often its replay list too (the batched Pipeline's adds).
+          if (request && Uniform(0, 1) == 0) s.keys.push_back(Key("storm-replay", ns, alert));
           // Whole units: the record's deadline stays off the step boundaries (see Duration()).
           s.args.push_back(std::to_string(kUnitMs * Pick<int64_t>({1, 2, 3})));
         }
@@ -238,7 +240,7 @@ class StepGenerator {
         {Key("dedup", "fp0"), Key("storm-rate", "ns-a", "HighCPU"),
          Key("storm-pattern", "ns-b", "HighCPU"), Key("storm-agg-0", "ns-a", "HighCPU"),
          Key("storm-agg-1", "ns-b", "HighCPU"), Key("storm-agg-2", "ns-a", "Crash:Loop"),
-         Key("ratelimit", "c1")});
+         Key("ratelimit", "c1"), Key("storm-replay", "ns-a", "HighCPU")});
     // A bucket may be due exactly now (see the rate_limit step): only overwrite it.
     const int kind = key.rfind("ratelimit", 0) == 0 ? 4 : Uniform(0, 4);
     switch (kind) {
@@ -246,7 +248,7 @@ class StepGenerator {
         s.command = {"SET", key, kJunk[Uniform(0, static_cast<int>(std::size(kJunk)) - 1)]};
         break;
       case 1:
-        s.command = {"HSET", key, Pick<std::string>({"#n", "#f", "count", "x"}), "1"};
+        s.command = {"HSET", key, Pick<std::string>({"#n", "#f", "count", "x", "r1:1"}), "1"};
         break;
       case 2:
         s.command = {"DEL", key};

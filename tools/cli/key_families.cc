@@ -10,7 +10,8 @@ const std::vector<std::string_view>& StormkvFamilies() {
   static const std::vector<std::string_view> kFamilies = {family::kDedup, family::kStormRate,
                                                           family::kStormPattern, family::kStormAgg,
                                                           family::kRateLimit, family::kStormClose,
-                                                          family::kStormDue};
+                                                          family::kStormDue,
+                                                          family::kStormReplay};
   return kFamilies;
 }
 

@@ -177,7 +177,11 @@ PipelineOptions Pipeline::Normalize(PipelineOptions options) {
       options.close.claim_lease = StormCloseOptions{}.claim_lease;
     }
     options.aggregation.close_grace = options.close.grace;
+    // The batched path adds many alerts of one storm in a row: their retries are recognised by
+    // the storm's replay list (pipeline.h "Batching"), whose ids it removes once settled.
+    options.aggregation.replay_list = options.batch;
   } else {
+    options.aggregation.replay_list = false;
     options.aggregation.close_grace.reset();
   }
   return options;

@@ -52,9 +52,10 @@
 // pipelined round trip on Redis, one per master on a cluster, a loop on the embedded stores),
 // then the storm detection of every new alert, then the storm adds — the first alert of each
 // storm in one batch, the storms it opened registered (2 round trips per storm that opens), the
-// other alerts of those storms in a second batch — then every Finish(kDone) in one batch, and the
-// abandons of failed alerts in one more. A payload thus costs a bounded number of round trips
-// (about 7 plus 2 per storm opening in it), not 4-5 per alert. A repeat of a fingerprint inside
+// other alerts of those storms in a second batch — then every Finish(kDone) in one batch, the
+// settled storm adds' replay-list removals in one, and the abandons of failed alerts in one more.
+// A payload thus costs a bounded number of round trips (about 8 plus 2 per storm opening in it),
+// not 4-5 per alert. A repeat of a fingerprint inside
 // the payload goes to a later "wave" (the same stages again for the repeats) after the first
 // occurrence's Finish; so does an alert answered busy, after a short wait (up to busy_wait);
 // inline closes of storms that are over run alert by alert (rare).
@@ -71,24 +72,27 @@
 // replay that opens and registers the storm again). The result's status and HTTP 503 are as
 // above (the first failed alert's error), so the payload is retried and the retry completes
 // it: alerts processed before are duplicates, failed ones are resumed. The at-least-once
-// guarantees above hold; what batching widens (tests/fault/batch_fault_test.cc sweeps every
-// cut point of every stage):
+// guarantees above hold; what batching widens, and how it keeps storm counts exact
+// (BatchedPipelineFaultTest in tests/fault/pipeline_fault_test.cc sweeps every cut point of every
+// stage):
 //  * the storm detection of a whole stage runs before any alert of it is aggregated or marked
 //    done: an alert that fails after its detection ran is counted by the storm-rate counter
 //    again on its retry (as above), and its retry's detection also sees the resources of the
 //    alerts detected after it in the failed attempt, so it may find the storm one alert earlier
 //    than a fault-free run would (an alert whose own request was emitted before its done mark
 //    failed may then be aggregated into that storm by its retry);
-//  * an alert whose add reached the storm but that failed later (its done mark, or a lost
-//    reply) is followed by the adds of the storm's later alerts of the same stage: its retry is
-//    not recognised as a replay ("while no other alert was added in between") and counts it in
-//    the storm again. Never fewer alerts, never a lost storm or request;
-//  * so the retry of an alert that was resumed may be the first add of its storm without
-//    opening it (its opening alert's registration failed, and the storm's earlier alerts' retries
-//    were not replays): once per storm and payload, when a resumed alert is added to a storm no
-//    alert of the payload opened, the storm is registered again (storm_close's open writes
-//    nothing for a registered storm; the due entry gets the current deadline) and its
-//    provisional request is emitted again (same name).
+//  * every storm add of a batch records the alert's request id in the storm's replay list
+//    (AggregationOptions::replay_list, a hash in the storm's slot: no key shared by storms), and
+//    the ids of the alerts marked done leave it in one more batch (f). So the retry of ANY alert
+//    whose add reached the storm — a lost reply, a failed done mark or registration, however
+//    many adds of the storm followed it — is a replay: counted once, and an add that opened the
+//    storm reports it opened again, so its retry registers the storm and emits its provisional
+//    request. When that removal stage fails, the settled ids stay until the storm record
+//    expires (a retry of their alerts is a duplicate and never adds them again). Without
+//    closing (close.enabled false) there is no replay list: an add is then a replay only while
+//    it is the storm's last (as alert by alert), a retried add followed by others counts twice,
+//    and once per storm and payload, when a resumed alert is added to a storm no alert of the
+//    payload opened, the storm's provisional request is emitted again (same name).
 //
 // Closing storms (PipelineOptions::close; storm_closer.h). A storm's FINAL request — same name,
 // stormClosed true, stormAlertCount, every affected resource up to max_resources, overflow,
@@ -347,9 +351,9 @@ class Pipeline {
   Status Aggregated(const NormalizedSignal& signal, const StormAlert& alert,
                     const AggregateResult& agg, AlertDecision* d,
                     std::vector<RemediationRequest>* out);
-  // A resumed alert was added to a storm it did not open (batched path): registers the storm
-  // again (idempotent) and emits its provisional request again, in case the failed attempt's
-  // opening alert never got that far.
+  // A resumed alert was added to a storm it did not open (batched path without a replay list):
+  // registers the storm again (idempotent) and emits its provisional request again, in case the
+  // failed attempt's opening alert never got that far.
   Status Reregister(const NormalizedSignal& signal, const StormAlert& alert,
                     const AggregateResult& agg, std::vector<RemediationRequest>* out);
   // Both: the storm's close registration (when closing is on; its deadline from the storm's

@@ -88,6 +88,7 @@ class Pipeline::BatchRun {
     std::vector<std::size_t> busy;
     if (wave.empty()) return busy;
     abandon_.clear();
+    added_.clear();
     // (a) dedup: every Begin of the wave in one batch.
     std::vector<std::string> rr_names;
     rr_names.reserve(wave.size());
@@ -236,6 +237,7 @@ class Pipeline::BatchRun {
           if (!blocked) blocked.emplace(i, st);
           continue;
         }
+        added_[i] = &storm[k];
         if (agg->is_new) {
           opened.insert(key_of(k));
         } else if (rec[i].state == DedupState::kResumed) {
@@ -246,8 +248,10 @@ class Pipeline::BatchRun {
     };
     add_round(first);
     add_round(rest);
+    // Only without a replay list (closing disabled): with one, the retry of a storm's opening
+    // add is a replay that reports the storm opened again, and registers it.
     for (const auto& [key, at] : resumed) {
-      if (opened.count(key)) continue;
+      if (opened.count(key) || p_.options_.aggregation.replay_list) continue;
       const std::size_t i = fresh[at.first];
       if (Status st = p_.Reregister(Signal(i), storm[at.first], at.second, &emitted_[i]);
           !st.ok()) {
@@ -263,8 +267,12 @@ class Pipeline::BatchRun {
     for (std::size_t i : done) fps.push_back(Signal(i).fingerprint);
     std::vector<Result<bool>> finished = p_.dedup_.FinishBatch(fps, attempt_, DedupFinish::kDone);
     std::vector<std::size_t> finish_failed;
+    std::vector<const StormAlert*> settled;  // storm adds of alerts now done
     for (std::size_t k = 0; k < done.size(); ++k) {
-      if (finished[k].ok()) continue;
+      if (finished[k].ok()) {
+        if (auto it = added_.find(done[k]); it != added_.end()) settled.push_back(it->second);
+        continue;
+      }
       const std::size_t i = done[k];
       AlertDecision& d = D(i);
       d.status = finished[k].status();
@@ -274,6 +282,10 @@ class Pipeline::BatchRun {
       failed_fps_.emplace(Signal(i).fingerprint, d.status);
       finish_failed.push_back(i);
     }
+    // (f) their request ids leave the storms' replay lists (one batch). Best effort: an id left
+    // behind lives only as long as its storm record, and only a retry of its alert, a duplicate
+    // now, could carry it again.
+    (void)p_.aggregator_.ForgetReplays(settled);
     std::sort(abandon_.begin(), abandon_.end());
     std::vector<std::size_t> abandon = abandon_;
     abandon.insert(abandon.end(), finish_failed.begin(), finish_failed.end());
@@ -303,6 +315,8 @@ class Pipeline::BatchRun {
   std::chrono::microseconds pause_{50};  // the next busy wait
   std::unordered_map<std::string, Status> failed_fps_;  // fingerprints whose alert failed
   std::vector<std::size_t> abandon_;                     // this wave's begun-and-failed alerts
+  // This wave's alerts added to their storms (payload index -> the add; `storm` of RunWave).
+  std::unordered_map<std::size_t, const StormAlert*> added_;
 };
 
 void Pipeline::ProcessBatched(const std::vector<Item>& items, const std::string& attempt,

@@ -187,6 +187,7 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
   const LuaNum inactivity = LuaToNumber(At(argv, 1));
   const LuaNum cap = LuaToNumber(At(argv, 2));
   const std::string request = argv.size() > 6 ? argv[6] : std::string();
+  const std::string* replay_list = At(keys, 2);
   LUA_CALL(m, "HMGET", key, "#n", "#f", "#l", "#o", "#p", "#r");
   const auto& e = m.elements();
   LuaNum count = LuaToNumber(e.at(0)), first = LuaToNumber(e.at(1)), last = LuaToNumber(e.at(2)),
@@ -201,12 +202,12 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     return StatusFromErrorReply("CORRUPT compact storm record lacks its fields");
   } else {
     // now >= last + inactivity or now >= first + cap (Lua: b <= a).
-    LUA_TRY(idle_at, twin::LuaAdd(last, inactivity, 26));
-    LUA_TRY(idle, twin::LuaLessEqual(idle_at, now, 26));
+    LUA_TRY(idle_at, twin::LuaAdd(last, inactivity, 33));
+    LUA_TRY(idle, twin::LuaLessEqual(idle_at, now, 33));
     bool expired = idle;
     if (!expired) {
-      LUA_TRY(cap_at, twin::LuaAdd(first, cap, 26));
-      LUA_TRY(capped, twin::LuaLessEqual(cap_at, now, 26));
+      LUA_TRY(cap_at, twin::LuaAdd(first, cap, 33));
+      LUA_TRY(capped, twin::LuaLessEqual(cap_at, now, 33));
       expired = capped;
     }
     if (expired) {
@@ -229,10 +230,23 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
       return Reply::Array({Reply::Integer(*replay), twin::LuaInt(*count),
                            Reply::Integer(hlen.integer() - reserved), twin::LuaInt(*overflow),
                            twin::LuaInt(*first), twin::LuaInt(*last)});
+    } else if (!request.empty() && replay_list != nullptr) {
+      // The replay list (KEYS[3]): an add whose alert is still in flight.
+      LUA_CALL(prior, "HGET", replay_list, request);
+      if (!prior.is_nil()) {
+        LUA_CALL(hlen, "HLEN", key);
+        const LuaNum was_new = LuaToNumber(prior.str());
+        return Reply::Array({twin::LuaInt(was_new ? *was_new : 0.0), twin::LuaInt(*count),
+                             Reply::Integer(hlen.integer() - reserved), twin::LuaInt(*overflow),
+                             twin::LuaInt(*first), twin::LuaInt(*last)});
+      }
     }
   }
   if (is_new) {
-    if (any) LUA_DO("DEL", key);
+    if (any) {
+      LUA_DO("DEL", key);
+      if (replay_list != nullptr) LUA_DO("DEL", replay_list);
+    }
     LUA_DO("HSET", key, "#n", "0", "#f", now_arg, "#l", now_arg, "#p", At(argv, 5), "#o", "0");
     count = 0;
     first = now;
@@ -243,7 +257,7 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
   LUA_CALL(hlen, "HLEN", key);
   int64_t resources = hlen.integer() - reserved;
   const std::string* field = At(argv, 4);
-  LUA_TRY(room, LuaLess(static_cast<double>(resources), LuaToNumber(At(argv, 3)), 38));
+  LUA_TRY(room, LuaLess(static_cast<double>(resources), LuaToNumber(At(argv, 3)), 56));
   if (room) {
     LUA_CALL(rc, "HINCRBY", key, field, "1");
     if (rc.integer() == 1) ++resources;
@@ -257,18 +271,22 @@ Result<Reply> StormAggCompactTwin(ScriptContext& ctx, const Args& keys, const Ar
     }
   }
   LUA_CALL(n, "HINCRBY", key, "#n", "1");
-  LUA_TRY(later, LuaLess(last, now, 46));
+  LUA_TRY(later, LuaLess(last, now, 64));
   if (later) {
     last = now;
     LUA_DO("HSET", key, "#l", now_arg);
   }
   if (!request.empty()) LUA_DO("HSET", key, "#r", (is_new ? "1" : "0") + request);
-  LUA_TRY(idle_at, twin::LuaAdd(last, inactivity, 51));
-  LUA_TRY(cap_at, twin::LuaAdd(first, cap, 51));
+  LUA_TRY(idle_at, twin::LuaAdd(last, inactivity, 69));
+  LUA_TRY(cap_at, twin::LuaAdd(first, cap, 69));
   // + (tonumber(ARGV[8]) or 0): the close grace.
   const LuaNum grace = LuaToNumber(At(argv, 7));
-  LUA_DO("PEXPIRE", key,
-         twin::FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0)));
+  const std::string ttl = twin::FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0));
+  LUA_DO("PEXPIRE", key, ttl);
+  if (!request.empty() && replay_list != nullptr) {
+    LUA_DO("HSET", replay_list, request, is_new ? "1" : "0");
+    LUA_DO("PEXPIRE", replay_list, ttl);
+  }
   return Reply::Array({Reply::Integer(is_new ? 1 : 0), Reply::Integer(n.integer()),
                        Reply::Integer(resources), twin::LuaInt(*overflow), twin::LuaInt(*first),
                        twin::LuaInt(*last)});

@@ -136,6 +136,18 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
                            LuaInt(*NumberAt(rec, "last_seen"))});
     }
   }
+  const std::string* replay_list = At(keys, 2);
+  if (have && !request.empty() && replay_list != nullptr) {
+    LUA_CALL(prior, "HGET", replay_list, request);
+    if (!prior.is_nil()) {
+      const LuaNum was_new = LuaToNumber(prior.str());
+      return Reply::Array({LuaInt(was_new ? *was_new : 0.0), LuaInt(*NumberAt(rec, "alert_count")),
+                           Length(Member(rec, "resources")), LuaInt(*NumberAt(rec, "overflow")),
+                           LuaInt(*NumberAt(rec, "first_seen")),
+                           LuaInt(*NumberAt(rec, "last_seen"))});
+    }
+  }
+  if (!have && !raw.is_nil() && replay_list != nullptr) LUA_DO("DEL", replay_list);
   if (!have) {
     rec = json::object({{"alert_count", 0.0}, {"overflow", 0.0}, {"resources", json::array()}});
     SetNumber(rec, "first_seen", now);
@@ -154,8 +166,12 @@ Result<Reply> StormAggJsonMetaTwin(ScriptContext& ctx, const Args& keys, const A
   LUA_TRY(idle_at, LuaAdd(last, inactivity, 0));
   LUA_TRY(cap_at, LuaAdd(first, cap, 0));
   const LuaNum grace = LuaToNumber(At(argv, 7));  // (tonumber(ARGV[8]) or 0): the close grace
-  LUA_DO("SET", *key, CanonicalJsonText(rec), "PX",
-         FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0)));
+  const std::string ttl = FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0));
+  LUA_DO("SET", *key, CanonicalJsonText(rec), "PX", ttl);
+  if (!request.empty() && replay_list != nullptr) {
+    LUA_DO("HSET", replay_list, request, have ? "0" : "1");
+    LUA_DO("PEXPIRE", replay_list, ttl);
+  }
   return Reply::Array({Reply::Integer(have ? 0 : 1), LuaInt(rec["alert_count"].get<double>()),
                        Reply::Integer(static_cast<int64_t>(list.size())),
                        LuaInt(rec["overflow"].get<double>()), LuaInt(*first), LuaInt(*last)});
@@ -209,6 +225,20 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
                            LuaInt(*NumberAt(d, "firstSeen")), LuaInt(*NumberAt(d, "lastSeen"))});
     }
   }
+  const std::string* replay_list = At(keys, 2);
+  if (have && !request.empty() && replay_list != nullptr) {
+    LUA_CALL(prior, "HGET", replay_list, request);
+    if (!prior.is_nil()) {
+      const json& spec = doc["spec"];
+      const json& d = spec["deduplication"];
+      const LuaNum was_new = LuaToNumber(prior.str());
+      return Reply::Array({LuaInt(was_new ? *was_new : 0.0),
+                           LuaInt(*NumberAt(spec, "stormAlertCount")),
+                           Length(Member(spec, "affectedResources")),
+                           LuaInt(*NumberAt(spec, "stormOverflowCount")),
+                           LuaInt(*NumberAt(d, "firstSeen")), LuaInt(*NumberAt(d, "lastSeen"))});
+    }
+  }
   // A template whose spec is a non-empty JSON array is a Lua table with an array part: the
   // script sets its storm fields on it, but the encoder writes only the array elements. The
   // twin keeps those fields in `shadow` and writes the array as it came.
@@ -222,6 +252,7 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
       return StatusFromErrorReply("ERR full-crd template is not a JSON object with a spec");
     }
     doc = std::move(*v);
+    if (!raw.is_nil() && replay_list != nullptr) LUA_DO("DEL", replay_list);
     json& spec_in_doc = doc["spec"];
     spec_is_array = spec_in_doc.is_array() && !spec_in_doc.empty();
     if (!spec_is_array && !spec_in_doc.is_object()) spec_in_doc = json::object();
@@ -253,8 +284,12 @@ Result<Reply> StormAggFullCrdTwin(ScriptContext& ctx, const Args& keys, const Ar
   LUA_TRY(idle_at, LuaAdd(last, inactivity, 0));
   LUA_TRY(cap_at, LuaAdd(first, cap, 0));
   const LuaNum grace = LuaToNumber(At(argv, 8));  // (tonumber(ARGV[9]) or 0): the close grace
-  LUA_DO("SET", *key, CanonicalJsonText(doc), "PX",
-         FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0)));
+  const std::string ttl = FormatD(std::min(idle_at, cap_at) - *now + (grace ? *grace : 0.0));
+  LUA_DO("SET", *key, CanonicalJsonText(doc), "PX", ttl);
+  if (!request.empty() && replay_list != nullptr) {
+    LUA_DO("HSET", replay_list, request, have ? "0" : "1");
+    LUA_DO("PEXPIRE", replay_list, ttl);
+  }
   return Reply::Array({Reply::Integer(have ? 0 : 1), LuaInt(spec["stormAlertCount"].get<double>()),
                        Reply::Integer(static_cast<int64_t>(list.size())),
                        LuaInt(spec["stormOverflowCount"].get<double>()), LuaInt(*first),

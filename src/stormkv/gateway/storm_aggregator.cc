@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <utility>
 
 #include "stormkv/gateway/json_text.h"
@@ -163,6 +164,9 @@ ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now) const {
   std::vector<std::string> keys = {KeyFor(alert.ns, alert.alertname)};
   if (o.close_grace) {
     keys.push_back(schema_.StormKey(family::kStormClose, alert.ns, alert.alertname));
+    if (o.replay_list && !alert.request_id.empty()) {
+      keys.push_back(schema_.StormKey(family::kStormReplay, alert.ns, alert.alertname));
+    }
     args.push_back(alert.request_id);
     args.push_back(std::to_string(o.close_grace->count()));
   } else if (!alert.request_id.empty()) {
@@ -217,6 +221,25 @@ std::vector<Result<AggregateResult>> StormAggregator::AddBatch(
   std::vector<Result<Reply>> replies = kv_.EvalBatch(calls);
   for (std::size_t k = 0; k < at.size(); ++k) out[at[k]] = DecodeAggregate(replies[k]);
   return out;
+}
+
+Status StormAggregator::ForgetReplays(const std::vector<const StormAlert*>& settled) {
+  if (!options_.replay_list || !options_.close_grace) return Status::Ok();
+  std::vector<Command> cmds;
+  std::map<std::string, std::size_t> by_storm;  // replay key -> its command in cmds
+  for (const StormAlert* a : settled) {
+    if (a->request_id.empty()) continue;
+    std::string key = schema_.StormKey(family::kStormReplay, a->ns, a->alertname);
+    auto [it, inserted] = by_storm.try_emplace(std::move(key), cmds.size());
+    if (inserted) cmds.push_back({"HDEL", it->first});
+    cmds[it->second].push_back(a->request_id);
+  }
+  if (cmds.empty()) return Status::Ok();
+  for (Result<Reply>& r : kv_.RunBatch(cmds)) {
+    if (!r.ok()) return r.status().WithContext("storm replay list");
+    if (r->is_error()) return StatusFromErrorReply(r->str()).WithContext("storm replay list");
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<StormRecord>> StormAggregator::Get(std::string_view ns,

@@ -51,6 +51,13 @@ struct AggregationOptions {
   // then live `close_grace` past their deadline, so a closer still finds them. Unset: a storm
   // over its window is replaced at once and expires at its deadline.
   std::optional<std::chrono::milliseconds> close_grace;
+  // With close_grace: every Add() with a request id also records it in the storm's replay list
+  // (KeySchema::StormKey(family::kStormReplay, ns, alertname), a hash in the storm's slot), so
+  // that an add is recognised as a replay however many adds followed it, until the caller
+  // removes its id (ForgetReplays) once the alert is settled. The batched Pipeline uses it: a
+  // payload adds many alerts of one storm in a row, and the retry of any of them must not count
+  // it twice. The list lives as long as the storm record; replacing the storm deletes it.
+  bool replay_list = false;
 };
 
 // One alert to add to its storm.
@@ -65,7 +72,8 @@ struct StormAlert {
   // fingerprint and its first_seen). Stored with the storm as its last added alert; an Add()
   // with the request id of the last added alert is a replay of that add (its reply was lost, or
   // the caller failed after it): nothing is written and the earlier result — is_new included —
-  // is returned again. Empty: no replay detection.
+  // is returned again. So is an add whose id is still in the storm's replay list
+  // (AggregationOptions::replay_list). Empty: no replay detection.
   std::string request_id;
   // Only the full-crd layout uses these (they fill the RemediationRequest-like document).
   std::string fingerprint;  // SHA-256 hex of the opening alert; names the document
@@ -122,6 +130,13 @@ class StormAggregator {
   // return had the calls run one after the other (each add sees the adds before it, replay
   // detection included). Argument errors fail their entry only.
   std::vector<Result<AggregateResult>> AddBatch(const std::vector<const StormAlert*>& alerts);
+
+  // Removes settled alerts' request ids from their storms' replay lists (replay_list only;
+  // alerts without a request id are skipped): one HDEL per storm, all in ONE KvBackend::RunBatch
+  // (one pipelined round trip on Redis). Errors: the first failed HDEL's (best effort: an id
+  // left behind only lives until its storm record's TTL; a retry of its alert, which is a
+  // duplicate by then, never adds it again).
+  Status ForgetReplays(const std::vector<const StormAlert*>& settled);
 
   // The stored record of the storm (ns, alertname) in this aggregator's layout, or nullopt when
   // there is none (expired or never opened). Does not modify it. Corruption when it does not
