@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,25 @@ Result<std::string> ReadInput(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::InvalidArgument("cannot read '" + path + "': no such file or no access");
+  // A regular file is read in one piece into a string of its size (no stream copies); anything
+  // whose size the stream cannot tell (a pipe, a FIFO) is copied as a stream.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size >= 0 && in) {
+    in.seekg(0, std::ios::beg);
+    std::string text(static_cast<std::size_t>(size), '\0');
+    in.read(text.data(), size);
+    if (in.gcount() == size) {
+      // Grown since it was measured: the rest too.
+      if (in.peek() != std::char_traits<char>::eof()) {
+        os << in.rdbuf();
+        text += os.str();
+      }
+      return text;
+    }
+  }
+  in.clear();
+  in.seekg(0, std::ios::beg);
   os << in.rdbuf();
   return os.str();
 }
@@ -82,8 +102,23 @@ Result<std::optional<SignalSource>> ParseIngestFormat(std::string_view text) {
                                  "': choose auto, alertmanager or kubernetes-event");
 }
 
-std::vector<std::string> SplitPayloads(const std::string& text) {
-  if (IsJsonText(text)) return {text};
+std::vector<std::string> SplitPayloads(std::string text) {
+  // At most one line that is not blank: the lines are that line, and the text is JSON exactly
+  // when that line is (blank lines are JSON whitespace), so the answer is the whole text either
+  // way, without parsing it.
+  std::size_t nonblank = 0;
+  for (std::size_t at = 0; at <= text.size() && nonblank < 2;) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + at, end - at);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) ++nonblank;
+    at = end + 1;
+  }
+  std::vector<std::string> whole;  // (a braced list would copy the text)
+  if (nonblank < 2 || IsJsonText(text)) {
+    whole.push_back(std::move(text));
+    return whole;
+  }
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line;
@@ -93,7 +128,10 @@ std::vector<std::string> SplitPayloads(const std::string& text) {
     all_json = all_json && IsJsonText(line);
     out.push_back(line);
   }
-  if (!all_json || out.empty()) return {text};  // let the adapter name the JSON error
+  if (!all_json || out.empty()) {  // let the adapter name the JSON error
+    whole.push_back(std::move(text));
+    return whole;
+  }
   return out;
 }
 
@@ -115,7 +153,7 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
   for (const std::string& input : options.inputs) {
     Result<std::string> text = ReadInput(input);
     if (!text.ok()) return text.status();
-    std::vector<std::string> parts = SplitPayloads(*text);
+    std::vector<std::string> parts = SplitPayloads(std::move(text).value());
     const std::string base = input == "-" ? "stdin" : input;
     for (std::size_t i = 0; i < parts.size(); ++i) {
       payloads.emplace_back(parts.size() == 1 ? base : base + ":" + std::to_string(i + 1),
@@ -125,6 +163,18 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
 
   IngestSummary summary;
   std::vector<RemediationRequest> requests;
+  std::string lines;
+  // Decisions per outcome, by enum value (named into summary.outcomes at the end).
+  constexpr std::size_t kOutcomes = static_cast<std::size_t>(Outcome::kFailed) + 1;
+  std::array<int64_t, kOutcomes> outcomes{};
+  auto count_outcomes = [&] {
+    for (std::size_t o = 0; o < kOutcomes; ++o) {
+      if (outcomes[o] > 0) {
+        summary.outcomes[std::string(OutcomeName(static_cast<Outcome>(o)))] += outcomes[o];
+      }
+      outcomes[o] = 0;
+    }
+  };
   for (const auto& [name, bytes] : payloads) {
     ++summary.payloads;
     std::optional<SignalSource> source = options.format;
@@ -150,11 +200,15 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
       continue;
     }
     IngestResult result = pipeline.Ingest(bytes, *source, options.client);
+    // A payload's lines go out in one write.
+    lines.clear();
     for (const AlertDecision& d : result.decisions) {
       ++summary.decisions;
-      ++summary.outcomes[std::string(OutcomeName(d.outcome))];
-      out << AlertDecisionToJson(d, name) << "\n";
+      ++outcomes[static_cast<std::size_t>(d.outcome)];
+      lines += AlertDecisionToJson(d, name);
+      lines += '\n';
     }
+    out.write(lines.data(), static_cast<std::streamsize>(lines.size()));
     if (result.status.IsInvalidArgument()) ++summary.rejected_payloads;
     if (!result.status.ok() && !result.status.IsInvalidArgument()) {
       ++summary.failed_payloads;
@@ -187,10 +241,18 @@ Result<IngestSummary> RunIngest(const IngestOptions& options, std::ostream& out)
   if (Result<std::vector<DueStorm>> open = pipeline.OpenStorms(); open.ok()) {
     summary.storms_left_open = static_cast<int64_t>(open->size());
   }
+  count_outcomes();
+  lines.clear();
   for (const RemediationRequest& rr : requests) {
-    out << RemediationRequestToJson(rr) << "\n";
+    lines += RemediationRequestToJson(rr);
+    lines += '\n';
     ++summary.requests;
+    if (lines.size() >= (std::size_t{1} << 20)) {
+      out.write(lines.data(), static_cast<std::streamsize>(lines.size()));
+      lines.clear();
+    }
   }
+  out.write(lines.data(), static_cast<std::streamsize>(lines.size()));
   out.flush();
   return summary;
 }

@@ -59,7 +59,7 @@ Result<std::optional<SignalSource>> ParseIngestFormat(std::string_view text);
 
 // Splits one input into payloads: the whole text when it is one JSON document, else one payload
 // per non-empty line (JSON Lines, as captured by a logging proxy).
-std::vector<std::string> SplitPayloads(const std::string& text);
+std::vector<std::string> SplitPayloads(std::string text);
 
 // Runs every payload of every input through one Pipeline and writes the lines described above
 // to `out`. Storms are closed (Pipeline::CloseDueStorms) after each payload on the command's
