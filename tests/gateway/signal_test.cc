@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
 #include <string>
 
 #include "common/test_util.h"
@@ -53,6 +55,49 @@ TEST(Rfc3339Test, FormatsRoundTrip) {
   EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00Z");
   for (int64_t ms : {int64_t{1}, int64_t{951782400000}, int64_t{4102444799999}}) {
     EXPECT_EQ(Ms(FormatRfc3339Ms(ms)), ms);
+  }
+}
+
+// The hand-written formatter equals the printf formats it replaced, on random instants from
+// before 1970 to beyond year 9999 (where the printf path still writes them).
+TEST(Rfc3339Test, FormatEqualsThePrintfFormat) {
+  auto reference = [](int64_t ms) {
+    int64_t secs = ms / 1000, frac = ms % 1000;
+    if (frac < 0) frac += 1000, secs -= 1;
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) rem += 86400, days -= 1;
+    // Civil date (Howard Hinnant's algorithm, as signal.cc).
+    int64_t z = days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+    char buf[64];
+    if (frac == 0) {
+      std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                    static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                    static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    } else {
+      std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                    static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                    static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
+                    static_cast<long long>(frac));
+    }
+    return std::string(buf);
+  };
+  std::mt19937_64 rng(18);
+  std::uniform_int_distribution<int64_t> any(-62167219200000 - 86400000, 400000000000000);
+  for (int i = 0; i < 100000; ++i) {
+    int64_t ms = any(rng);
+    if (i % 3 == 0) ms -= ms % 1000;  // whole seconds: no fraction written
+    ASSERT_EQ(FormatRfc3339Ms(ms), reference(ms)) << ms;
+  }
+  for (int64_t ms : {int64_t{0}, int64_t{-1}, int64_t{253402300799999}, int64_t{253402300800000},
+                     int64_t{-62167219200000}, int64_t{-62167219200001}}) {
+    EXPECT_EQ(FormatRfc3339Ms(ms), reference(ms)) << ms;
   }
 }
 

@@ -217,6 +217,31 @@ std::string FormatRfc3339Ms(int64_t ms) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
+  if (y >= 0 && y <= 9999) {  // every real timestamp: written by hand (snprintf costs ~10x)
+    char out[24];
+    auto put = [&out](std::size_t at, unsigned v, std::size_t digits) {
+      for (std::size_t k = digits; k-- > 0; v /= 10) out[at + k] = static_cast<char>('0' + v % 10);
+    };
+    put(0, static_cast<unsigned>(y), 4);
+    out[4] = '-';
+    put(5, m, 2);
+    out[7] = '-';
+    put(8, d, 2);
+    out[10] = 'T';
+    put(11, static_cast<unsigned>(rem / 3600), 2);
+    out[13] = ':';
+    put(14, static_cast<unsigned>(rem / 60 % 60), 2);
+    out[16] = ':';
+    put(17, static_cast<unsigned>(rem % 60), 2);
+    std::size_t n = 19;
+    if (frac != 0) {
+      out[n++] = '.';
+      put(n, static_cast<unsigned>(frac), 3);
+      n += 3;
+    }
+    out[n++] = 'Z';
+    return std::string(out, n);
+  }
   char buf[64];
   if (frac == 0) {
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
