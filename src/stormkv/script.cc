@@ -8,10 +8,28 @@
 namespace stormkv {
 namespace {
 
-std::string DigestHex(const EVP_MD* md, std::string_view data) {
+// The algorithm fetched once (EVP_sha256() alone makes every EVP_Digest fetch it from the
+// provider again, about half the cost of hashing a short key) and one context per thread.
+// `name`: "SHA1" / "SHA256"; `fallback`: the legacy constant, used when the fetch fails.
+std::string DigestHex(const char* name, const EVP_MD* fallback, std::string_view data) {
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx sha1, sha256;
+  static EVP_MD* const kSha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  const bool is_sha1 = name[3] == '1';
+  EVP_MD* md = is_sha1 ? kSha1 : kSha256;
+  EVP_MD_CTX* ctx = (is_sha1 ? sha1 : sha256).ctx;
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out, &len) != 1) {
+    len = 0;
+    EVP_Digest(data.data(), data.size(), out, &len, fallback, nullptr);
+  }
   static const char kHex[] = "0123456789abcdef";
   std::string hex(len * 2, '0');
   for (unsigned int i = 0; i < len; ++i) {
@@ -41,8 +59,8 @@ bool ShebangSaysNoWrites(std::string_view lua) {
 
 }  // namespace
 
-std::string Sha1Hex(std::string_view data) { return DigestHex(EVP_sha1(), data); }
-std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
+std::string Sha1Hex(std::string_view data) { return DigestHex("SHA1", EVP_sha1(), data); }
+std::string Sha256Hex(std::string_view data) { return DigestHex("SHA256", EVP_sha256(), data); }
 
 Script::Script(std::string name, std::string lua, NativeTwin twin, bool read_only)
     : name_(std::move(name)),
