@@ -9,7 +9,7 @@
 namespace stormkv {
 namespace {
 
-bool IsPlain(unsigned char c) {
+constexpr bool IsPlain(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '/' || c == '-';
 }
@@ -69,54 +69,81 @@ KeySchema::KeySchema(KeySchemaOptions options) : options_(std::move(options)) {
   options_.prefix = std::move(safe);
 }
 
-std::string KeySchema::EscapePart(std::string_view raw) const {
+namespace {
+
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = IsPlain(static_cast<unsigned char>(c));
+  return t;
+}();
+
+// Appends EscapePart(raw) to `out` (runs of plain bytes in one append, no temporary string).
+void AppendEscapedPart(std::string* out, std::string_view raw, std::size_t max_part_bytes) {
   static const char kHex[] = "0123456789ABCDEF";
-  if (raw.empty()) return "~";  // never produced by a non-empty value; keeps "{~}" a real hash tag
-  std::string out;
-  out.reserve(std::min(raw.size(), options_.max_part_bytes));
-  for (unsigned char c : raw) {
-    if (IsPlain(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  if (raw.empty()) {  // never produced by a non-empty value; keeps "{~}" a real hash tag
+    out->push_back('~');
+    return;
   }
-  if (out.size() <= options_.max_part_bytes) return out;
+  const std::size_t start = out->size();
+  for (std::size_t i = 0; i < raw.size();) {
+    std::size_t j = i;
+    while (j < raw.size() && kPlain[static_cast<unsigned char>(raw[j])]) ++j;
+    out->append(raw.data() + i, j - i);
+    if (j == raw.size()) break;
+    const auto c = static_cast<unsigned char>(raw[j]);
+    const char esc[3] = {'%', kHex[c >> 4], kHex[c & 15]};
+    out->append(esc, 3);
+    i = j + 1;
+  }
+  if (out->size() - start <= max_part_bytes) return;
   // Cut at a boundary that does not split a %XX escape, then add a digest of the raw value.
   const std::size_t suffix = 1 + 16;
-  std::size_t cut = options_.max_part_bytes - suffix;
-  if (cut >= 1 && out[cut - 1] == '%') cut -= 1;
-  else if (cut >= 2 && out[cut - 2] == '%') cut -= 2;
-  out.resize(cut);
-  out += '~';
-  out += Sha256Hex(raw).substr(0, 16);
+  std::size_t cut = max_part_bytes - suffix;
+  const char* part = out->data() + start;
+  if (cut >= 1 && part[cut - 1] == '%') cut -= 1;
+  else if (cut >= 2 && part[cut - 2] == '%') cut -= 2;
+  out->resize(start + cut);
+  out->push_back('~');
+  out->append(Sha256Hex(raw), 0, 16);
+}
+
+}  // namespace
+
+std::string KeySchema::EscapePart(std::string_view raw) const {
+  std::string out;
+  out.reserve(std::min(raw.size(), options_.max_part_bytes));
+  AppendEscapedPart(&out, raw, options_.max_part_bytes);
   return out;
 }
 
 std::string KeySchema::Key(std::string_view family, std::string_view tag,
                            std::initializer_list<std::string_view> parts) const {
-  std::string key = options_.prefix;
+  std::size_t size = options_.prefix.size() + family.size() + 3 + tag.size();
+  for (std::string_view p : parts) size += 1 + p.size();
+  std::string key;
+  key.reserve(size + 8);
+  key += options_.prefix;
   key.append(family);
   key += ":{";
-  key += EscapePart(tag);
+  AppendEscapedPart(&key, tag, options_.max_part_bytes);
   key += '}';
   for (std::string_view p : parts) {
     key += ':';
-    key += EscapePart(p);
+    AppendEscapedPart(&key, p, options_.max_part_bytes);
   }
   return key;
 }
 
 std::string KeySchema::StormKey(std::string_view family, std::string_view ns,
                                 std::string_view alertname) const {
-  std::string key = options_.prefix;
+  std::string key;
+  key.reserve(options_.prefix.size() + family.size() + 4 + ns.size() + alertname.size() + 8);
+  key += options_.prefix;
   key.append(family);
   key += ":{";
-  key += EscapePart(ns);
+  AppendEscapedPart(&key, ns, options_.max_part_bytes);
   key += ':';
-  key += EscapePart(alertname);
+  AppendEscapedPart(&key, alertname, options_.max_part_bytes);
   key += '}';
   return key;
 }
