@@ -3,6 +3,7 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <random>
@@ -721,56 +722,83 @@ Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
 
 namespace {
 
-// One decision's fields as (key, JSON text), in key order (what nlohmann's object wrote).
-using Fields = std::vector<std::pair<std::string_view, std::string>>;
-
-Fields DecisionFields(const AlertDecision& d) {
-  using jsonout::Dialect;
-  auto str = [](std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    jsonout::AppendString(&out, s, Dialect::kNlohmann);
-    return out;
+// One decision's fields as (key, JSON text), in key order (what nlohmann's object wrote); the
+// texts are ranges of one buffer, reused by the thread (no allocation per field or per line).
+struct Fields {
+  struct Field {
+    std::string_view key;
+    std::size_t begin, end;  // of its text in `text`
   };
-  auto num = [](int64_t v) {
-    std::string out;
-    jsonout::AppendInt(&out, v);
-    return out;
+  std::string text;
+  std::array<Field, 18> f;
+  std::size_t n = 0;
+  std::string_view Text(const Field& field) const {
+    return std::string_view(text).substr(field.begin, field.end - field.begin);
+  }
+};
+
+void DecisionFields(const AlertDecision& d, Fields* out) {
+  using jsonout::Dialect;
+  out->text.clear();
+  out->n = 0;
+  std::string& t = out->text;
+  auto field = [out](std::string_view key, std::size_t begin) {
+    out->f[out->n++] = Fields::Field{key, begin, out->text.size()};
+  };
+  auto str = [&](std::string_view key, std::string_view s) {
+    const std::size_t begin = t.size();
+    jsonout::AppendString(&t, s, Dialect::kNlohmann);
+    field(key, begin);
+  };
+  auto num = [&](std::string_view key, int64_t v) {
+    const std::size_t begin = t.size();
+    jsonout::AppendInt(&t, v);
+    field(key, begin);
+  };
+  auto raw = [&](std::string_view key, std::string_view v) {
+    const std::size_t begin = t.size();
+    t.append(v);
+    field(key, begin);
   };
   const bool has_signal = !d.fingerprint.empty();
   const bool counted = d.occurrence_count > 0;
   const bool storm = d.outcome == Outcome::kStormAggregated;
-  Fields f;
-  f.reserve(18);
-  if (!d.status.ok()) f.emplace_back("error", str(StatusCodeName(d.status.code())));
-  if (has_signal) f.emplace_back("fingerprint", str(d.fingerprint));
-  if (counted) f.emplace_back("firstSeen", str(FormatRfc3339Ms(d.first_seen_ms)));
-  f.emplace_back("index", num(static_cast<int64_t>(d.index)));
-  if (counted) f.emplace_back("lastSeen", str(FormatRfc3339Ms(d.last_seen_ms)));
-  if (has_signal) f.emplace_back("namespace", str(d.namespace_name));
-  if (counted) f.emplace_back("occurrenceCount", num(d.occurrence_count));
-  f.emplace_back("outcome", str(OutcomeName(d.outcome)));
-  if (!d.reason.empty()) f.emplace_back("reason", str(d.reason));
-  if (!d.remediation_request.empty()) {
-    f.emplace_back("remediationRequest", str(d.remediation_request));
-  }
+  if (!d.status.ok()) str("error", StatusCodeName(d.status.code()));
+  if (has_signal) str("fingerprint", d.fingerprint);
+  if (counted) str("firstSeen", FormatRfc3339Ms(d.first_seen_ms));
+  num("index", static_cast<int64_t>(d.index));
+  if (counted) str("lastSeen", FormatRfc3339Ms(d.last_seen_ms));
+  if (has_signal) str("namespace", d.namespace_name);
+  if (counted) num("occurrenceCount", d.occurrence_count);
+  str("outcome", OutcomeName(d.outcome));
+  if (!d.reason.empty()) str("reason", d.reason);
+  if (!d.remediation_request.empty()) str("remediationRequest", d.remediation_request);
   if (has_signal && !d.resource.empty()) {
-    f.emplace_back("resource",
-                   "{\"kind\":" + str(d.resource.kind) + ",\"name\":" + str(d.resource.name) + "}");
+    const std::size_t begin = t.size();
+    t += "{\"kind\":";
+    jsonout::AppendString(&t, d.resource.kind, Dialect::kNlohmann);
+    t += ",\"name\":";
+    jsonout::AppendString(&t, d.resource.name, Dialect::kNlohmann);
+    t += '}';
+    field("resource", begin);
   }
-  if (d.outcome == Outcome::kRateLimited) f.emplace_back("retryAfterMs", num(d.retry_after_ms));
-  if (has_signal) f.emplace_back("signalName", str(d.signal_name));
+  if (d.outcome == Outcome::kRateLimited) num("retryAfterMs", d.retry_after_ms);
+  if (has_signal) str("signalName", d.signal_name);
   if (storm) {
-    f.emplace_back("stormAlertCount", num(d.storm_alert_count));
-    f.emplace_back("stormOpened", d.storm_opened ? "true" : "false");
-    if (d.storm_overflow > 0) f.emplace_back("stormOverflow", num(d.storm_overflow));
-    f.emplace_back("stormResourceCount", num(d.storm_resource_count));
-    if (d.storm_type) f.emplace_back("stormType", str(StormTypeName(*d.storm_type)));
+    num("stormAlertCount", d.storm_alert_count);
+    raw("stormOpened", d.storm_opened ? "true" : "false");
+    if (d.storm_overflow > 0) num("stormOverflow", d.storm_overflow);
+    num("stormResourceCount", d.storm_resource_count);
+    if (d.storm_type) str("stormType", StormTypeName(*d.storm_type));
   }
-  return f;
 }
 
-void AppendField(std::string* out, std::string_view key, const std::string& value) {
+Fields& ThreadFields() {
+  thread_local Fields fields;
+  return fields;
+}
+
+void AppendField(std::string* out, std::string_view key, std::string_view value) {
   if (out->size() > 1) out->push_back(',');
   out->push_back('"');
   out->append(key);
@@ -781,27 +809,33 @@ void AppendField(std::string* out, std::string_view key, const std::string& valu
 }  // namespace
 
 std::string AlertDecisionToJson(const AlertDecision& d) {
-  std::string out = "{";
-  for (const auto& [k, v] : DecisionFields(d)) AppendField(&out, k, v);
+  Fields& f = ThreadFields();
+  DecisionFields(d, &f);
+  std::string out;
+  out.reserve(f.text.size() + 24 * f.n + 2);
+  out.push_back('{');
+  for (std::size_t k = 0; k < f.n; ++k) AppendField(&out, f.f[k].key, f.Text(f.f[k]));
   out.push_back('}');
   return out;
 }
 
 std::string AlertDecisionToJson(const AlertDecision& d, std::string_view payload_name) {
-  std::string out = "{";
-  std::string name;
-  jsonout::AppendString(&name, payload_name, jsonout::Dialect::kNlohmann);
-  AppendField(&out, "payload", name);
-  Fields f = DecisionFields(d);
+  Fields& f = ThreadFields();
+  DecisionFields(d, &f);
+  std::string out;
+  out.reserve(f.text.size() + 24 * f.n + payload_name.size() + 16);
+  out.push_back('{');
+  out.append("\"payload\":");
+  jsonout::AppendString(&out, payload_name, jsonout::Dialect::kNlohmann);
   static constexpr std::string_view kFirst[] = {"index", "outcome", "reason", "error"};
   for (std::string_view first : kFirst) {
-    for (const auto& [k, v] : f) {
-      if (k == first) AppendField(&out, k, v);
+    for (std::size_t k = 0; k < f.n; ++k) {
+      if (f.f[k].key == first) AppendField(&out, f.f[k].key, f.Text(f.f[k]));
     }
   }
-  for (const auto& [k, v] : f) {
-    if (std::find(std::begin(kFirst), std::end(kFirst), k) == std::end(kFirst)) {
-      AppendField(&out, k, v);
+  for (std::size_t k = 0; k < f.n; ++k) {
+    if (std::find(std::begin(kFirst), std::end(kFirst), f.f[k].key) == std::end(kFirst)) {
+      AppendField(&out, f.f[k].key, f.Text(f.f[k]));
     }
   }
   out.push_back('}');
