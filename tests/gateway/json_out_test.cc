@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "stormkv/gateway/json_out.h"
 #include "stormkv/gateway/pipeline.h"
 #include "stormkv/gateway/remediation_request.h"
 
@@ -156,6 +157,58 @@ TEST(JsonOut, DecisionMatchesNlohmannByteForByte) {
     ASSERT_EQ(AlertDecisionToJson(d, "file.json"),
               line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace))
         << i;
+  }
+}
+
+}  // namespace
+}  // namespace stormkv
+
+namespace stormkv {
+namespace {
+
+// Long strings (the 16-byte block scan of AppendString, specials at every offset): the
+// nlohmann dialect equals nlohmann's dump, the rapidjson one the byte-by-byte escaping that
+// cereal's rapidjson writer does.
+TEST(JsonOut, LongStringsMatchTheirReferences) {
+  std::mt19937 rng(18);
+  auto rapidjson_reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      static const char kHex[] = "0123456789ABCDEF";
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\f': out += "\\f"; break;
+        case '\r': out += "\\r"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    return out + "\"";
+  };
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const int pieces = std::uniform_int_distribution<int>(1, 12)(rng);
+    for (int p = 0; p < pieces; ++p) {
+      text += std::string(std::uniform_int_distribution<std::size_t>(0, 40)(rng), 'x');
+      text += RandomText(rng, /*valid_utf8=*/i % 2 == 0);
+    }
+    std::string nl, rj;
+    jsonout::AppendString(&nl, text, jsonout::Dialect::kNlohmann);
+    jsonout::AppendString(&rj, text, jsonout::Dialect::kRapidjson);
+    ASSERT_EQ(nl, nlohmann::json(text).dump(-1, ' ', false,
+                                            nlohmann::json::error_handler_t::replace))
+        << i;
+    ASSERT_EQ(rj, rapidjson_reference(text)) << i;
   }
 }
 
