@@ -345,6 +345,42 @@ TEST(AlertmanagerTest, DeepNestingRejectedWithoutRecursion) {
   ExpectRejected(nested, "nesting deeper than 32");
 }
 
+// The adapter decides depth on the parsed document (the byte scan only names the offset):
+// valid and invalid payloads around the cap, brackets inside strings, give exactly
+// CheckPayloadEnvelope's error, or pass when it passes.
+TEST(AlertmanagerTest, DepthOnTheDocumentEqualsTheEnvelopeScan) {
+  for (std::size_t cap = 2; cap < 7; ++cap) {
+    AdapterLimits limits;
+    limits.max_json_depth = cap;
+    for (std::size_t extra = 0; extra < 6; ++extra) {
+      for (const char* open : {"[", "{\"k\":"}) {
+        std::string inner, close;
+        for (std::size_t i = 0; i < extra; ++i) {
+          inner += open;
+          close = (open[0] == '[' ? "]" : "}") + close;
+        }
+        const std::string value = inner + "\"[{\\\"[\"" + close;
+        for (bool valid : {true, false}) {
+          const std::string payload =
+              OneAlert(R"({"labels":{"alertname":"A"},"x":)" + value + "}") + (valid ? "" : ",");
+          const Status envelope = CheckPayloadEnvelope(payload, limits);
+          Result<std::vector<NormalizedSignal>> r =
+              ParseAlertmanagerWebhook(payload, 1714564800000, limits);
+          if (!envelope.ok()) {
+            ASSERT_FALSE(r.ok()) << payload;
+            EXPECT_EQ(r.status(), envelope) << payload;
+          } else if (valid) {
+            EXPECT_TRUE(r.ok()) << payload << " " << r.status();
+          } else {
+            ASSERT_FALSE(r.ok());
+            EXPECT_NE(r.status().message().find("invalid JSON"), std::string::npos) << r.status();
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(AlertmanagerTest, HostileBytesNeverCrash) {
   // Truncations of a valid payload at every length, and single-byte corruptions.
   const std::string base = kWebhook;
