@@ -6,27 +6,40 @@
 # reports connected_clients, the RSS they cost and PING requests/s meanwhile; writes both to OUT
 # (default build-bench/results/serve.md).
 #
-#   tools/bench_serve.sh [--quick] [OUT]     # needs build-bench/bin/stormkv or build/bin/stormkv
+#   tools/bench_serve.sh [--quick] [--rounds N] [--no-idle] [--bin PATH] [OUT]
+#
+# Needs build-bench/bin/stormkv or build/bin/stormkv (--bin: another stormkv binary, e.g. an
+# older build to compare). The full run (3 rounds, idle connections) takes about 10 minutes on 2
+# loaded cores; --rounds 1 --no-idle (the same request counts, one round) about 2.
 #
 # Pinning: each server on CPU 0, redis-benchmark on CPU 1 (when there are 2 CPUs and taskset).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$STORMKV_ROOT"
-quick=0 out=build-bench/results/serve.md
-for a in "$@"; do
-  case "$a" in
+quick=0 out=build-bench/results/serve.md rounds_arg="" no_idle=0 bin=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) out=$a ;;
+    --rounds) rounds_arg=${2:?--rounds needs a number}; shift ;;
+    --no-idle) no_idle=1 ;;
+    --bin) bin=${2:?--bin needs a path}; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) out=$1 ;;
   esac
+  shift
 done
-bin=""
-for b in build-bench/bin/stormkv build/bin/stormkv; do [ -x "$b" ] && { bin=$b; break; }; done
-[ -n "$bin" ] || die "no stormkv binary: build first (tools/bench.sh or tools/test.sh)"
+if [ -z "$bin" ]; then
+  for b in build-bench/bin/stormkv build/bin/stormkv; do [ -x "$b" ] && { bin=$b; break; }; done
+fi
+[ -n "$bin" ] && [ -x "$bin" ] || die "no stormkv binary: build first (tools/bench.sh or tools/test.sh)"
 command -v redis-benchmark >/dev/null || die "redis-benchmark missing (package redis-tools)"
 mkdir -p "$(dirname "$out")"
 n1=100000 np=1000000 rounds=3
 [ "$quick" = 1 ] && n1=10000 np=100000 rounds=1
+if [ -n "$rounds_arg" ]; then
+  [[ "$rounds_arg" =~ ^[1-9][0-9]*$ ]] || die "--rounds: expected a positive number, got '$rounds_arg'"
+  rounds=$rounds_arg
+fi
 
 work=$(mktemp -d /tmp/stormkv-bench-serve.XXXXXX)
 pids=()
@@ -38,7 +51,8 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 fi
 # 10,000 idle clients need descriptors in each process: the server and redis-benchmark.
 idle_n=10000
-ulimit -n $((idle_n + 300)) 2>/dev/null || idle_n=0
+[ "$no_idle" = 1 ] && idle_n=0
+[ "$idle_n" = 0 ] || ulimit -n $((idle_n + 300)) 2>/dev/null || idle_n=0
 rport=$(free_port)
 "${pin_server[@]}" redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
   --maxclients $((idle_n + 100)) --dir "$work" --logfile "$work/redis.log" &
@@ -118,7 +132,7 @@ for mode, desc in (("c1", "-c 1"), ("c50P16", "-c 50 -P 16")):
 text = "\n".join(lines) + "\n\nMedians of %d interleaved round(s).\n" % rounds
 idle_n = int(sys.argv[4])
 if idle_n == 0:
-    text += "\nIdle connections: not measured (RLIMIT_NOFILE could not be raised).\n"
+    text += "\nIdle connections: not measured (--no-idle, or RLIMIT_NOFILE could not be raised).\n"
 else:
     text += ("\n| %d idle connections | connected_clients | RSS before MiB | RSS after MiB | bytes per connection "
              "| PING req/s meanwhile (-c 1) |\n|---|---:|---:|---:|---:|---:|\n") % idle_n
