@@ -89,6 +89,37 @@ TEST(RespParser, EmptyAndNullMultibulkAreSkipped) {
   EXPECT_EQ(argv, (std::vector<std::string>{"PING"}));
 }
 
+TEST(RespParser, ReusedArgvHoldsExactlyEachCommand) {
+  // The caller does not clear argv between commands: the parser assigns over the previous
+  // command's strings, longer and shorter ones, and leaves none of them behind.
+  RespParser p;
+  const std::string wire =
+      "*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$20\r\nelement:__rand_int__\r\n$3\r\nxxx\r\n"
+      "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n"
+      "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$26\r\na value longer than before\r\n"
+      "get k\r\n"
+      "*1\r\n$4\r\nPING\r\n";
+  p.Feed(wire.data(), wire.size());
+  std::vector<std::string> argv;
+  std::vector<std::vector<std::string>> seen;
+  while (p.Next(&argv) == Outcome::kCommand) seen.push_back(argv);  // argv never cleared
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0], (std::vector<std::string>{"HSET", "h", "element:__rand_int__", "xxx"}));
+  EXPECT_EQ(seen[1], (std::vector<std::string>{"INCR", "c"}));
+  EXPECT_EQ(seen[2], (std::vector<std::string>{"SET", "", "a value longer than before"}));
+  EXPECT_EQ(seen[3], (std::vector<std::string>{"get", "k"}));
+  EXPECT_EQ(seen[4], (std::vector<std::string>{"PING"}));
+  // A command split across reads, with the spare strings released in between.
+  const std::string half = "*2\r\n$3\r\nGET\r\n$5\r\nab";
+  p.Feed(half.data(), half.size());
+  EXPECT_EQ(p.Next(&argv), Outcome::kNeedMore);
+  argv.clear();
+  p.ReleaseSpare();
+  p.Feed("cde\r\n", 5);
+  ASSERT_EQ(p.Next(&argv), Outcome::kCommand);
+  EXPECT_EQ(argv, (std::vector<std::string>{"GET", "abcde"}));
+}
+
 TEST(RespParser, QueryBufferLimit) {
   RespLimits l;
   l.max_query_buffer = 100;

@@ -118,6 +118,13 @@ void RespParser::Compact() {
   }
 }
 
+void RespParser::ReleaseSpare() {
+  if (pending_args_ < 0) {
+    partial_.clear();
+    if (partial_.capacity() > 64) std::vector<std::string>().swap(partial_);
+  }
+}
+
 RespParser::Outcome RespParser::Next(std::vector<std::string>* out) {
   while (true) {
     Compact();
@@ -178,8 +185,10 @@ RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
     }
     pending_args_ = count;
     pending_bulk_ = -1;
-    partial_.clear();
-    partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
+    filled_ = 0;  // partial_ keeps the strings of an earlier command: assigned over, not freed
+    if (partial_.capacity() < static_cast<size_t>(std::min<int64_t>(count, 1024))) {
+      partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
+    }
   }
   while (pending_args_ > 0) {
     if (pending_bulk_ < 0) {
@@ -209,14 +218,20 @@ RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
       if (buf_.capacity() < pos_ + need) buf_.reserve(pos_ + need);
       return Outcome::kNeedMore;
     }
-    partial_.emplace_back(buf_.data() + pos_, static_cast<size_t>(pending_bulk_));
+    if (filled_ < partial_.size()) {
+      partial_[filled_].assign(buf_.data() + pos_, static_cast<size_t>(pending_bulk_));
+    } else {
+      partial_.emplace_back(buf_.data() + pos_, static_cast<size_t>(pending_bulk_));
+    }
+    ++filled_;
     pos_ += need;  // Redis does not check the trailing CRLF bytes themselves
     pending_bulk_ = -1;
     --pending_args_;
   }
   pending_args_ = -1;
+  partial_.resize(filled_);
+  // *out's strings (the caller's previous command) come back for the next command to reuse.
   out->swap(partial_);
-  partial_.clear();
   return Outcome::kCommand;
 }
 

@@ -47,7 +47,12 @@ class RespParser {
   // True when the query buffer exceeds max_query_buffer (Redis closes such a client).
   bool OverQueryLimit() const { return static_cast<int64_t>(buffered()) > limits_.max_query_buffer; }
 
+  // A multibulk command is swapped into *out; the strings *out held before (the caller's
+  // previous command, which it need not clear) are kept and assigned over by the next commands,
+  // so a stream of similar commands allocates nothing per command.
   Outcome Next(std::vector<std::string>* out);
+  // Frees the kept strings (call when a batch of reads is done, so an idle client holds none).
+  void ReleaseSpare();
   const std::string& error() const { return error_; }
   // True when the last command came from an inline line (Redis answers errors the same way).
   bool last_inline() const { return last_inline_; }
@@ -64,7 +69,8 @@ class RespParser {
   // Multibulk state that survives a partial read (so a huge argument is not re-scanned).
   int64_t pending_args_ = -1;  // -1: no multibulk in progress
   int64_t pending_bulk_ = -1;  // -1: waiting for a $ header
-  std::vector<std::string> partial_;
+  std::vector<std::string> partial_;  // the command being parsed: its first filled_ strings
+  size_t filled_ = 0;
   std::string error_;
   bool last_inline_ = false;
 };

@@ -305,9 +305,11 @@ void Connection<Socket>::OnRead(const boost::system::error_code& ec, size_t n) {
       server_->CountProtocolError();
       break;
     }
+    // argv_ is not cleared: the parser reuses its strings for the next command.
     server_->dispatcher().Execute(&state_, argv_, &out_);
-    argv_.clear();
   }
+  argv_.clear();
+  parser_.ReleaseSpare();
   state_.qbuf = parser_.buffered();
   state_.obuf = out_.size() + writing_.size();
   if (parser_.OverQueryLimit()) {
