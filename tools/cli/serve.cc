@@ -189,6 +189,10 @@ int RunServeCommand(const ServeArgs& a) {
       o.clock.set_ms = [clock](int64_t ms) { clock->SetMs(ms); };
       o.clock.advance = [clock](int64_t d) { clock->Advance(std::chrono::milliseconds(d)); };
     } else {
+      // The system clock, read once per batch of a client's commands (server/batch_clock.h).
+      auto batch_clock = std::make_shared<server::BatchClock>();
+      m.clock = batch_clock;
+      o.batch_clock = batch_clock;
       o.clock.now_ms = [] { return SystemClock::Shared()->NowMs(); };
     }
     if (a.cluster == 0) {

@@ -158,7 +158,6 @@ void Dispatcher::TouchAll() {
 
 void Dispatcher::Execute(ClientState* c, Command& argv, std::string* out) {
   ++commands_processed_;
-  c->last_ms = WallMs();
   RespWriter w(out, c->proto);
   Dispatch(c, argv, w, false);
 }

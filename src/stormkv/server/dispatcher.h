@@ -27,7 +27,7 @@ struct ClientState {
   int proto = 2;
   bool authed = false;
   std::string name, lib_name, lib_ver;
-  int64_t created_ms = 0, last_ms = 0;
+  int64_t created_ms = 0, last_ms = 0;  // last_ms: the last read (the connection layer's)
   std::string last_cmd = "NULL";
   // MULTI
   bool in_multi = false;

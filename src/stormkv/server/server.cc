@@ -296,6 +296,10 @@ void Connection<Socket>::OnRead(const boost::system::error_code& ec, size_t n) {
   }
   parser_.Feed(server_->read_buffer().data(), n);
   const ServerOptions& opts = server_->options();
+  // One clock read for the whole batch: the client's last interaction (as Redis's, per read)
+  // and, through the batch clock, the store's time for each of its commands.
+  server::BatchClock::Batch batch(opts.batch_clock.get());
+  state_.last_ms = batch.now_ms();
   while (!state_.close_after_reply) {
     server::RespParser::Outcome o = parser_.Next(&argv_);
     if (o == server::RespParser::Outcome::kNeedMore) break;

@@ -41,6 +41,7 @@
 #include <string>
 
 #include "stormkv/kv_backend.h"
+#include "stormkv/server/batch_clock.h"
 #include "stormkv/status.h"
 
 namespace stormkv {
@@ -87,6 +88,9 @@ struct ServerOptions {
   int64_t client_output_buffer_limit = int64_t{1024} * 1024 * 1024;  // 0 = none
   // STORMKV.CLOCK. Empty now_ms: the system clock, read-only.
   ServerClock clock;
+  // The backend's clock when it is a BatchClock (batch_clock.h): the server opens a batch on it
+  // for each read's commands, so the store reads the system clock once per batch. nullptr: none.
+  std::shared_ptr<const server::BatchClock> batch_clock;
   // STORMKV.MEMORY's text (the per-family report). Empty: the command answers an error.
   std::function<Result<std::string>(KvBackend&)> memory_report;
   // Standalone by default.
