@@ -126,7 +126,9 @@ class MemoryBackend final : public KvBackend {
   };
 
   Result<Reply> RunLocked(const Command& argv) {
-    if (!argv.empty() && LuaEngine::IsScriptingCommand(argv[0])) {
+    // EVAL... and SCRIPT start with e or s: most commands need no comparison at all.
+    const char c0 = argv.empty() || argv[0].empty() ? '\0' : static_cast<char>(argv[0][0] | 0x20);
+    if ((c0 == 'e' || c0 == 's') && LuaEngine::IsScriptingCommand(argv[0])) {
       Frame frame(*this);
       memstore::StoreLuaHost<Frame> host(frame, false);
       Reply r = Engine().Execute(argv, host);

@@ -1,6 +1,6 @@
 // backends/memory/store_dispatch.cc — Store<A> construction, the command table, dispatch (arity,
 // script rules, OOM) and the script hooks.
-#include <unordered_map>
+#include <array>
 
 #include "store_internal.h"
 
@@ -112,21 +112,48 @@ const std::vector<typename Store<A>::CmdSpec>& Store<A>::Commands() {
   return kCommands;
 }
 
-template <class A>
-const typename Store<A>::CmdSpec* Store<A>::LookupCommand(std::string_view name) {
-  static const auto* table = [] {
-    auto* m = new std::unordered_map<std::string_view, const CmdSpec*>();
-    for (const CmdSpec& c : Commands()) m->emplace(c.name, &c);
-    return m;
-  }();
-  char buf[24];
-  if (name.size() >= sizeof buf) return nullptr;
+namespace {
+
+// A hash of a command name that ignores ASCII case (bit 5 of every byte set: a-z and A-Z hash
+// alike; other bytes may collide, which EqualsLowerName sorts out). FNV-1a.
+inline uint32_t FoldHash(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ (c | 0x20u)) * 16777619u;
+  return h;
+}
+
+// `name` (any case) equals `lower` (a lower-case command name; no strlen of it).
+inline bool EqualsLowerName(std::string_view name, const char* lower) {
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (lower[i] == '\0' || c != lower[i]) return false;
   }
-  auto it = table->find(std::string_view(buf, name.size()));
-  return it == table->end() ? nullptr : it->second;
+  return lower[name.size()] == '\0';
+}
+
+}  // namespace
+
+// Once per command: open addressing on FoldHash (no copy of the name, no call out), probed
+// until an empty slot.
+template <class A>
+const typename Store<A>::CmdSpec* Store<A>::LookupCommand(std::string_view name) {
+  constexpr size_t kSlots = 256;  // a power of two, > 4x the commands
+  static const auto* slots = [] {
+    auto* t = new std::array<const CmdSpec*, kSlots>{};
+    for (const CmdSpec& c : Commands()) {
+      size_t i = FoldHash(c.name) & (kSlots - 1);
+      while ((*t)[i] != nullptr) i = (i + 1) & (kSlots - 1);
+      (*t)[i] = &c;
+    }
+    return t;
+  }();
+  if (name.size() > 24) return nullptr;  // every command name is shorter
+  for (size_t i = FoldHash(name) & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+    const CmdSpec* spec = (*slots)[i];
+    if (spec == nullptr) return nullptr;
+    if (EqualsLowerName(name, spec->name)) return spec;
+  }
 }
 
 template <class A>

@@ -12,6 +12,25 @@ const char* const kInfoEntries[] = {
 #include "stormkv/server/command_info.inc"
 };
 
+// A hash of `s` that ignores ASCII case (bit 5 of every byte set: a-z and A-Z hash alike; other
+// bytes may collide, which the comparison after it sorts out). FNV-1a.
+uint32_t FoldHash(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ (c | 0x20u)) * 16777619u;
+  return h;
+}
+
+// `name` (any case) equals `lower` (a lower-case command name).
+bool EqualsLowerName(std::string_view name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
 // A reader for the generated entries (well-formed by construction).
 RespNode ReadNode(std::string_view& in) {
   RespNode n;
@@ -274,7 +293,11 @@ CommandTable::CommandTable() {
     spec->group = d.group;
     spec->complexity = d.complexity;
   }
-  for (const auto& [name, spec] : commands_) index_.emplace(spec.name, &spec);
+  for (const auto& [name, spec] : commands_) {
+    size_t i = FoldHash(spec.name) & (kSlots - 1);
+    while (slots_[i] != nullptr) i = (i + 1) & (kSlots - 1);
+    slots_[i] = &spec;
+  }
 }
 
 const CommandTable& CommandTable::Get() {
@@ -283,14 +306,12 @@ const CommandTable& CommandTable::Get() {
 }
 
 const CommandSpec* CommandTable::Find(std::string_view name) const {
-  char buf[32];  // every command name is shorter
-  if (name.size() > sizeof buf) return nullptr;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  if (name.size() > 32) return nullptr;  // every command name is shorter
+  for (size_t i = FoldHash(name) & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+    const CommandSpec* spec = slots_[i];
+    if (spec == nullptr) return nullptr;
+    if (EqualsLowerName(name, spec->name)) return spec;
   }
-  auto it = index_.find(std::string_view(buf, name.size()));
-  return it == index_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string_view> CommandTable::Keys(const CommandSpec& spec,

@@ -4,11 +4,11 @@
 #ifndef STORMKV_SERVER_COMMAND_TABLE_H_
 #define STORMKV_SERVER_COMMAND_TABLE_H_
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "stormkv/server/resp.h"
@@ -48,7 +48,10 @@ class CommandTable {
  private:
   CommandTable();
   std::map<std::string, CommandSpec, std::less<>> commands_;
-  std::unordered_map<std::string_view, const CommandSpec*> index_;  // the same, hashed (hot path)
+  // The same, for Find (once per command): open addressing on FoldHash of the name, probed
+  // until an empty slot; no copy of the name, no call out.
+  static constexpr size_t kSlots = 512;  // a power of two, > 4x the commands
+  std::array<const CommandSpec*, kSlots> slots_{};
 };
 
 // Redis's "wrong number of arguments" check: true when argc fits `arity`.

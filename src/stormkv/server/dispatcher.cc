@@ -427,7 +427,7 @@ std::string Dispatcher::ClientLine(const ClientState& c) const {
          " idle=" + std::to_string((now - c.last_ms) / 1000) + " flags=" + flags +
          " db=0 sub=0 psub=0 ssub=0 multi=" + (c.in_multi ? std::to_string(c.queued.size()) : "-1") +
          " qbuf=" + std::to_string(c.qbuf) + " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0" +
-         " obl=0 oll=0 omem=" + std::to_string(c.obuf) + " tot-mem=0 events=r cmd=" + c.last_cmd +
+         " obl=0 oll=0 omem=" + std::to_string(c.obuf) + " tot-mem=0 events=r cmd=" + std::string(c.last_cmd) +
          " user=default redir=-1 resp=" + std::to_string(c.proto) + " lib-name=" + c.lib_name +
          " lib-ver=" + c.lib_ver + "\n";
 }

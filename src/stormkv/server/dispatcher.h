@@ -28,7 +28,7 @@ struct ClientState {
   bool authed = false;
   std::string name, lib_name, lib_ver;
   int64_t created_ms = 0, last_ms = 0;  // last_ms: the last read (the connection layer's)
-  std::string last_cmd = "NULL";
+  std::string_view last_cmd = "NULL";  // a name in the (static) CommandTable
   // MULTI
   bool in_multi = false;
   bool multi_dirty = false;  // a queuing error: EXEC answers EXECABORT
