@@ -1,6 +1,4 @@
 // backends/memory/cmd_strings.cc — string commands: GET, SET, INCR/DECR[BY].
-#include <cinttypes>
-#include <cstdio>
 
 #include "store_internal.h"
 
@@ -107,9 +105,7 @@ Reply Store<A>::IncrDecr(const Command& a, int64_t by) {
   }
   value += by;
   if (e == nullptr) e = &AddKey(a[1], ObjType::kString);
-  char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%" PRId64, value);
-  SetString(*e, std::string_view(buf, static_cast<size_t>(n)));
+  SetInteger(*e, value);
   return Reply::Integer(value);
 }
 

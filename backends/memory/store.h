@@ -274,6 +274,8 @@ class Store {
 
   // ---- values ----
   void SetString(EntryT& e, std::string_view v);
+  // SetString of v's decimal text (INCR/DECR's result), without re-parsing it.
+  void SetInteger(EntryT& e, int64_t v);
   uint64_t DictBytes(const DictSim<A>& d) const;
   uint32_t DictHash(std::string_view s) const {
     return static_cast<uint32_t>(model::SipHash12(cfg_.dict_hash_seed.data(), s));

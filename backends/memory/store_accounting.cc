@@ -2,6 +2,8 @@
 // 7.0's encodings, new collections, incremental rehash steps, MEMORY USAGE, and the estimate of
 // the store's own heap (RealBytes).
 
+#include <charconv>
+
 #include "store_internal.h"
 
 namespace stormkv::memstore {
@@ -16,6 +18,18 @@ void Store<A>::SetString(EntryT& e, std::string_view v) {
     e.enc = v.size() <= model::kEmbstrLimit ? Enc::kEmbstr : Enc::kRaw;
   }
   SetValueCost(e, cost);
+}
+
+template <class A>
+void Store<A>::SetInteger(EntryT& e, int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  const std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  e.str.assign(text.data(), text.size());
+  // The decimal text of an int64 is what Redis stores as an integer: SetString's encoding
+  // without asking IsIntString again (StringValueCost still prices it, the one model).
+  e.enc = Enc::kInt;
+  SetValueCost(e, model::StringValueCost(text, cfg_.allocator, SharedIntegersAllowed()));
 }
 
 template <class A>
@@ -228,6 +242,7 @@ int64_t Store<A>::RealBytes() const {
 // files instantiates each once).
 #define STORMKV_INSTANTIATE(A_)                                                    \
   template void Store<A_>::SetString(EntryT& e, std::string_view v);               \
+  template void Store<A_>::SetInteger(EntryT& e, int64_t v);                      \
   template uint64_t Store<A_>::HashCost(const HashT& h) const;                     \
   template uint64_t Store<A_>::SetCost(const SetT& s) const;                       \
   template uint64_t Store<A_>::ZsetCost(const ZsetT& z) const;                     \
