@@ -69,6 +69,16 @@ TEST(RespParser, ProtocolErrorsUseRedisTexts) {
            {"*1\r\n$-3\r\n", "Protocol error: invalid bulk length"},
            {"*1\r\n$11\r\n", "Protocol error: invalid bulk length"},  // > proto-max-bulk-len
            {"*1\r\n$abc\r\n", "Protocol error: invalid bulk length"},
+           // Lengths the digit-scanning fast path leaves to the general one, answered alike.
+           {"*01\r\n", "Protocol error: invalid multibulk length"},
+           {"*+1\r\n", "Protocol error: invalid multibulk length"},
+           {"*1x\r\n", "Protocol error: invalid multibulk length"},
+           {"*2000000000\r\n", "Protocol error: invalid multibulk length"},  // > 1024^3
+           {"*1\r\n$01\r\n", "Protocol error: invalid bulk length"},
+           {"*1\r\n$1x\r\n", "Protocol error: invalid bulk length"},
+           {"*1\r\n$\r\n", "Protocol error: invalid bulk length"},
+           {"*1\r\n$100000000000000000000\r\n", "Protocol error: invalid bulk length"},
+           {"*1\r\n$999999999999999999\r\n", "Protocol error: invalid bulk length"},  // 18 digits
            {"GET \"k\n", "Protocol error: unbalanced quotes in request"},
            {std::string(70 * 1024, 'a'), "Protocol error: too big inline request"},
        }) {
@@ -118,6 +128,19 @@ TEST(RespParser, ReusedArgvHoldsExactlyEachCommand) {
   p.Feed("cde\r\n", 5);
   ASSERT_EQ(p.Next(&argv), Outcome::kCommand);
   EXPECT_EQ(argv, (std::vector<std::string>{"GET", "abcde"}));
+}
+
+TEST(RespParser, CountLineEndsAtItsCarriageReturn) {
+  // As Redis: the byte after a count line's '\r' is skipped unchecked.
+  RespParser p;
+  const std::string wire = "*1\rx$4\rxPING\r\n*1\r\n$4\r\nPING\r\n";
+  p.Feed(wire.data(), wire.size());
+  std::vector<std::string> argv;
+  ASSERT_EQ(p.Next(&argv), Outcome::kCommand);
+  EXPECT_EQ(argv, (std::vector<std::string>{"PING"}));
+  ASSERT_EQ(p.Next(&argv), Outcome::kCommand);
+  EXPECT_EQ(argv, (std::vector<std::string>{"PING"}));
+  EXPECT_EQ(p.Next(&argv), Outcome::kNeedMore);
 }
 
 TEST(RespParser, QueryBufferLimit) {

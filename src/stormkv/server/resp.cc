@@ -26,6 +26,19 @@ bool ParseLength(std::string_view s, int64_t* out) {
   return true;
 }
 
+// The common count line: "<digits>\r\n" at p (just after the '*' or '$'), canonical (no leading
+// zero but "0" itself, at most 18 digits) and complete. Its value in *v and its length with the
+// CRLF; 0 for anything else, which the general path (memchr, ParseLength) then decides alike.
+size_t FastCount(const char* p, const char* end, int64_t* v) {
+  const char* q = p;
+  int64_t x = 0;
+  while (q < end && q - p < 18 && *q >= '0' && *q <= '9') x = x * 10 + (*q++ - '0');
+  if (q == p || end - q < 2 || q[0] != '\r' || q[1] != '\n') return 0;
+  if (*p == '0' && q - p > 1) return 0;
+  *v = x;
+  return static_cast<size_t>(q + 2 - p);
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -162,22 +175,30 @@ RespParser::Outcome RespParser::ParseInline(std::vector<std::string>* out) {
 }
 
 RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
+  const char* const end = buf_.data() + buf_.size();
   if (pending_args_ < 0) {
     const char* base = buf_.data() + pos_;
     size_t avail = buf_.size() - pos_;
-    const void* cr = std::memchr(base, '\r', avail);
-    if (!cr) {
-      if (avail > kMaxCountLine) return Fail("Protocol error: too big mbulk count string");
-      return Outcome::kNeedMore;
-    }
-    size_t len = static_cast<const char*>(cr) - base;
-    if (len + 1 >= avail) return Outcome::kNeedMore;  // the '\n' has not arrived
     int64_t count = 0;
-    if (!ParseLength(std::string_view(base + 1, len - 1), &count) || count > limits_.max_multibulk ||
-        count > INT32_MAX) {
-      return Fail("Protocol error: invalid multibulk length");
+    if (size_t used = FastCount(base + 1, end, &count)) {
+      if (count > limits_.max_multibulk || count > INT32_MAX) {
+        return Fail("Protocol error: invalid multibulk length");
+      }
+      pos_ += 1 + used;
+    } else {
+      const void* cr = std::memchr(base, '\r', avail);
+      if (!cr) {
+        if (avail > kMaxCountLine) return Fail("Protocol error: too big mbulk count string");
+        return Outcome::kNeedMore;
+      }
+      size_t len = static_cast<const char*>(cr) - base;
+      if (len + 1 >= avail) return Outcome::kNeedMore;  // the '\n' has not arrived
+      if (!ParseLength(std::string_view(base + 1, len - 1), &count) ||
+          count > limits_.max_multibulk || count > INT32_MAX) {
+        return Fail("Protocol error: invalid multibulk length");
+      }
+      pos_ += len + 2;
     }
-    pos_ += len + 2;
     last_inline_ = false;
     if (count <= 0) {
       out->clear();
@@ -194,22 +215,28 @@ RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
     if (pending_bulk_ < 0) {
       const char* base = buf_.data() + pos_;
       size_t avail = buf_.size() - pos_;
-      const void* cr = std::memchr(base, '\r', avail);
-      if (!cr) {
-        if (avail > kMaxCountLine) return Fail("Protocol error: too big bulk count string");
-        return Outcome::kNeedMore;
-      }
-      size_t len = static_cast<const char*>(cr) - base;
-      if (len + 1 >= avail) return Outcome::kNeedMore;
-      if (base[0] != '$') {
-        return Fail(std::string("Protocol error: expected '$', got '") + base[0] + "'");
-      }
       int64_t bulk = 0;
-      if (!ParseLength(std::string_view(base + 1, len - 1), &bulk) || bulk < 0 ||
-          bulk > limits_.max_bulk_len) {
-        return Fail("Protocol error: invalid bulk length");
+      size_t used = avail > 0 && base[0] == '$' ? FastCount(base + 1, end, &bulk) : 0;
+      if (used) {
+        if (bulk > limits_.max_bulk_len) return Fail("Protocol error: invalid bulk length");
+        pos_ += 1 + used;
+      } else {
+        const void* cr = std::memchr(base, '\r', avail);
+        if (!cr) {
+          if (avail > kMaxCountLine) return Fail("Protocol error: too big bulk count string");
+          return Outcome::kNeedMore;
+        }
+        size_t len = static_cast<const char*>(cr) - base;
+        if (len + 1 >= avail) return Outcome::kNeedMore;
+        if (base[0] != '$') {
+          return Fail(std::string("Protocol error: expected '$', got '") + base[0] + "'");
+        }
+        if (!ParseLength(std::string_view(base + 1, len - 1), &bulk) || bulk < 0 ||
+            bulk > limits_.max_bulk_len) {
+          return Fail("Protocol error: invalid bulk length");
+        }
+        pos_ += len + 2;
       }
-      pos_ += len + 2;
       pending_bulk_ = bulk;
     }
     size_t need = static_cast<size_t>(pending_bulk_) + 2;
