@@ -293,7 +293,9 @@ CommandTable::CommandTable() {
     spec->group = d.group;
     spec->complexity = d.complexity;
   }
-  for (const auto& [name, spec] : commands_) {
+  int id = 0;
+  for (auto& [name, spec] : commands_) {
+    spec.id = id++;
     size_t i = FoldHash(spec.name) & (kSlots - 1);
     while (slots_[i] != nullptr) i = (i + 1) & (kSlots - 1);
     slots_[i] = &spec;

@@ -25,6 +25,7 @@ struct RespNode {
 
 struct CommandSpec {
   std::string name;   // lower case; "client|list" for a subcommand
+  int id = -1;        // a top-level command's index in CommandTable::all() (0..size-1)
   int arity = 0;      // Redis convention: > 0 exact, < 0 at least -arity (argv[0] included)
   bool write = false, denyoom = false, readonly = false, noscript = false, movablekeys = false;
   int first_key = 0, last_key = 0, key_step = 0;

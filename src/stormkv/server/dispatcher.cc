@@ -76,11 +76,12 @@ void WriteAsMap(const Reply& r, RespWriter& w) {
 Dispatcher::Dispatcher(const ServerOptions& options, const ServerStats* stats)
     : options_(options), stats_(stats), table_(CommandTable::Get()), start_ms_(WallMs()) {
   // The commands Dispatch answers itself (the rest go straight to the backend).
+  local_.assign(table_.all().size(), 0);
   for (const char* name : {"ping", "echo", "quit", "reset", "hello", "auth", "select", "client", "command",
                            "info", "config", "multi", "exec", "discard", "watch", "unwatch", "function",
                            "cluster", "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "stormkv.clock",
                            "stormkv.memory", "readonly", "readwrite"}) {
-    if (const CommandSpec* spec = table_.Find(name)) local_.insert(spec);
+    if (const CommandSpec* spec = table_.Find(name)) local_[static_cast<size_t>(spec->id)] = 1;
   }
 }
 
@@ -226,7 +227,7 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
     // (its errorstats count it).
     return WriteBackendReply(options_.backend->Run(argv), w, "", argv);
   }
-  if (!local_.count(spec)) return Forward(argv, w, spec);  // the keyspace: no name chain below
+  if (!local_[static_cast<size_t>(spec->id)]) return Forward(argv, w, spec);  // the keyspace: no name chain below
 
   if (sname == "ping") {
     if (argv.size() > 2) return Err(w, WrongArity("ping"));
@@ -299,7 +300,7 @@ void Dispatcher::Dispatch(ClientState* c, Command& argv, Out& w, bool in_exec) {
 
 void Dispatcher::Forward(const Command& argv, Out& w, const CommandSpec* spec) {
   Result<Reply> r = options_.backend->Run(argv);
-  if (spec && spec->write && r.ok()) {
+  if (spec && spec->write && r.ok() && !watchers_.empty()) {  // no WATCH: nothing to break
     if (spec->name == "flushdb" || spec->name == "flushall") {
       TouchAll();
     } else {

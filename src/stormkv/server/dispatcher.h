@@ -10,7 +10,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "stormkv/kv_backend.h"
@@ -101,7 +100,7 @@ class Dispatcher {
   const ServerOptions& options_;
   const ServerStats* stats_;
   const CommandTable& table_;
-  std::unordered_set<const CommandSpec*> local_;  // commands Dispatch answers itself
+  std::vector<char> local_;  // by CommandSpec::id: 1 for the commands Dispatch answers itself
   std::map<uint64_t, ClientState*> clients_;
   std::unordered_map<std::string, std::set<ClientState*>> watchers_;
   std::map<std::string, std::string> scripts_;  // SHA-1 -> text: SCRIPT LOAD and EVAL
