@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tools/bench_serve.sh — redis-benchmark against `stormkv serve` beside redis-server 7.0, on the
-# same machine in interleaved rounds: SET GET INCR HSET SADD, with -c 1 and with -c 50 -P 16.
-# Prints a Markdown table (requests/s and p99 latency, medians of the rounds; ratio = serve /
-# redis-server), then holds 10,000 idle connections on each server (redis-benchmark -I) and
-# reports connected_clients, the RSS they cost and PING requests/s meanwhile; writes both to OUT
-# (default build-bench/results/serve.md).
+# same machine in interleaved rounds: SET GET INCR HSET SADD, with -c 1 and with -c 50 -P 16, each
+# command on redis-server and right after on serve. Prints a Markdown table (requests/s and p99
+# latency, medians of the rounds; ratio = serve / redis-server), then holds 10,000 idle
+# connections on each server (redis-benchmark -I) and reports connected_clients, the RSS they
+# cost and PING requests/s meanwhile; writes both to OUT (default build-bench/results/serve.md).
 #
 #   tools/bench_serve.sh [--quick] [--rounds N] [--no-idle] [--bin PATH] [OUT]
 #
@@ -70,17 +70,22 @@ done
 [ "$ready" = 1 ] || die "servers did not start: $(tail -n 2 "$work/serve.log" "$work/redis.log" 2>/dev/null)"
 sport=$(cat "$work/sport")
 
-run() {  # run PORT LABEL ROUND ARGS...
-  local port=$1 label=$2 round=$3; shift 3
-  redis-cli -p "$port" flushall >/dev/null
-  "${pin_client[@]}" redis-benchmark -p "$port" -t set,get,incr,hset,sadd --csv "$@" \
-    >"$work/$label-$round.csv" 2>/dev/null
+# One command at a time, redis-server then serve, so that the two numbers of a ratio are measured
+# seconds apart (a shared machine's load changes within a minute). Each server sees the sequence
+# redis-benchmark -t set,get,incr,hset,sadd would give it: FLUSHALL, then SET before GET.
+run() {  # run PORT LABEL ROUND TEST ARGS...
+  local port=$1 label=$2 round=$3 test=$4; shift 4
+  [ "$test" = set ] && redis-cli -p "$port" flushall >/dev/null
+  "${pin_client[@]}" redis-benchmark -p "$port" -t "$test" --csv "$@" 2>/dev/null |
+    { if [ "$test" = set ]; then cat; else tail -n +2; fi; } >>"$work/$label-$round.csv"
 }
 for round in $(seq "$rounds"); do
-  for side in redis serve; do
-    port=$rport; [ "$side" = serve ] && port=$sport
-    run "$port" "$side-c1" "$round" -c 1 -n "$n1"
-    run "$port" "$side-c50P16" "$round" -c 50 -P 16 -n "$np"
+  for mode in c1 c50P16; do
+    args=(-c 1 -n "$n1"); [ "$mode" = c50P16 ] && args=(-c 50 -P 16 -n "$np")
+    for test in set get incr hset sadd; do
+      run "$rport" "redis-$mode" "$round" "$test" "${args[@]}"
+      run "$sport" "serve-$mode" "$round" "$test" "${args[@]}"
+    done
   done
 done
 # Idle connections: hold idle_n of them, then measure what they cost and whether the server still
