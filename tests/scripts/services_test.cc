@@ -573,7 +573,10 @@ TEST_P(ServicesTest, ServiceKeysUsePrefixAndEscapeLabels) {
   Deduplicator dedup(kv(), clock(), custom);
   StormDetector det(kv(), clock(), custom);
   StormAggregator agg(kv(), clock(), custom);
-  RateLimiter limiter(kv(), clock(), custom);
+  // A slow refill, so the bucket this test writes lives an hour: with the default (100 per
+  // second) it lives 10 ms, and on a loaded real server it could expire before the SCAN below.
+  RateLimiter limiter(kv(), clock(), custom,
+                      RateLimitOptions{.burst = 100, .rate = 1, .period = std::chrono::hours(1)});
   EXPECT_EQ(dedup.KeyFor("abc"), "tenant-7:dedup:{abc}");
   EXPECT_EQ(limiter.KeyFor("am:1"), "tenant-7:ratelimit:{am%3A1}");
   // A namespace that tries to forge a separator or a hash tag stays inside its own part.
