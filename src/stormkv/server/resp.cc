@@ -39,6 +39,24 @@ size_t FastCount(const char* p, const char* end, int64_t* v) {
   return static_cast<size_t>(q + 2 - p);
 }
 
+// A count line at base (its marker, '*' or '$', at base[0]; `avail` >= 1 bytes there), read by
+// FastCount when canonical, else by memchr for the CR and ParseLength. kOk: *v holds its value
+// and *used its length (CRLF included); kBad: it is complete (*used set) but no length;
+// kNeedMore: incomplete; kTooBig: no CR within kMaxCountLine bytes.
+enum class CountLine { kOk, kBad, kNeedMore, kTooBig };
+CountLine ReadCountLine(const char* base, size_t avail, int64_t* v, size_t* used) {
+  if (size_t n = FastCount(base + 1, base + avail, v)) {
+    *used = 1 + n;
+    return CountLine::kOk;
+  }
+  const void* cr = std::memchr(base, '\r', avail);
+  if (!cr) return avail > kMaxCountLine ? CountLine::kTooBig : CountLine::kNeedMore;
+  const size_t len = static_cast<const char*>(cr) - base;
+  if (len + 1 >= avail) return CountLine::kNeedMore;  // the '\n' has not arrived
+  *used = len + 2;
+  return ParseLength(std::string_view(base + 1, len - 1), v) ? CountLine::kOk : CountLine::kBad;
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -175,30 +193,23 @@ RespParser::Outcome RespParser::ParseInline(std::vector<std::string>* out) {
 }
 
 RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
-  const char* const end = buf_.data() + buf_.size();
   if (pending_args_ < 0) {
-    const char* base = buf_.data() + pos_;
-    size_t avail = buf_.size() - pos_;
     int64_t count = 0;
-    if (size_t used = FastCount(base + 1, end, &count)) {
-      if (count > limits_.max_multibulk || count > INT32_MAX) {
-        return Fail("Protocol error: invalid multibulk length");
-      }
-      pos_ += 1 + used;
-    } else {
-      const void* cr = std::memchr(base, '\r', avail);
-      if (!cr) {
-        if (avail > kMaxCountLine) return Fail("Protocol error: too big mbulk count string");
+    size_t used = 0;
+    switch (ReadCountLine(buf_.data() + pos_, buf_.size() - pos_, &count, &used)) {
+      case CountLine::kNeedMore:
         return Outcome::kNeedMore;
-      }
-      size_t len = static_cast<const char*>(cr) - base;
-      if (len + 1 >= avail) return Outcome::kNeedMore;  // the '\n' has not arrived
-      if (!ParseLength(std::string_view(base + 1, len - 1), &count) ||
-          count > limits_.max_multibulk || count > INT32_MAX) {
+      case CountLine::kTooBig:
+        return Fail("Protocol error: too big mbulk count string");
+      case CountLine::kBad:
         return Fail("Protocol error: invalid multibulk length");
-      }
-      pos_ += len + 2;
+      case CountLine::kOk:
+        break;
     }
+    if (count > limits_.max_multibulk || count > INT32_MAX) {
+      return Fail("Protocol error: invalid multibulk length");
+    }
+    pos_ += used;
     last_inline_ = false;
     if (count <= 0) {
       out->clear();
@@ -214,29 +225,20 @@ RespParser::Outcome RespParser::ParseMultibulk(std::vector<std::string>* out) {
   while (pending_args_ > 0) {
     if (pending_bulk_ < 0) {
       const char* base = buf_.data() + pos_;
-      size_t avail = buf_.size() - pos_;
+      const size_t avail = buf_.size() - pos_;
+      if (avail == 0) return Outcome::kNeedMore;
       int64_t bulk = 0;
-      size_t used = avail > 0 && base[0] == '$' ? FastCount(base + 1, end, &bulk) : 0;
-      if (used) {
-        if (bulk > limits_.max_bulk_len) return Fail("Protocol error: invalid bulk length");
-        pos_ += 1 + used;
-      } else {
-        const void* cr = std::memchr(base, '\r', avail);
-        if (!cr) {
-          if (avail > kMaxCountLine) return Fail("Protocol error: too big bulk count string");
-          return Outcome::kNeedMore;
-        }
-        size_t len = static_cast<const char*>(cr) - base;
-        if (len + 1 >= avail) return Outcome::kNeedMore;
-        if (base[0] != '$') {
-          return Fail(std::string("Protocol error: expected '$', got '") + base[0] + "'");
-        }
-        if (!ParseLength(std::string_view(base + 1, len - 1), &bulk) || bulk < 0 ||
-            bulk > limits_.max_bulk_len) {
-          return Fail("Protocol error: invalid bulk length");
-        }
-        pos_ += len + 2;
+      size_t used = 0;
+      const CountLine line = ReadCountLine(base, avail, &bulk, &used);
+      if (line == CountLine::kNeedMore) return Outcome::kNeedMore;
+      if (line == CountLine::kTooBig) return Fail("Protocol error: too big bulk count string");
+      if (base[0] != '$') {
+        return Fail(std::string("Protocol error: expected '$', got '") + base[0] + "'");
       }
+      if (line == CountLine::kBad || bulk < 0 || bulk > limits_.max_bulk_len) {
+        return Fail("Protocol error: invalid bulk length");
+      }
+      pos_ += used;
       pending_bulk_ = bulk;
     }
     size_t need = static_cast<size_t>(pending_bulk_) + 2;
