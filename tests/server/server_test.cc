@@ -320,10 +320,12 @@ TEST(ServerLimits, MaxClientsQueryAndOutputBuffers) {
   c.Send("*1\r\n$999\r\n");
   for (int i = 0; i < 80; ++i) c.Send(std::string(1000, 'q'));
   EXPECT_TRUE(c.ClosedByServer());
-  // A client that pipelines without reading: disconnected once its replies pass 1 MB.
+  // A client that pipelines without reading: disconnected once its unsent replies pass 1 MB.
+  // Unsent, as Redis counts them, means not taken by the socket yet: loopback's send and
+  // receive buffers take several MB first, so the burst asks for ~18 MB.
   std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
   std::string burst;
-  for (int i = 0; i < 2000; ++i) burst += get;  // ~1.8 MB of replies
+  for (int i = 0; i < 20000; ++i) burst += get;
   b.Send(burst);
   EXPECT_TRUE(b.ClosedByServer());
   EXPECT_GE((*s)->Stats().output_limit_closes + (*s)->Stats().protocol_errors, 2);
