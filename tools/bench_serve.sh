@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # tools/bench_serve.sh — redis-benchmark against `stormkv serve` beside redis-server 7.0, on the
 # same machine in interleaved rounds: SET GET INCR HSET SADD, with -c 1 and with -c 50 -P 16, each
-# command on redis-server and right after on serve. Prints a Markdown table (requests/s and p99
+# command on both servers one right after the other (redis-server first in odd rounds, serve first
+# in even ones, so neither always takes the second turn). Prints a Markdown table (requests/s and p99
 # latency, medians of the rounds; ratio = serve / redis-server), then holds 10,000 idle
 # connections on each server (redis-benchmark -I) and reports connected_clients, the RSS they
 # cost and PING requests/s meanwhile; writes both to OUT (default build-bench/results/serve.md).
 #
-#   tools/bench_serve.sh [--quick] [--rounds N] [--no-idle] [--bin PATH] [OUT]
+#   tools/bench_serve.sh [--quick] [--rounds N] [--no-idle] [--bin PATH] [--hold FILE] [OUT]
+#
+# --hold FILE: create FILE while each round (and the idle measurement) runs and remove it between
+# them and on exit, for a machine whose other jobs pause while such a file exists (a round of the
+# full run takes about 2 minutes).
 #
 # Needs build-bench/bin/stormkv or build/bin/stormkv (--bin: another stormkv binary, e.g. an
 # older build to compare). The full run (3 rounds, idle connections) takes about 10 minutes on 2
@@ -16,14 +21,15 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$STORMKV_ROOT"
-quick=0 out=build-bench/results/serve.md rounds_arg="" no_idle=0 bin=""
+quick=0 out=build-bench/results/serve.md rounds_arg="" no_idle=0 bin="" hold=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --rounds) rounds_arg=${2:?--rounds needs a number}; shift ;;
     --no-idle) no_idle=1 ;;
     --bin) bin=${2:?--bin needs a path}; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --hold) hold=${2:?--hold needs a file}; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) out=$1 ;;
   esac
   shift
@@ -43,7 +49,19 @@ fi
 
 work=$(mktemp -d /tmp/stormkv-bench-serve.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+held_file=0
+hold_on() {  # waits while someone else holds the file
+  [ -n "$hold" ] || return 0
+  while [ -e "$hold" ]; do sleep 2; done
+  touch "$hold"
+  held_file=1
+}
+hold_off() { [ "$held_file" = 0 ] || { rm -f "$hold"; held_file=0; }; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  hold_off
+  rm -rf "$work"
+}
 trap cleanup EXIT
 pin_server=() pin_client=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
@@ -80,13 +98,21 @@ run() {  # run PORT LABEL ROUND TEST ARGS...
     { if [ "$test" = set ]; then cat; else tail -n +2; fi; } >>"$work/$label-$round.csv"
 }
 for round in $(seq "$rounds"); do
+  [ "$round" = 1 ] || { [ -z "$hold" ] || sleep 20; }  # let the paused jobs run between rounds
+  hold_on
   for mode in c1 c50P16; do
     args=(-c 1 -n "$n1"); [ "$mode" = c50P16 ] && args=(-c 50 -P 16 -n "$np")
     for test in set get incr hset sadd; do
-      run "$rport" "redis-$mode" "$round" "$test" "${args[@]}"
-      run "$sport" "serve-$mode" "$round" "$test" "${args[@]}"
+      if [ $((round % 2)) = 1 ]; then
+        run "$rport" "redis-$mode" "$round" "$test" "${args[@]}"
+        run "$sport" "serve-$mode" "$round" "$test" "${args[@]}"
+      else
+        run "$sport" "serve-$mode" "$round" "$test" "${args[@]}"
+        run "$rport" "redis-$mode" "$round" "$test" "${args[@]}"
+      fi
     done
   done
+  hold_off
 done
 # Idle connections: hold idle_n of them, then measure what they cost and whether the server still
 # answers at its usual rate.
@@ -112,8 +138,10 @@ idle() {  # idle PORT PID LABEL
 }
 : >"$work/idle.txt"
 if [ "$idle_n" -gt 0 ]; then
+  hold_on
   idle "$rport" "$redis_pid" redis-server
   idle "$sport" "$serve_pid" serve
+  hold_off
 fi
 python3 - "$work" "$rounds" "$out" "$idle_n" <<'PY'
 import csv, statistics, sys, os
