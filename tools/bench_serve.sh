@@ -60,7 +60,9 @@ hold_off() { [ "$held_file" = 0 ] || { rm -f "$hold"; held_file=0; }; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   hold_off
-  rm -rf "$work"
+  # Wait for the servers to exit first: redis-server logs its shutdown into $work.
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work" || true
 }
 trap cleanup EXIT
 pin_server=() pin_client=()
