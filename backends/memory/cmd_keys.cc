@@ -65,13 +65,15 @@ Reply Store<A>::ExpireGeneric(const Command& a, int64_t basetime, bool seconds) 
   }
   int64_t when;
   if (!ParseLL(a[2], &when)) return Err(kErrNotInt);
-  std::string bad = "ERR invalid expire time in '" + std::string(seconds ? "" : "p") +
-                    (basetime == 0 ? "expireat" : "expire") + "' command";
+  auto bad = [&] {
+    return Reply::Error("ERR invalid expire time in '" + std::string(seconds ? "" : "p") +
+                        (basetime == 0 ? "expireat" : "expire") + "' command");
+  };
   if (seconds) {
-    if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) return Reply::Error(bad);
+    if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) return bad();
     when *= 1000;
   }
-  if (when > INT64_MAX - basetime) return Reply::Error(bad);
+  if (when > INT64_MAX - basetime) return bad();
   when += basetime;
   EntryT* e = LookupWrite(a[1]);
   if (e == nullptr) return Reply::Integer(0);

@@ -112,6 +112,16 @@ class HashIndex {
     if (Locate(hash, from, &i)) slots_[i] = (uint64_t{hash} << 32) | (uint64_t{to} + 1);
   }
 
+  // Every entry whose position is above `pos` now refers to the position one lower (after the
+  // caller erased the item at `pos` from its array, shifting the later ones down). The hashes,
+  // hence the probe sequences, stay as they are.
+  void ShiftPositionsAbove(uint32_t pos) {
+    const uint64_t stored = uint64_t{pos} + 1;  // slots hold pos + 1 in their low word
+    for (uint64_t& s : slots_) {
+      if (s != 0 && static_cast<uint32_t>(s) > stored) --s;
+    }
+  }
+
   void Clear() {
     slots_.clear();
     slots_.shrink_to_fit();

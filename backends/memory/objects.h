@@ -81,11 +81,15 @@ class IndexedItems {
     return pos;
   }
 
+  // The index follows the erase in place (the erased entry out, every later position one down)
+  // instead of being rebuilt: no rehash of the other keys, no allocation.
   void EraseOrdered(uint32_t pos) {
-    items_.erase(items_.begin() + pos);
-    if (items_.size() > kIndexMin) {
-      Rebuild();
+    if (items_.size() - 1 > kIndexMin) {
+      index_.Erase(static_cast<uint32_t>(HashBytes(View(items_[pos].key))), pos);
+      index_.ShiftPositionsAbove(pos);
+      items_.erase(items_.begin() + pos);
     } else {
+      items_.erase(items_.begin() + pos);
       index_.Clear();
     }
   }

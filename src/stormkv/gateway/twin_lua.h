@@ -16,6 +16,7 @@
 #define STORMKV_GATEWAY_TWIN_LUA_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,25 +79,78 @@ Reply LuaArray(std::initializer_list<LuaItem> items);
 // redis.call(args...) through `ctx`: each argument is a string, a const char*, or a
 // `const std::string*` that is nil when null — then the call fails as redis.call does, without
 // running anything.
-inline void PushArg(Command& argv, bool& nil, const std::string* s) {
+//
+// The argument vector comes from a per-thread pool of vectors by argument count, whose strings
+// keep their capacity: a call copies its arguments into buffers allocated by earlier calls
+// instead of allocating a vector and a string per argument each time. A vector is taken for
+// the duration of the call and given back after it, so calls that nest (a command that runs a
+// script) each have their own.
+inline bool IsNil(const std::string* s) { return s == nullptr; }
+inline bool IsNil(const std::string&) { return false; }
+inline bool IsNil(const char*) { return false; }
+
+class PooledArgv {
+ public:
+  explicit PooledArgv(std::size_t n) : n_(n) {
+    Pool* pool = n < kMaxPooled ? ThePool() : nullptr;
+    if (pool != nullptr && !pool->free[n].empty()) {
+      argv_ = std::move(pool->free[n].back());
+      pool->free[n].pop_back();
+    } else {
+      argv_ = std::make_unique<Command>(n);
+    }
+  }
+  ~PooledArgv() {
+    Pool* pool = n_ < kMaxPooled ? ThePool() : nullptr;
+    if (pool != nullptr) pool->free[n_].push_back(std::move(argv_));
+  }
+  PooledArgv(const PooledArgv&) = delete;
+  PooledArgv& operator=(const PooledArgv&) = delete;
+  Command& argv() { return *argv_; }
+
+ private:
+  static constexpr std::size_t kMaxPooled = 24;
+  struct Pool {
+    std::vector<std::unique_ptr<Command>> free[kMaxPooled];
+    Pool() { Alive() = true; }
+    ~Pool() { Alive() = false; }
+  };
+  static bool& Alive() {
+    static thread_local bool alive = false;
+    return alive;
+  }
+  // This thread's pool; nullptr once thread-exit destruction has taken it (then vectors are
+  // allocated and freed per call, as without a pool).
+  static Pool* ThePool() {
+    static thread_local bool created = false;
+    if (created && !Alive()) return nullptr;
+    created = true;
+    static thread_local Pool pool;
+    return &pool;
+  }
+  std::size_t n_;
+  std::unique_ptr<Command> argv_;
+};
+
+inline void PutArg(Command& argv, std::size_t& i, bool& nil, const std::string* s) {
   if (s == nullptr) {
     nil = true;
   } else {
-    argv.push_back(*s);
+    argv[i++].assign(*s);
   }
 }
-inline void PushArg(Command& argv, bool&, const std::string& s) { argv.push_back(s); }
-inline void PushArg(Command& argv, bool&, std::string&& s) { argv.push_back(std::move(s)); }
-inline void PushArg(Command& argv, bool&, const char* s) { argv.emplace_back(s); }
+inline void PutArg(Command& argv, std::size_t& i, bool&, const std::string& s) { argv[i++].assign(s); }
+inline void PutArg(Command& argv, std::size_t& i, bool&, const char* s) { argv[i++].assign(s); }
 Status NilArgumentError();
 
 template <class... A>
 Result<Reply> LuaCall(ScriptContext& ctx, A&&... args) {
-  Command argv;
-  argv.reserve(sizeof...(A));
-  bool nil = false;
-  (PushArg(argv, nil, std::forward<A>(args)), ...);
+  bool nil = (IsNil(args) || ...);
   if (nil) return NilArgumentError();
+  PooledArgv pooled(sizeof...(A));
+  Command& argv = pooled.argv();
+  std::size_t i = 0;
+  (PutArg(argv, i, nil, args), ...);
   return ctx.Call(argv);
 }
 
