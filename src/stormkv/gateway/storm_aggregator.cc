@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "stormkv/gateway/json_text.h"
@@ -151,7 +152,8 @@ Status StormAggregator::Check(const StormAlert& alert) const {
   return Status::Ok();
 }
 
-ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now) const {
+ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now,
+                                 const ScriptCall* same_keys) const {
   const AggregationOptions& o = options_;
   std::string resource = schema_.EscapePart(alert.resource);
   std::vector<std::string> args = {std::to_string(now),
@@ -161,12 +163,19 @@ ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now) const {
                                    resource,
                                    std::string(StormTypeName(alert.storm_type))};
   if (o.layout == Layout::kFullCrd) args.push_back(FullCrdTemplate(alert, resource, now, o));
-  std::vector<std::string> keys = {KeyFor(alert.ns, alert.alertname)};
-  if (o.close_grace) {
-    keys.push_back(schema_.StormKey(family::kStormClose, alert.ns, alert.alertname));
-    if (o.replay_list && !alert.request_id.empty()) {
-      keys.push_back(schema_.StormKey(family::kStormReplay, alert.ns, alert.alertname));
+  std::vector<std::string> keys;
+  if (same_keys != nullptr) {
+    keys = same_keys->keys;
+  } else {
+    keys.push_back(KeyFor(alert.ns, alert.alertname));
+    if (o.close_grace) {
+      keys.push_back(schema_.StormKey(family::kStormClose, alert.ns, alert.alertname));
+      if (o.replay_list && !alert.request_id.empty()) {
+        keys.push_back(schema_.StormKey(family::kStormReplay, alert.ns, alert.alertname));
+      }
     }
+  }
+  if (o.close_grace) {
     args.push_back(alert.request_id);
     args.push_back(std::to_string(o.close_grace->count()));
   } else if (!alert.request_id.empty()) {
@@ -210,12 +219,22 @@ std::vector<Result<AggregateResult>> StormAggregator::AddBatch(
   std::vector<std::size_t> at;
   calls.reserve(alerts.size());
   at.reserve(alerts.size());
+  // (ns, alertname, no request id) -> the first call with those keys in `calls`.
+  std::map<std::tuple<std::string_view, std::string_view, bool>, std::size_t> storms;
   for (std::size_t i = 0; i < alerts.size(); ++i) {
     if (Status ok = Check(*alerts[i]); !ok.ok()) {
       out[i] = ok;
       continue;
     }
-    calls.push_back(Call(*alerts[i], now));
+    // The keys of a storm are built once per batch (a payload holds a few storms, many alerts);
+    // they depend on whether the alert has a request id too (its replay list).
+    const StormAlert& a = *alerts[i];
+    auto [seen, first] = storms.try_emplace(
+        std::make_tuple(std::string_view(a.ns), std::string_view(a.alertname),
+                        a.request_id.empty()),
+        calls.size());
+    ScriptCall c = Call(a, now, first ? nullptr : &calls[seen->second]);
+    calls.push_back(std::move(c));
     at.push_back(i);
   }
   std::vector<Result<Reply>> replies = kv_.EvalBatch(calls);
@@ -227,12 +246,20 @@ Status StormAggregator::ForgetReplays(const std::vector<const StormAlert*>& sett
   if (!options_.replay_list || !options_.close_grace) return Status::Ok();
   std::vector<Command> cmds;
   std::map<std::string, std::size_t> by_storm;  // replay key -> its command in cmds
+  // (ns, alertname) -> its replay key's command in cmds, so each key is built once.
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> storm_cmd;
   for (const StormAlert* a : settled) {
     if (a->request_id.empty()) continue;
-    std::string key = schema_.StormKey(family::kStormReplay, a->ns, a->alertname);
-    auto [it, inserted] = by_storm.try_emplace(std::move(key), cmds.size());
-    if (inserted) cmds.push_back({"HDEL", it->first});
-    cmds[it->second].push_back(a->request_id);
+    auto [known, first] = storm_cmd.try_emplace(std::make_pair(std::string_view(a->ns),
+                                                               std::string_view(a->alertname)),
+                                                0);
+    if (first) {
+      std::string key = schema_.StormKey(family::kStormReplay, a->ns, a->alertname);
+      auto [it, inserted] = by_storm.try_emplace(std::move(key), cmds.size());
+      if (inserted) cmds.push_back({"HDEL", it->first});
+      known->second = it->second;
+    }
+    cmds[known->second].push_back(a->request_id);
   }
   if (cmds.empty()) return Status::Ok();
   for (Result<Reply>& r : kv_.RunBatch(cmds)) {

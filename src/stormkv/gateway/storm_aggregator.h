@@ -150,7 +150,10 @@ class StormAggregator {
 
  private:
   Status Check(const StormAlert& alert) const;
-  ScriptCall Call(const StormAlert& alert, int64_t now) const;
+  // `same_keys`: the call of an earlier alert whose keys are this alert's (same storm, and a
+  // request id as well or as little), taken over instead of built again.
+  ScriptCall Call(const StormAlert& alert, int64_t now,
+                  const ScriptCall* same_keys = nullptr) const;
 
   KvBackend& kv_;
   std::shared_ptr<const Clock> clock_;

@@ -1,5 +1,6 @@
 #include "stormkv/gateway/storm_detector.h"
 
+#include <map>
 #include <utility>
 
 #include "stormkv/gateway/scripts.h"
@@ -66,7 +67,14 @@ Status StormDetector::Check(std::string_view ns, std::string_view alertname) con
 }
 
 ScriptCall StormDetector::Call(std::string_view ns, std::string_view alertname,
-                               std::string_view resource, const std::string& now) const {
+                               std::string_view resource, const std::string& now,
+                               const ScriptCall* same_storm) const {
+  if (same_storm != nullptr) {
+    const std::vector<std::string>& a = same_storm->args;
+    return ScriptCall{same_storm->script,
+                      same_storm->keys,
+                      {now, a[1], a[2], schema_.EscapePart(resource), a[4], a[5], a[6]}};
+  }
   const StormDetectionOptions& o = options_;
   return ScriptCall{&GatewayScript(ScriptId::kStormDetect),
                     {RateKey(ns, alertname), PatternKey(ns, alertname)},
@@ -91,12 +99,19 @@ std::vector<Result<StormCheck>> StormDetector::ObserveBatch(
   std::vector<std::size_t> at;
   calls.reserve(items.size());
   at.reserve(items.size());
+  // (ns, alertname) -> the first call of that storm in `calls`.
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> storms;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (Status ok = Check(items[i].ns, items[i].alertname); !ok.ok()) {
       out[i] = ok;
       continue;
     }
-    calls.push_back(Call(items[i].ns, items[i].alertname, items[i].resource, now));
+    // The keys of a storm are built once per batch (a payload holds a few storms, many alerts).
+    auto [seen, first] =
+        storms.try_emplace(std::make_pair(items[i].ns, items[i].alertname), calls.size());
+    ScriptCall c = Call(items[i].ns, items[i].alertname, items[i].resource, now,
+                        first ? nullptr : &calls[seen->second]);
+    calls.push_back(std::move(c));
     at.push_back(i);
   }
   std::vector<Result<Reply>> replies = kv_.EvalBatch(calls);

@@ -94,8 +94,10 @@ class StormDetector {
 
  private:
   Status Check(std::string_view ns, std::string_view alertname) const;
+  // `same_storm`: the call of an earlier observation of the same (ns, alertname) with the same
+  // `now`, whose keys and option arguments this call takes over instead of building them again.
   ScriptCall Call(std::string_view ns, std::string_view alertname, std::string_view resource,
-                  const std::string& now) const;
+                  const std::string& now, const ScriptCall* same_storm = nullptr) const;
 
   KvBackend& kv_;
   std::shared_ptr<const Clock> clock_;

@@ -88,6 +88,7 @@ Result<bool> LuaLessEqual(LuaNum a, LuaNum b, int line) {
 
 Reply LuaArray(std::initializer_list<LuaItem> items) {
   std::vector<Reply> out;
+  out.reserve(items.size());
   for (const LuaItem& item : items) {
     if (!item.value) break;
     out.push_back(*item.value);
