@@ -65,8 +65,7 @@ std::size_t JeSize(std::size_t n, AllocatorProfile p) {
     std::size_t step = n <= 64 ? Quantum(p) : 16;
     return (n + step - 1) / step * step;
   }
-  std::size_t lg = 0;
-  for (std::size_t v = n - 1; v; v >>= 1) ++lg;  // bit_length(n - 1)
+  const std::size_t lg = static_cast<std::size_t>(std::bit_width(n - 1));  // bit_length(n - 1)
   std::size_t step = std::size_t{1} << (lg - 3);
   return (n + step - 1) / step * step;
 }
@@ -93,7 +92,9 @@ bool IsIntString(std::string_view s, int64_t* value) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size()) return false;
-  if (std::to_string(v) != s) return false;  // no leading zeros, no '+', no "-0"
+  // Canonical as Redis's string2ll wants it: no leading zeros, no "-0" (from_chars takes no '+').
+  const bool canonical = s[0] == '-' ? s[1] != '0' : (s[0] != '0' || s.size() == 1);
+  if (!canonical) return false;
   if (value) *value = v;
   return true;
 }
