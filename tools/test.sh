@@ -28,7 +28,7 @@ cd "$STORMKV_ROOT"
 # suites drive a live cluster from a second thread) and runs all their cases;
 # shm_multiprocess_test forks (TSan sees each process alone; run for the fork paths).
 # The integration binary (its ConcurrencyIT drives whole pipelines from threads) is left out to
-# keep CI well under 20 minutes (~155 s of build and tests); the services' shared state is
+# keep CI's run short (228 s of build and tests, README "Sanitizers and fuzzing"); the services' shared state is
 # exercised from threads by scripts_concurrency_test. `STORMKV_TSAN_ALL=1` adds it back.
 TSAN_TARGETS=(unit_test memory_store_test scripts_concurrency_test conformance_test
   redis_backend_test shm_multiprocess_test server_test stormkv_cli redis_cluster_fault_test
@@ -45,12 +45,12 @@ TSAN_TARGETS=(unit_test memory_store_test scripts_concurrency_test conformance_t
 #  * the upstream allocator's calibration rows (the debian rows replay the same code, ~75 s);
 #  * the other production-scale simulations (SlotSpread.ProductionScenario..., 29 s;
 #    ClusterSimulateVsRedisTest.ProductionScenario..., 22 s: the integration scenarios of both run);
-#  * the model-vs-server differential mixes (two Differential cases, 93 s, nearly all of it Redis round
-#    trips: the same in the plain run); the model code they drive runs under ASan through the
+#  * two model-vs-server differential mixes (Differential.*, 93 s, nearly all of it Redis round
+#    trips, as long as in the plain run); the model code they drive runs under ASan through the
 #    calibration rows, the fidelity corpus and every memory-backend suite;
 #  * the eight-thread storm on the shm, memory-lua, memory-cluster and redis backends (70 s; it
-#    stays on memory and served, and every backend's threads run under TSan).
-# Measured: tools/test.sh --sanitize at load ~3 took 527 s of tests before the last three cuts.
+#    stays on memory and served here, and runs on every backend under TSan).
+# Measured before the last three cuts: tools/test.sh --sanitize at load ~3, 527 s of tests.
 ASAN_EXCLUDE='MemoryIT\.ProductionScaleStaysUnderBudget'
 ASAN_EXCLUDE+='|SecurityTest\.ResourceCapBoundsAHostileStormsMemory/(redis|shm|served|memory_lua|memory_cluster)$'
 ASAN_EXCLUDE+='|/redis_cluster$|CalibrationRows\.EveryRowReproduced/upstream$'
