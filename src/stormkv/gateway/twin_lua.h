@@ -102,7 +102,13 @@ class PooledArgv {
   }
   ~PooledArgv() {
     Pool* pool = n_ < kMaxPooled ? ThePool() : nullptr;
-    if (pool != nullptr) pool->free[n_].push_back(std::move(argv_));
+    if (pool == nullptr) return;
+    // A large argument (a big value) is not kept: the pool holds small buffers only, so a
+    // thread's pool stays a few KiB whatever it once carried.
+    for (std::string& s : *argv_) {
+      if (s.capacity() > kMaxKeptCapacity) std::string().swap(s);
+    }
+    pool->free[n_].push_back(std::move(argv_));
   }
   PooledArgv(const PooledArgv&) = delete;
   PooledArgv& operator=(const PooledArgv&) = delete;
@@ -110,6 +116,7 @@ class PooledArgv {
 
  private:
   static constexpr std::size_t kMaxPooled = 24;
+  static constexpr std::size_t kMaxKeptCapacity = 4096;
   struct Pool {
     std::vector<std::unique_ptr<Command>> free[kMaxPooled];
     Pool() { Alive() = true; }
