@@ -69,11 +69,13 @@ Status StormDetector::Check(std::string_view ns, std::string_view alertname) con
 ScriptCall StormDetector::Call(std::string_view ns, std::string_view alertname,
                                std::string_view resource, const std::string& now,
                                const ScriptCall* same_storm) const {
+  // The script's arguments: ARGV[1] now, ARGV[4] the resource; the rest are the options.
+  constexpr std::size_t kNowArg = 0, kResourceArg = 3;
   if (same_storm != nullptr) {
-    const std::vector<std::string>& a = same_storm->args;
-    return ScriptCall{same_storm->script,
-                      same_storm->keys,
-                      {now, a[1], a[2], schema_.EscapePart(resource), a[4], a[5], a[6]}};
+    ScriptCall c = *same_storm;
+    c.args[kNowArg] = now;
+    c.args[kResourceArg] = schema_.EscapePart(resource);
+    return c;
   }
   const StormDetectionOptions& o = options_;
   return ScriptCall{&GatewayScript(ScriptId::kStormDetect),

@@ -139,25 +139,19 @@ class PooledArgv {
   std::unique_ptr<Command> argv_;
 };
 
-inline void PutArg(Command& argv, std::size_t& i, bool& nil, const std::string* s) {
-  if (s == nullptr) {
-    nil = true;
-  } else {
-    argv[i++].assign(*s);
-  }
-}
-inline void PutArg(Command& argv, std::size_t& i, bool&, const std::string& s) { argv[i++].assign(s); }
-inline void PutArg(Command& argv, std::size_t& i, bool&, const char* s) { argv[i++].assign(s); }
+// Only called once no argument is nil (LuaCall checks first).
+inline void PutArg(Command& argv, std::size_t& i, const std::string* s) { argv[i++].assign(*s); }
+inline void PutArg(Command& argv, std::size_t& i, const std::string& s) { argv[i++].assign(s); }
+inline void PutArg(Command& argv, std::size_t& i, const char* s) { argv[i++].assign(s); }
 Status NilArgumentError();
 
 template <class... A>
 Result<Reply> LuaCall(ScriptContext& ctx, A&&... args) {
-  bool nil = (IsNil(args) || ...);
-  if (nil) return NilArgumentError();
+  if ((IsNil(args) || ...)) return NilArgumentError();
   PooledArgv pooled(sizeof...(A));
   Command& argv = pooled.argv();
   std::size_t i = 0;
-  (PutArg(argv, i, nil, args), ...);
+  (PutArg(argv, i, args), ...);
   return ctx.Call(argv);
 }
 
