@@ -21,8 +21,11 @@ namespace stormkv {
 // A blocking test client speaking raw bytes.
 class RawClient {
  public:
-  explicit RawClient(int port) {
+  // rcvbuf > 0 fixes the socket's receive buffer (SO_RCVBUF, set before connecting, which also
+  // turns off the kernel's autotuning), so how much an unread connection absorbs is bounded.
+  explicit RawClient(int port, int rcvbuf = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stormkv/clock.h"
@@ -307,7 +308,7 @@ TEST(ServerLimits, MaxClientsQueryAndOutputBuffers) {
   auto s = Server::Start(std::move(o));
   ASSERT_TRUE(s.ok()) << s.status();
   int port = (*s)->port();
-  RawClient a(port), b(port);
+  RawClient a(port), b(port, 64 * 1024);
   EXPECT_CMD(a, "+OK\r\n", "SET", "big", std::string(900, 'x'));
   EXPECT_CMD(a, "-ERR Protocol error: invalid bulk length\r\n", "SET", "k", std::string(1001, 'x'));
   EXPECT_TRUE(a.ClosedByServer());
@@ -321,12 +322,20 @@ TEST(ServerLimits, MaxClientsQueryAndOutputBuffers) {
   for (int i = 0; i < 80; ++i) c.Send(std::string(1000, 'q'));
   EXPECT_TRUE(c.ClosedByServer());
   // A client that pipelines without reading: disconnected once its unsent replies pass 1 MB.
-  // Unsent, as Redis counts them, means not taken by the socket yet: loopback's send and
-  // receive buffers take several MB first, so the burst asks for ~18 MB.
+  // Unsent, as Redis counts them, means not taken by the socket yet: b's receive buffer is
+  // fixed at 64 KiB and the server's send buffer autotunes to at most a few MB
+  // (net.ipv4.tcp_wmem), so the burst asks for ~18 MB. b reads nothing until the server has
+  // counted the close: reading earlier would drain the replies as a slow (sanitized) server
+  // makes them, and the limit might never be reached.
   std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
   std::string burst;
   for (int i = 0; i < 20000; ++i) burst += get;
   b.Send(burst);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*s)->Stats().output_limit_closes == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polls the server's count
+  }
+  EXPECT_EQ((*s)->Stats().output_limit_closes, 1);
   EXPECT_TRUE(b.ClosedByServer());
   EXPECT_GE((*s)->Stats().output_limit_closes + (*s)->Stats().protocol_errors, 2);
   RawClient e(port);
