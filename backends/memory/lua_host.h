@@ -7,6 +7,7 @@
 #define STORMKV_BACKENDS_MEMORY_LUA_HOST_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <string>
@@ -33,6 +34,15 @@ inline bool IsRedisNoScriptCommand(std::string_view name) {
       "shutdown", "slaveof", "ssubscribe", "subscribe", "sunsubscribe", "sync", "unsubscribe",
       "unwatch", "wait", "watch"};
   if (name.size() < 4 || name.size() > 12) return false;
+  // Which (first letter, length) pairs the list holds, as a bit per length per letter: most
+  // commands a script runs (HSET, ZADD, PEXPIRE, ...) match none and need no search.
+  static constexpr auto kShapes = [] {
+    std::array<uint16_t, 26> shapes{};
+    for (std::string_view n : kNames) shapes[n[0] - 'a'] |= static_cast<uint16_t>(1u << n.size());
+    return shapes;
+  }();
+  const unsigned letter = static_cast<unsigned char>(name[0] | 0x20) - 'a';
+  if (letter >= 26 || (kShapes[letter] & (1u << name.size())) == 0) return false;
   char buf[12];
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];

@@ -361,6 +361,35 @@ const Script& TwinRunningAScript() {
   return s;
 }
 
+// Redis 7.0's no-script commands the store does not implement are refused by name, in any
+// case; a name of the same first letter and length that is not one of them is not.
+TEST(MemoryStoreScripts, NoScriptCommandsAreRefusedInAnyCase) {
+  Store s;
+  auto error_of = [&](const std::string& name) {
+    Result<Reply> r = s.kv->Run({"EVAL", "return redis.pcall(ARGV[1])", "0", name});
+    if (!r.ok()) return r.status().message();
+    return r->is_error() ? r->str() : std::string("not an error");
+  };
+  const std::string refused = "This Redis command is not allowed from script";
+  for (std::string name :
+       {"auth", "bgrewriteaof", "bgsave", "client", "discard", "eval", "eval_ro", "evalsha",
+        "evalsha_ro", "exec", "fcall", "fcall_ro", "function", "hello", "monitor", "multi",
+        "psubscribe", "psync", "punsubscribe", "quit", "replicaof", "reset", "save", "script",
+        "shutdown", "slaveof", "ssubscribe", "subscribe", "sunsubscribe", "sync", "unsubscribe",
+        "unwatch", "wait", "watch"}) {
+    EXPECT_NE(error_of(name).find(refused), std::string::npos) << name;
+    name[0] = static_cast<char>(name[0] - 32);
+    name.back() = static_cast<char>(name.back() - 32 * (name.back() >= 'a'));
+    EXPECT_NE(error_of(name).find(refused), std::string::npos) << name;
+  }
+  for (std::string name : {"hellp", "Multx", "psyna", "wai", "subscribes"}) {
+    EXPECT_NE(error_of(name).find("Unknown Redis command called from script"), std::string::npos)
+        << name << ": " << error_of(name);
+  }
+  EXPECT_NE(error_of("HSET").find("Wrong number of args calling Redis command from script"),
+            std::string::npos);
+}
+
 TEST(MemoryStoreScripts, TwinMayRunAnyScriptNestedButLuaMayNot) {
   Store s;
   Result<Reply> r = s.kv->Eval(TwinRunningAScript(), {"k"}, {});
