@@ -341,5 +341,23 @@ TEST(DetectSignalSourceTest, OversizedPayloadGivesTheRealReason) {
   EXPECT_EQ(OversizedPayloadHttpStatus(SignalSource::kKubernetesEvent), 413);
 }
 
+// Nesting past the cap is named with the byte where it goes too deep, whether the text then
+// parses or not; at the cap, detection goes on.
+TEST(DetectSignalSourceTest, TooDeepNestingGivesTheRealReason) {
+  AdapterLimits limits;
+  limits.max_json_depth = 4;
+  const std::string deep = R"({"alerts":[{"labels":{"x":[1]}}]})";  // 5 deep; '[' at byte 26
+  const std::string at_cap = R"({"alerts":[{"labels":{"x":1}}]})";
+  for (const std::string& payload : {deep, deep.substr(0, deep.size() - 3) + ",,"}) {
+    Result<std::optional<SignalSource>> r = DetectSignalSource(payload, limits);
+    ASSERT_FALSE(r.ok()) << payload;
+    EXPECT_EQ(r.status().message(), "payload: JSON nesting deeper than 4 at byte 26") << payload;
+    EXPECT_EQ(r.status().message(), CheckPayloadEnvelope(payload, limits).message());
+  }
+  EXPECT_EQ(DetectSignalSource(at_cap, limits).value(), SignalSource::kAlertmanager);
+  EXPECT_EQ(DetectSignalSource(deep).value(), SignalSource::kAlertmanager);  // default cap
+  EXPECT_FALSE(DetectSignalSource(at_cap.substr(0, 20), limits).value().has_value());
+}
+
 }  // namespace
 }  // namespace stormkv

@@ -189,10 +189,8 @@ void SortedMembers(Value obj, std::vector<std::pair<std::string_view, Value>>* o
   out->erase(w, out->end());
 }
 
-// True when the nesting of arrays/objects in `v` (itself at depth `depth`, the outermost
-// container at 1) goes deeper than `max_depth`. On a parsed document this is what
-// JsonNestingExceededAt's byte scan decides on the text (exact for valid JSON), at the cost of
-// a walk over the elements instead of every byte.
+// On a parsed document this is what JsonNestingExceededAt's byte scan decides on the text
+// (exact for valid JSON), at the cost of a walk over the elements instead of every byte.
 bool DeeperThan(Value v, std::size_t depth, std::size_t max_depth) {
   using simdjson::dom::element_type;
   const element_type t = v.type();

@@ -60,6 +60,11 @@ void SortedMembers(Value obj, std::vector<std::pair<std::string_view, Value>>* o
 Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
                      std::string_view adapter, const std::function<Status(Value)>& body);
 
+// True when the nesting of arrays/objects in `v` (itself at depth `depth`, the outermost
+// container at 1) goes deeper than `max_depth`: on a parsed document, what
+// CheckPayloadEnvelope's byte scan decides on its text, by a walk over the containers only.
+bool DeeperThan(Value v, std::size_t depth, std::size_t max_depth);
+
 // Parses `payload` (no limits) and hands the document to `fn`; false when it is not JSON.
 bool WithDocument(std::string_view payload, const std::function<void(Value)>& fn);
 

@@ -700,9 +700,14 @@ int OversizedPayloadHttpStatus(SignalSource source) {
 
 Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
                                                        const AdapterLimits& limits) {
-  STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
+  // CheckPayloadEnvelope's answer, with its byte scan run only when the text does not parse or
+  // the document is too deep (for the offset it names), as DecodePayload does: on a parsed
+  // document the walk over its containers decides.
+  if (PayloadTooLarge(payload.size(), limits)) return CheckPayloadEnvelope(payload, limits);
   std::optional<SignalSource> out;
-  jsondom::WithDocument(payload, [&out](jsondom::Value doc) {
+  bool deep = false;
+  const bool parsed = jsondom::WithDocument(payload, [&](jsondom::Value doc) {
+    deep = jsondom::DeeperThan(doc, 0, limits.max_json_depth);
     if (!jsondom::IsObject(doc)) return;
     bool alerts = false, event = false;
     const simdjson::dom::object members = doc.get_object().value_unsafe();
@@ -717,6 +722,7 @@ Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
       out = SignalSource::kKubernetesEvent;
     }
   });
+  if (!parsed || deep) STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
   return out;
 }
 
