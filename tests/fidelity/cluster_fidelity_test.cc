@@ -195,13 +195,16 @@ TEST(ClusterNodeCalibration, EmptyNodeAndPerKeyCostOfAOneNodeCluster) {
   // The cluster node ran two commands the standalone could not (CLUSTER ADDSLOTSRANGE, CLUSTER
   // INFO): their latency histograms are not the node's profile. The modelled figure is the
   // issue's measurement (7.0.15, one-node cluster): +723,976 B; the node's own small structures
-  // may differ by a few hundred bytes between runs and builds: 0.5%. Up to three rounds: a live
-  // server's reading now and then holds a 12-17 KB buffer block more (see ClusterShapeFidelity).
+  // may differ by a few hundred bytes between runs and builds: 0.5%. Up to three rounds, each
+  // figure judged on its own: a live server's reading now and then holds a 12-17 KB buffer block
+  // more (see ClusterShapeFidelity), and one reading of the four can keep it for a whole round.
+  // 400,000 keys make that block 0.04 bytes per key, well inside the 1% asked of the per-key
+  // figure (with 100,000 it was 0.17 and one run of the full suite failed so).
   const double want_empty = static_cast<double>(model::ClusterNodeEmptyBytes(profile));
-  constexpr int kKeys = 100000;
+  constexpr int kKeys = 400000;
   double empty_extra = 0, per_key = 0;
-  bool ok = false;
-  for (int round = 0; round < 3 && !ok; ++round) {
+  bool empty_ok = false, per_key_ok = false;
+  for (int round = 0; round < 3 && !(empty_ok && per_key_ok); ++round) {
     ASSERT_OK(NodeCommand(s, {"FLUSHALL"}).status());
     ASSERT_OK(NodeCommand(c, {"FLUSHALL"}).status());
     ASSERT_OK_AND_ASSIGN(int64_t s0, Settled(s));
@@ -215,10 +218,16 @@ TEST(ClusterNodeCalibration, EmptyNodeAndPerKeyCostOfAOneNodeCluster) {
     std::printf("round %d: empty one-node cluster - empty standalone: %.0f bytes (model %.0f); "
                 "per key (DEBUG POPULATE %d): %.3f bytes\n",
                 round + 1, empty_extra, want_empty, kKeys, per_key);
-    ok = std::fabs(empty_extra - want_empty) <= 0.005 * want_empty && std::fabs(per_key - 16) <= 0.16;
+    const bool this_empty_ok = std::fabs(empty_extra - want_empty) <= 0.005 * want_empty;
+    const bool this_per_key_ok = std::fabs(per_key - 16) <= 0.16;
+    empty_ok = empty_ok || this_empty_ok;
+    per_key_ok = per_key_ok || this_per_key_ok;
   }
-  EXPECT_NEAR(empty_extra, want_empty, 0.005 * want_empty);
-  EXPECT_NEAR(per_key, 16.0, 0.16);
+  // Within 0.5% of the model in some round; each round's figures are printed above.
+  EXPECT_TRUE(empty_ok) << "empty one-node cluster - empty standalone, last " << empty_extra
+                        << " bytes, model " << want_empty;
+  // Within 1% of 16 bytes in some round.
+  EXPECT_TRUE(per_key_ok) << "per key, last " << per_key << " bytes, model 16";
   // The embedded stores differ by exactly the modelled figure.
   std::unique_ptr<KvBackend> es = NewEmbedded(profile, 0), ec = NewEmbedded(profile, 1);
   EXPECT_EQ(*ec->UsedMemory() - *es->UsedMemory(), model::ClusterNodeEmptyBytes(profile));
