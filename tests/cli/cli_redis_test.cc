@@ -1,6 +1,8 @@
 // `stormkv triage` and `stormkv simulate` against the real Redis named by STORMKV_REDIS_URL
 // (tools/test.sh starts one). The server must be disposable: cases FLUSHDB it. Every case that
-// changes server config restores it and checks that it did. Carries RESOURCE_LOCK redis.
+// changes server config restores it and checks that it did. Carries RESOURCE_LOCK redis: cases read
+// server-wide counters (INFO commandstats), so a case of another lock group must never talk to
+// this server (see cli_cluster_test.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -188,6 +190,19 @@ TEST_F(CliRedisTest, TriageSendsOnlyReadOnlyCommands) {
   EXPECT_TRUE(stats.count("cmdstat_scan"));
   ASSERT_OK_AND_ASSIGN(int64_t n, kv_->DbSize());
   EXPECT_EQ(n, 41);
+}
+
+TEST_F(CliRedisTest, ClusterUrlAtAPlainServerSaysUseRedis) {
+  // redis-cluster:// at a server without cluster mode: its CLUSTER SLOTS fails, and the error says
+  // which scheme to use. (Here, under this server's lock: the CLUSTER SLOTS it sends would show in
+  // the commandstats TriageSendsOnlyReadOnlyCommands reads.)
+  const std::string hostport =
+      url_.substr(8, url_.find('/', 8) == std::string::npos ? std::string::npos
+                                                           : url_.find('/', 8) - 8);
+  std::vector<std::string> targs = {"triage", "redis-cluster://" + hostport};
+  CliRun tri = RunCli(targs);
+  EXPECT_EQ(tri.exit_code, 2) << CommandLine(targs) << "\n" << tri.out << tri.err;
+  EXPECT_THAT(tri.err, HasSubstr("not a cluster node: use redis://"));
 }
 
 TEST_F(CliRedisTest, TriageSamplesLargeDatabasesAndSaysSo) {

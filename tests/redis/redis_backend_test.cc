@@ -10,6 +10,7 @@
 
 #include "common/backend_factories.h"
 #include "common/test_util.h"
+#include "stormkv/redis_cluster_backend.h"
 #include "stormkv/script.h"
 
 namespace stormkv {
@@ -53,6 +54,14 @@ TEST_F(RedisBackendTest, DescribeNamesTheServerAsTheUrlDoes) {
   ASSERT_OK_AND_ASSIGN(RedisEndpoint ep, ParseRedisUrl(TestRedisUrl()));
   EXPECT_EQ(kv_->Describe(), ep.Describe());
   EXPECT_EQ(kv_->Describe().rfind("redis://", 0), 0u);
+}
+
+TEST_F(RedisBackendTest, OneFactoryPicksByScheme) {
+  // redis:// gives the plain backend (redis-cluster://: RedisClusterBackendTest's half).
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<KvBackend> p, NewRedisBackendFromUrl(TestRedisUrl()));
+  EXPECT_EQ(AsRedisClusterBackend(p.get()), nullptr);
+  EXPECT_NE(AsRedisBackend(p.get()), nullptr);
+  ASSERT_OK(p->Run({"PING"}).status());
 }
 
 TEST_F(RedisBackendTest, RepliesOfEveryType) {
