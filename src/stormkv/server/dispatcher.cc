@@ -158,7 +158,8 @@ void Dispatcher::TouchAll() {
 }
 
 void Dispatcher::Execute(ClientState* c, Command& argv, std::string* out) {
-  ++commands_processed_;
+  commands_processed_.store(commands_processed_.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
   RespWriter w(out, c->proto);
   Dispatch(c, argv, w, false);
 }
@@ -600,7 +601,7 @@ void Dispatcher::Info(const Command& argv, Out& w) {
       std::string add = "total_connections_received:" +
                         std::to_string(stats_->total_connections_received) +
                         "\r\nrejected_connections:" + std::to_string(stats_->rejected_connections) +
-                        "\r\ntotal_commands_processed:" + std::to_string(commands_processed_) + "\r\n";
+                        "\r\ntotal_commands_processed:" + std::to_string(commands_processed()) + "\r\n";
       size_t pos = store.find("# Stats\r\n");
       if (pos != std::string::npos) store.insert(pos + 9, add);
     }

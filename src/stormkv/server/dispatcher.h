@@ -5,6 +5,7 @@
 #ifndef STORMKV_SERVER_DISPATCHER_H_
 #define STORMKV_SERVER_DISPATCHER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -50,7 +51,8 @@ class Dispatcher {
   // Runs one command of client `c` and appends its reply to `w` (w.proto() == c->proto
   // except right after HELLO, which switches it: the caller re-reads c->proto).
   void Execute(ClientState* c, Command& argv, std::string* out);
-  int64_t commands_processed() const { return commands_processed_; }
+  // Any thread (Server::Stats reads it while the server thread counts).
+  int64_t commands_processed() const { return commands_processed_.load(std::memory_order_relaxed); }
   // The port the server listens on, for INFO and CLIENT LIST.
   void set_port(int port) { port_ = port; }
 
@@ -104,7 +106,9 @@ class Dispatcher {
   std::map<uint64_t, ClientState*> clients_;
   std::unordered_map<std::string, std::set<ClientState*>> watchers_;
   std::map<std::string, std::string> scripts_;  // SHA-1 -> text: SCRIPT LOAD and EVAL
-  int64_t commands_processed_ = 0;
+  // Written by the server thread only (a relaxed load and store, no read-modify-write), read by
+  // any thread.
+  std::atomic<int64_t> commands_processed_{0};
   std::map<std::string, int64_t> own_errors_;  // error prefix -> count (server-made errors)
   int port_ = -1;
   int64_t start_ms_ = 0;
