@@ -3,7 +3,8 @@
 # same machine in interleaved rounds: SET GET INCR HSET SADD, with -c 1 and with -c 50 -P 16, each
 # command on both servers one right after the other (redis-server first in odd rounds, serve first
 # in even ones, so neither always takes the second turn). Prints a Markdown table (requests/s and p99
-# latency, medians of the rounds; ratio = serve / redis-server), then holds 10,000 idle
+# latency, medians of the rounds; ratio = serve / redis-server; each server's CPU per request and
+# redis-benchmark's CPU share, which tell a cell bound by the load generator), then holds 10,000 idle
 # connections on each server (redis-benchmark -I) and reports connected_clients, the RSS they
 # cost and PING requests/s meanwhile; writes both to OUT (default build-bench/results/serve.md).
 #
@@ -93,11 +94,27 @@ sport=$(cat "$work/sport")
 # One command at a time, redis-server then serve, so that the two numbers of a ratio are measured
 # seconds apart (a shared machine's load changes within a minute). Each server sees the sequence
 # redis-benchmark -t set,get,incr,hset,sadd would give it: FLUSHALL, then SET before GET.
+# Beside each run's CSV row, $work/LABEL-ROUND.cpu gets a line "TEST REQUESTS SERVER_TICKS
+# CLIENT_CPU_S WALL_S": the server process's CPU (utime+stime, clock ticks) over the run, and
+# redis-benchmark's user+sys and wall time. A client near 100% of its core is the bottleneck: its
+# cells then measure redis-benchmark, and the servers' CPU per request is the comparison left.
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() {  # run PORT LABEL ROUND TEST ARGS...
   local port=$1 label=$2 round=$3 test=$4; shift 4
+  local pid=$serve_pid requests=0 a t1 times cu cs wall
+  [ "$port" = "$rport" ] && pid=$redis_pid
+  local args=("$@") i
+  for ((i = 0; i + 1 < ${#args[@]}; i++)); do [ "${args[i]}" = -n ] && requests=${args[i + 1]}; done
   [ "$test" = set ] && redis-cli -p "$port" flushall >/dev/null
-  "${pin_client[@]}" redis-benchmark -p "$port" -t "$test" --csv "$@" 2>/dev/null |
-    { if [ "$test" = set ]; then cat; else tail -n +2; fi; } >>"$work/$label-$round.csv"
+  a=$(proc_ticks "$pid")
+  times=$( { TIMEFORMAT='%3U %3S %3R'
+             time "${pin_client[@]}" redis-benchmark -p "$port" -t "$test" --csv "$@" \
+               >"$work/last.csv" 2>/dev/null; } 2>&1 )
+  t1=$(proc_ticks "$pid")
+  { if [ "$test" = set ]; then cat; else tail -n +2; fi; } <"$work/last.csv" >>"$work/$label-$round.csv"
+  read -r cu cs wall <<<"$times"
+  echo "${test^^} $requests $((t1 - a)) $(awk -v u="$cu" -v s="$cs" 'BEGIN {print u + s}') $wall" \
+    >>"$work/$label-$round.cpu"
 }
 for round in $(seq "$rounds"); do
   [ "$round" = 1 ] || { [ -z "$hold" ] || sleep 20; }  # let the paused jobs run between rounds
@@ -155,16 +172,41 @@ def load(label):
             for row in csv.DictReader(f):
                 rows.setdefault(row["test"], []).append((float(row["rps"]), float(row["p99_latency_ms"])))
     return {t: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for t, v in rows.items()}
-lines = ["| command | clients | redis-server req/s | serve req/s | ratio | redis p99 ms | serve p99 ms |",
-         "|---|---|---:|---:|---:|---:|---:|"]
+tick = os.sysconf("SC_CLK_TCK")
+def load_cpu(label):
+    # test -> (server CPU µs per request, client CPU share of its wall time), medians of rounds
+    rows = {}
+    for r in range(1, rounds + 1):
+        for line in open(os.path.join(work, "%s-%d.cpu" % (label, r))):
+            test, n, ticks, client_s, wall = line.split()
+            rows.setdefault(test, []).append((int(ticks) * 1e6 / tick / max(1, int(n)),
+                                              float(client_s) / max(1e-9, float(wall))))
+    return {t: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for t, v in rows.items()}
+lines = ["| command | clients | redis-server req/s | serve req/s | ratio | redis p99 ms | serve p99 ms "
+         "| server CPU µs/req redis / serve | client CPU % redis / serve |",
+         "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+client_bound = False
 for mode, desc in (("c1", "-c 1"), ("c50P16", "-c 50 -P 16")):
     r, s = load("redis-" + mode), load("serve-" + mode)
+    rc, sc = load_cpu("redis-" + mode), load_cpu("serve-" + mode)
     for t in r:
         if t not in s:
             continue
-        lines.append("| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f |" % (
-            t.split()[0], desc, r[t][0], s[t][0], s[t][0] / r[t][0], r[t][1], s[t][1]))
+        name = t.split()[0]
+        cpu = rc.get(name), sc.get(name)
+        cells = ("%.2f / %.2f" % (cpu[0][0], cpu[1][0]), "%.0f / %.0f" % (100 * cpu[0][1], 100 * cpu[1][1])) \
+            if None not in cpu else ("?", "?")
+        if None not in cpu and mode != "c1" and min(cpu[0][1], cpu[1][1]) >= 0.9:
+            client_bound = True
+        lines.append("| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f | %s | %s |" % (
+            name, desc, r[t][0], s[t][0], s[t][0] / r[t][0], r[t][1], s[t][1], cells[0], cells[1]))
 text = "\n".join(lines) + "\n\nMedians of %d interleaved round(s).\n" % rounds
+text += ("Server CPU: the server process's user+sys time over the run / requests. Client CPU: "
+         "redis-benchmark's user+sys / wall time (its own core).\n")
+if client_bound:
+    text += ("Pipelined, redis-benchmark used >= 90% of its core against both servers: those cells are "
+             "bound by the load generator, and their ratios measure it; compare the servers' CPU per "
+             "request there.\n")
 idle_n = int(sys.argv[4])
 if idle_n == 0:
     text += "\nIdle connections: not measured (--no-idle, or RLIMIT_NOFILE could not be raised).\n"
