@@ -135,10 +135,16 @@ std::vector<Result<DedupResult>> Deduplicator::BeginBatch(
       out[i] = invalid;
       continue;
     }
-    calls.push_back(ScriptCall{script,
-                               {KeyFor(items[i].first)},
-                               {now, ttl, std::string(items[i].second), std::string(attempt),
-                                lease}});
+    // Built in place (a braced list would copy every string once more).
+    ScriptCall& c = calls.emplace_back();
+    c.script = script;
+    c.keys.push_back(KeyFor(items[i].first));
+    c.args.reserve(5);
+    c.args.push_back(now);
+    c.args.push_back(ttl);
+    c.args.emplace_back(items[i].second);
+    c.args.emplace_back(attempt);
+    c.args.push_back(lease);
     at.push_back(i);
   }
   return RunBatch<DedupResult>(kv_, std::move(calls), std::move(out), at, DecodeDedup);
@@ -162,10 +168,12 @@ std::vector<Result<bool>> Deduplicator::FinishBatch(
       out[i] = Status::InvalidArgument("dedup: empty attempt id");
       continue;
     }
-    calls.push_back(ScriptCall{script,
-                               {KeyFor(fingerprints[i])},
-                               {std::string(attempt),
-                                how == DedupFinish::kDone ? "done" : "abandon"}});
+    ScriptCall& c = calls.emplace_back();
+    c.script = script;
+    c.keys.push_back(KeyFor(fingerprints[i]));
+    c.args.reserve(2);
+    c.args.emplace_back(attempt);
+    c.args.emplace_back(how == DedupFinish::kDone ? "done" : "abandon");
     at.push_back(i);
   }
   return RunBatch<bool>(kv_, std::move(calls), std::move(out), at, DecodeFinish);

@@ -23,6 +23,10 @@ simdjson::dom::parser& ThreadParser() {
 struct LastDocument {
   std::string bytes;
   bool valid = false;
+  // DocumentDeeperThan's answer on this document, for the limit `depth_limit` (0: none yet), so
+  // that detection and the adapter walk its containers once.
+  std::size_t depth_limit = 0;
+  bool deeper = false;
 };
 LastDocument& ThreadLastDocument() {
   thread_local LastDocument last;
@@ -175,9 +179,14 @@ std::optional<Value> Member(Value obj, std::string_view key) {
 void SortedMembers(Value obj, std::vector<std::pair<std::string_view, Value>>* out) {
   out->clear();
   const simdjson::dom::object members = obj.get_object().value_unsafe();
+  bool ascending = true;  // strictly: then sorting and dropping repeats change nothing
   for (simdjson::dom::key_value_pair kv : members) {
+    ascending = ascending && (out->empty() || out->back().first < kv.key);
     out->emplace_back(kv.key, kv.value);
   }
+  // What senders usually send (Alertmanager and Prometheus sort label sets): no sort needed,
+  // so no merge buffer is allocated.
+  if (ascending) return;
   // Stable: of equal keys the last one stays last, and is the one kept.
   std::stable_sort(out->begin(), out->end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -228,7 +237,8 @@ Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
       last.valid = false;
       err = ThreadParser().parse(payload.data(), payload.size()).get(doc);
     }
-    if (err || DeeperThan(doc, 0, limits.max_json_depth)) {
+    if (err || (last.valid ? DocumentDeeperThan(doc, limits.max_json_depth)
+                           : DeeperThan(doc, 0, limits.max_json_depth))) {
       STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
     }
     if (err == simdjson::error_code::MEMALLOC) {
@@ -247,11 +257,22 @@ Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
   }
 }
 
+bool DocumentDeeperThan(Value root, std::size_t max_depth) {
+  LastDocument& last = ThreadLastDocument();
+  if (!last.valid || max_depth == 0) return DeeperThan(root, 0, max_depth);
+  if (last.depth_limit != max_depth) {
+    last.deeper = DeeperThan(root, 0, max_depth);
+    last.depth_limit = max_depth;
+  }
+  return last.deeper;
+}
+
 bool WithDocument(std::string_view payload, const std::function<void(Value)>& fn) {
   try {
     Value doc;
     LastDocument& last = ThreadLastDocument();
     last.valid = false;
+    last.depth_limit = 0;
     if (ThreadParser().parse(payload.data(), payload.size()).get(doc)) return false;
     try {
       last.bytes.assign(payload.data(), payload.size());

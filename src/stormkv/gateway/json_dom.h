@@ -65,6 +65,12 @@ Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
 // CheckPayloadEnvelope's byte scan decides on its text, by a walk over the containers only.
 bool DeeperThan(Value v, std::size_t depth, std::size_t max_depth);
 
+// DeeperThan(root, 0, max_depth), remembered for the document WithDocument parsed last (a
+// DecodePayload of the same bytes right after reuses the answer instead of walking again).
+// REQUIRES: `root` is the root of the document the thread's parser holds (called from a
+// WithDocument `fn`, or by DecodePayload on the document it reuses).
+bool DocumentDeeperThan(Value root, std::size_t max_depth);
+
 // Parses `payload` (no limits) and hands the document to `fn`; false when it is not JSON.
 bool WithDocument(std::string_view payload, const std::function<void(Value)>& fn);
 

@@ -204,6 +204,15 @@ std::string Pipeline::StormNamespaceFor(const NormalizedSignal& signal) {
   return signal.namespace_name.empty() ? "_cluster" : signal.namespace_name;
 }
 
+std::string Pipeline::StormRequestId(const NormalizedSignal& signal, int64_t first_seen_ms) {
+  std::string id;
+  id.reserve(16 + 1 + 20);
+  id.append(signal.fingerprint, 0, 16);
+  id += ':';
+  id += std::to_string(first_seen_ms);
+  return id;
+}
+
 std::string Pipeline::StormResourceFor(const NormalizedSignal& signal) {
   if (signal.resource.empty()) return "-";
   return signal.resource.kind + "/" + signal.resource.name;
@@ -345,11 +354,10 @@ bool Pipeline::ProcessSignal(const NormalizedSignal& signal, std::string_view at
     alert.alertname = signal.name;
     alert.storm_type = *type;
     alert.resource = resource;
-    alert.request_id =
-        signal.fingerprint.substr(0, 16) + ":" + std::to_string(rec->first_seen_ms);
-    alert.fingerprint = signal.fingerprint;
-    alert.severity = signal.severity;
+    alert.request_id = StormRequestId(signal, rec->first_seen_ms);
     if (options_.aggregation.layout == Layout::kFullCrd) {
+      alert.fingerprint = signal.fingerprint;
+      alert.severity = signal.severity;
       alert.labels = signal.labels;
       alert.annotations = signal.annotations;
     }
@@ -707,7 +715,7 @@ Result<std::optional<SignalSource>> DetectSignalSource(std::string_view payload,
   std::optional<SignalSource> out;
   bool deep = false;
   const bool parsed = jsondom::WithDocument(payload, [&](jsondom::Value doc) {
-    deep = jsondom::DeeperThan(doc, 0, limits.max_json_depth);
+    deep = jsondom::DocumentDeeperThan(doc, limits.max_json_depth);
     if (!jsondom::IsObject(doc)) return;
     bool alerts = false, event = false;
     const simdjson::dom::object members = doc.get_object().value_unsafe();

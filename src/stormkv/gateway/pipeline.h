@@ -319,6 +319,8 @@ class Pipeline {
     int64_t due_ms = 0;  // kNotDue: the current deadline; kBusy: the other claim's end
   };
   static PipelineOptions Normalize(PipelineOptions options);
+  // A storm add's request id: "<fingerprint[0:16]>:<first_seen>" (see the file comment, 3c).
+  static std::string StormRequestId(const NormalizedSignal& signal, int64_t first_seen_ms);
   int64_t StormDeadline(int64_t first_seen_ms, int64_t last_seen_ms) const;
   std::chrono::milliseconds CloseTtl(int64_t deadline_ms) const;
   // Claims, emits (into `out`) and marks done one storm, if it is over.

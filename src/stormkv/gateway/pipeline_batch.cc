@@ -163,15 +163,16 @@ class Pipeline::BatchRun {
       }
       const NormalizedSignal& s = Signal(i);
       if (std::optional<StormType> type = checks[k]->type()) {
+        // ns[k] and res[k] are done with (the detection batch has run): moved, not copied.
         StormAlert& a = storm[k];
-        a.ns = ns[k];
+        a.ns = std::move(ns[k]);
         a.alertname = s.name;
         a.storm_type = *type;
-        a.resource = res[k];
-        a.request_id = s.fingerprint.substr(0, 16) + ":" + std::to_string(rec[i].first_seen_ms);
-        a.fingerprint = s.fingerprint;
-        a.severity = s.severity;
+        a.resource = std::move(res[k]);
+        a.request_id = StormRequestId(s, rec[i].first_seen_ms);
         if (p_.options_.aggregation.layout == Layout::kFullCrd) {
+          a.fingerprint = s.fingerprint;
+          a.severity = s.severity;
           a.labels = s.labels;
           a.annotations = s.annotations;
         }

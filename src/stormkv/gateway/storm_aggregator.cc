@@ -156,13 +156,18 @@ ScriptCall StormAggregator::Call(const StormAlert& alert, int64_t now,
                                  const ScriptCall* same_keys) const {
   const AggregationOptions& o = options_;
   std::string resource = schema_.EscapePart(alert.resource);
-  std::vector<std::string> args = {std::to_string(now),
-                                   std::to_string(o.inactivity_window.count()),
-                                   std::to_string(o.hard_cap.count()),
-                                   std::to_string(o.max_resources),
-                                   resource,
-                                   std::string(StormTypeName(alert.storm_type))};
-  if (o.layout == Layout::kFullCrd) args.push_back(FullCrdTemplate(alert, resource, now, o));
+  std::string full_crd;
+  if (o.layout == Layout::kFullCrd) full_crd = FullCrdTemplate(alert, resource, now, o);
+  // Built in place: a braced list would copy every string once more.
+  std::vector<std::string> args;
+  args.reserve(9);
+  args.push_back(std::to_string(now));
+  args.push_back(std::to_string(o.inactivity_window.count()));
+  args.push_back(std::to_string(o.hard_cap.count()));
+  args.push_back(std::to_string(o.max_resources));
+  args.push_back(std::move(resource));
+  args.emplace_back(StormTypeName(alert.storm_type));
+  if (o.layout == Layout::kFullCrd) args.push_back(std::move(full_crd));
   std::vector<std::string> keys;
   if (same_keys != nullptr) {
     keys = same_keys->keys;

@@ -71,19 +71,38 @@ ScriptCall StormDetector::Call(std::string_view ns, std::string_view alertname,
                                const ScriptCall* same_storm) const {
   // The script's arguments: ARGV[1] now, ARGV[4] the resource; the rest are the options.
   constexpr std::size_t kNowArg = 0, kResourceArg = 3;
+  // Built in place: a braced list (or a copy of `same_storm` whose now and resource are then
+  // replaced) would copy strings only to drop them.
+  ScriptCall c;
   if (same_storm != nullptr) {
-    ScriptCall c = *same_storm;
-    c.args[kNowArg] = now;
-    c.args[kResourceArg] = schema_.EscapePart(resource);
+    c.script = same_storm->script;
+    c.keys = same_storm->keys;
+    c.args.reserve(same_storm->args.size());
+    for (std::size_t i = 0; i < same_storm->args.size(); ++i) {
+      if (i == kNowArg) {
+        c.args.push_back(now);
+      } else if (i == kResourceArg) {
+        c.args.push_back(schema_.EscapePart(resource));
+      } else {
+        c.args.push_back(same_storm->args[i]);
+      }
+    }
     return c;
   }
   const StormDetectionOptions& o = options_;
-  return ScriptCall{&GatewayScript(ScriptId::kStormDetect),
-                    {RateKey(ns, alertname), PatternKey(ns, alertname)},
-                    {now, std::to_string(o.rate_window.count()),
-                     std::to_string(o.pattern_window.count()), schema_.EscapePart(resource),
-                     std::to_string(o.max_tracked_resources), std::to_string(o.rate_threshold),
-                     std::to_string(o.pattern_threshold)}};
+  c.script = &GatewayScript(ScriptId::kStormDetect);
+  c.keys.reserve(2);
+  c.keys.push_back(RateKey(ns, alertname));
+  c.keys.push_back(PatternKey(ns, alertname));
+  c.args.reserve(7);
+  c.args.push_back(now);
+  c.args.push_back(std::to_string(o.rate_window.count()));
+  c.args.push_back(std::to_string(o.pattern_window.count()));
+  c.args.push_back(schema_.EscapePart(resource));
+  c.args.push_back(std::to_string(o.max_tracked_resources));
+  c.args.push_back(std::to_string(o.rate_threshold));
+  c.args.push_back(std::to_string(o.pattern_threshold));
+  return c;
 }
 
 Result<StormCheck> StormDetector::Observe(std::string_view ns, std::string_view alertname,
