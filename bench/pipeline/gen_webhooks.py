@@ -10,6 +10,11 @@ import json
 import os
 import sys
 
+if any(a in ("-h", "--help") for a in sys.argv[1:]) or len(sys.argv) > 2 or \
+        (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+    print("usage: gen_webhooks.py [OUT_DIR]\n" + __doc__.strip(),
+          file=sys.stdout if any(a in ("-h", "--help") for a in sys.argv[1:]) else sys.stderr)
+    sys.exit(0 if any(a in ("-h", "--help") for a in sys.argv[1:]) else 2)
 out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
 os.makedirs(out_dir, exist_ok=True)
 for f in range(10):
