@@ -237,8 +237,9 @@ Status DecodePayload(std::string_view payload, const AdapterLimits& limits,
       last.valid = false;
       err = ThreadParser().parse(payload.data(), payload.size()).get(doc);
     }
-    if (err || (last.valid ? DocumentDeeperThan(doc, limits.max_json_depth)
-                           : DeeperThan(doc, 0, limits.max_json_depth))) {
+    // On the reused document the depth walk detection made is reused too (DocumentDeeperThan
+    // walks a freshly parsed one itself).
+    if (err || DocumentDeeperThan(doc, limits.max_json_depth)) {
       STORMKV_RETURN_IF_ERROR(CheckPayloadEnvelope(payload, limits));
     }
     if (err == simdjson::error_code::MEMALLOC) {
